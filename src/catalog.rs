@@ -1,0 +1,516 @@
+//! Lab definitions: lab.toml parsed and checked, and the template trees behind each lab and
+//! scaffold, from the binary or from an instructor's folder.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use include_dir::{include_dir, Dir};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+static EMBEDDED_LABS: Dir<'static> = include_dir!("$OUT_DIR/embedded/labs");
+static EMBEDDED_SCAFFOLDS: Dir<'static> = include_dir!("$OUT_DIR/embedded/scaffolds");
+
+/// The lab.toml format this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Caches a lab author's own runs leave in a lab folder; never part of a template.
+const SKIPPED_NAMES: &[&str] = &["__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".venv", "target"];
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabDef {
+    pub format_version: u32,
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub version: String,
+    pub difficulty: Difficulty,
+    pub hours: u32,
+    pub roadmap: Roadmap,
+    #[serde(default)]
+    pub options: Vec<OptionDef>,
+    pub tracks: IndexMap<String, TrackDef>,
+    pub stages: Vec<StageDef>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Difficulty {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl fmt::Display for Difficulty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Difficulty::Beginner => "beginner",
+            Difficulty::Intermediate => "intermediate",
+            Difficulty::Advanced => "advanced",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roadmap {
+    pub module: String,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub choices: Vec<String>,
+    pub default: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackDef {
+    pub runner: RunnerKind,
+    #[serde(default)]
+    pub scaffolds: Vec<String>,
+    pub grading_dir: String,
+    #[serde(default)]
+    pub setup: Vec<String>,
+    #[serde(default)]
+    pub may_pass_on_starter: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerKind {
+    Pytest,
+    Cargo,
+    Docs,
+}
+
+impl fmt::Display for RunnerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunnerKind::Pytest => "pytest",
+            RunnerKind::Cargo => "cargo",
+            RunnerKind::Docs => "docs",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageDef {
+    pub id: String,
+    pub title: String,
+    pub goal: String,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    #[serde(default)]
+    pub tests: BTreeMap<String, Vec<String>>,
+}
+
+impl LabDef {
+    /// The track a learner gets without `--track`: the first one lab.toml lists.
+    pub fn default_track(&self) -> &str {
+        self.tracks.keys().next().map(String::as_str).unwrap_or_default()
+    }
+
+    pub fn track(&self, id: &str) -> Result<&TrackDef> {
+        self.tracks.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self.tracks.keys().map(String::as_str).collect();
+            anyhow!("lab `{}` has no track `{id}`; its tracks: {}", self.id, known.join(", "))
+        })
+    }
+
+    pub fn option(&self, name: &str) -> Option<&OptionDef> {
+        self.options.iter().find(|o| o.name == name)
+    }
+}
+
+/// Where a lab's files come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Embedded,
+    /// A lab folder on disk, and the `--labs-dir` it was found through.
+    Dir {
+        lab: PathBuf,
+        root: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub def: LabDef,
+    pub source: Source,
+}
+
+impl Lab {
+    pub fn starter(&self, track: &str) -> Result<FileTree> {
+        self.tree(&format!("{track}/starter"))
+    }
+
+    pub fn grading(&self, track: &str) -> Result<FileTree> {
+        self.tree(&format!("{track}/grading"))
+    }
+
+    /// The reference solution: never embedded, so it comes from the lab's folder on disk or,
+    /// for a built-in lab, from the source tree this binary was built from.
+    pub fn solution(&self, track: &str) -> Result<FileTree> {
+        let dir = match &self.source {
+            Source::Dir { lab, .. } => lab.join(track).join("solution"),
+            Source::Embedded => source_tree_labs().join(&self.def.id).join(track).join("solution"),
+        };
+        ensure!(
+            dir.is_dir(),
+            "no reference solution for lab `{}` track `{track}` at {}: validate built-in labs from a checkout of lab, or pass --labs-dir",
+            self.def.id,
+            dir.display()
+        );
+        FileTree::from_dir(&dir, &dir)
+    }
+
+    fn tree(&self, sub: &str) -> Result<FileTree> {
+        match &self.source {
+            Source::Embedded => {
+                let dir = EMBEDDED_LABS.get_dir(format!("{}/{sub}", self.def.id));
+                Ok(dir.map(|d| FileTree::from_embedded(d, &format!("{}/{sub}/", self.def.id))).unwrap_or_default())
+            }
+            Source::Dir { lab, .. } => {
+                let dir = lab.join(sub);
+                if dir.is_dir() {
+                    FileTree::from_dir(&dir, lab)
+                } else {
+                    Ok(FileTree::default())
+                }
+            }
+        }
+    }
+}
+
+/// Where built-in labs' reference solutions live: the source tree of this build.
+pub fn source_tree_labs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("labs")
+}
+
+/// A set of files with '/'-separated relative paths, sorted by path.
+#[derive(Debug, Clone, Default)]
+pub struct FileTree {
+    pub files: Vec<TreeFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TreeFile {
+    pub path: String,
+    pub contents: Cow<'static, [u8]>,
+}
+
+impl FileTree {
+    fn from_embedded(dir: &'static Dir<'static>, prefix: &str) -> FileTree {
+        let mut files = Vec::new();
+        collect_embedded(dir, prefix, &mut files);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        FileTree { files }
+    }
+
+    /// Reads a folder. Symlinks are followed only while their target stays inside `boundary`.
+    pub fn from_dir(dir: &Path, boundary: &Path) -> Result<FileTree> {
+        let boundary = boundary.canonicalize().with_context(|| format!("cannot resolve {}", boundary.display()))?;
+        let mut files = Vec::new();
+        read_dir_into(dir, "", &boundary, &mut files)?;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(FileTree { files })
+    }
+}
+
+fn collect_embedded(dir: &'static Dir<'static>, prefix: &str, out: &mut Vec<TreeFile>) {
+    for file in dir.files() {
+        let full = file.path().to_string_lossy().replace('\\', "/");
+        let path = full.strip_prefix(prefix).unwrap_or(&full).to_string();
+        out.push(TreeFile { path, contents: Cow::Borrowed(file.contents()) });
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, prefix, out);
+    }
+}
+
+fn read_dir_into(dir: &Path, rel: &str, boundary: &Path, out: &mut Vec<TreeFile>) -> Result<()> {
+    let entries = fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_str().ok_or_else(|| anyhow!("{}: file names in a lab must be UTF-8", path.display()))?;
+        if SKIPPED_NAMES.contains(&name) {
+            continue;
+        }
+        let file_type = entry.file_type().with_context(|| format!("cannot stat {}", path.display()))?;
+        if file_type.is_symlink() {
+            let target = path.canonicalize().with_context(|| format!("{}: broken symlink", path.display()))?;
+            ensure!(
+                target.starts_with(boundary),
+                "{}: symlink points outside the lab folder ({}); copy the file in instead",
+                path.display(),
+                target.display()
+            );
+        }
+        let child = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+        if path.is_dir() {
+            read_dir_into(&path, &child, boundary, out)?;
+        } else {
+            let contents = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            out.push(TreeFile { path: child, contents: Cow::Owned(contents) });
+        }
+    }
+    Ok(())
+}
+
+/// All labs a command can see, and the scaffold layers they compose.
+pub struct Catalog {
+    pub labs: Vec<Lab>,
+    scaffold_dirs: Vec<PathBuf>,
+}
+
+impl Catalog {
+    /// The built-in labs plus those in `extra` folders (an instructor's lab replaces a built-in
+    /// one with the same id).
+    pub fn load(extra: &[PathBuf]) -> Result<Catalog> {
+        let mut labs = Vec::new();
+        for dir in EMBEDDED_LABS.dirs() {
+            let Some(file) = dir.get_file(dir.path().join("lab.toml")) else { continue };
+            let id = dir.path().to_string_lossy().to_string();
+            let text = std::str::from_utf8(file.contents()).context("lab.toml is not UTF-8")?;
+            let def = parse_lab(text, &id).with_context(|| format!("built-in lab `{id}`"))?;
+            labs.push(Lab { def, source: Source::Embedded });
+        }
+        let mut scaffold_dirs = Vec::new();
+        for root in extra {
+            let (labs_dir, scaffolds) = if root.join("labs").is_dir() {
+                (root.join("labs"), Some(root.join("scaffolds")))
+            } else {
+                (root.clone(), None)
+            };
+            ensure!(labs_dir.is_dir(), "labs folder {} does not exist", labs_dir.display());
+            if let Some(s) = scaffolds.filter(|s| s.is_dir()) {
+                scaffold_dirs.push(s);
+            }
+            let mut entries: Vec<PathBuf> = fs::read_dir(&labs_dir)
+                .with_context(|| format!("cannot read {}", labs_dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("lab.toml").is_file())
+                .collect();
+            entries.sort();
+            for lab_dir in entries {
+                let id = lab_dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+                let path = lab_dir.join("lab.toml");
+                let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let def = parse_lab(&text, &id).with_context(|| format!("in {}", path.display()))?;
+                labs.retain(|l: &Lab| l.def.id != def.id);
+                let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+                labs.push(Lab { def, source: Source::Dir { lab: lab_dir, root } });
+            }
+        }
+        labs.sort_by(|a, b| a.def.id.cmp(&b.def.id));
+        let catalog = Catalog { labs, scaffold_dirs };
+        for lab in &catalog.labs {
+            for (track, def) in &lab.def.tracks {
+                for name in &def.scaffolds {
+                    ensure!(
+                        catalog.has_scaffold(name),
+                        "lab `{}` track `{track}` composes scaffold `{name}`, which does not exist",
+                        lab.def.id
+                    );
+                }
+            }
+        }
+        Ok(catalog)
+    }
+
+    pub fn get(&self, id: &str) -> Result<&Lab> {
+        if let Some(lab) = self.labs.iter().find(|l| l.def.id == id) {
+            return Ok(lab);
+        }
+        let best = self
+            .labs
+            .iter()
+            .map(|l| (strsim::jaro_winkler(id, &l.def.id), &l.def.id))
+            .filter(|(score, _)| *score > 0.7)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let hint = match best {
+            Some((_, name)) => format!("did you mean `{name}`?"),
+            None => "`lab list` shows every lab".to_string(),
+        };
+        Err(anyhow!("unknown lab `{id}`: {hint}"))
+    }
+
+    fn has_scaffold(&self, name: &str) -> bool {
+        self.scaffold_dirs.iter().any(|d| d.join(name).is_dir()) || EMBEDDED_SCAFFOLDS.get_dir(name).is_some()
+    }
+
+    pub fn scaffold(&self, name: &str) -> Result<FileTree> {
+        for dir in &self.scaffold_dirs {
+            let path = dir.join(name);
+            if path.is_dir() {
+                return FileTree::from_dir(&path, &path);
+            }
+        }
+        let dir = EMBEDDED_SCAFFOLDS.get_dir(name).ok_or_else(|| anyhow!("scaffold `{name}` does not exist"))?;
+        Ok(FileTree::from_embedded(dir, &format!("{name}/")))
+    }
+}
+
+/// Parses and checks one lab.toml; `folder` is the lab's folder name, which the id must match.
+pub fn parse_lab(text: &str, folder: &str) -> Result<LabDef> {
+    let def: LabDef = toml::from_str(text).context("lab.toml does not parse")?;
+    check_lab(&def, folder)?;
+    Ok(def)
+}
+
+fn check_lab(def: &LabDef, folder: &str) -> Result<()> {
+    ensure!(
+        def.format_version == FORMAT_VERSION,
+        "format_version {} is not supported (this lab reads {FORMAT_VERSION}); update lab",
+        def.format_version
+    );
+    ensure!(is_slug(&def.id), "id `{}` must be lower-case letters, digits and '-'", def.id);
+    ensure!(def.id == folder, "id `{}` must match its folder name `{folder}`", def.id);
+    for (field, value) in [("title", &def.title), ("summary", &def.summary), ("version", &def.version)] {
+        ensure!(!value.trim().is_empty(), "`{field}` is empty");
+    }
+    let mut names = BTreeSet::new();
+    for option in &def.options {
+        ensure!(is_identifier(&option.name), "option name `{}` must be a lower-case identifier", option.name);
+        ensure!(names.insert(&option.name), "option `{}` is declared twice", option.name);
+        ensure!(!option.choices.is_empty(), "option `{}` has no choices", option.name);
+        for choice in &option.choices {
+            ensure!(
+                is_slug(choice),
+                "option `{}`: choice `{choice}` must be lower-case letters, digits and '-'",
+                option.name
+            );
+        }
+        ensure!(
+            option.choices.contains(&option.default),
+            "option `{}`: default `{}` is not one of its choices",
+            option.name,
+            option.default
+        );
+    }
+    ensure!(!def.tracks.is_empty(), "no [tracks.<id>] table: a lab needs at least one track");
+    ensure!(!def.stages.is_empty(), "no [[stages]]: a lab needs at least one stage");
+    let mut stage_ids = BTreeSet::new();
+    for stage in &def.stages {
+        ensure!(is_slug(&stage.id), "stage id `{}` must be lower-case letters, digits and '-'", stage.id);
+        ensure!(stage_ids.insert(&stage.id), "stage `{}` is declared twice", stage.id);
+        for track in stage.tests.keys() {
+            ensure!(def.tracks.contains_key(track), "stage `{}` lists tests for unknown track `{track}`", stage.id);
+        }
+    }
+    for (track, tdef) in &def.tracks {
+        ensure!(is_slug(track), "track id `{track}` must be lower-case letters, digits and '-'");
+        check_relative(&tdef.grading_dir).with_context(|| format!("track `{track}`: grading_dir"))?;
+        let mut seen = BTreeSet::new();
+        for stage in &def.stages {
+            let tests = stage.tests.get(track).map(Vec::as_slice).unwrap_or_default();
+            ensure!(!tests.is_empty(), "stage `{}` declares no tests for track `{track}`", stage.id);
+            for test in tests {
+                ensure!(seen.insert(test.as_str()), "track `{track}`: test `{test}` is declared twice");
+            }
+        }
+        for test in &tdef.may_pass_on_starter {
+            ensure!(
+                seen.contains(test.as_str()),
+                "track `{track}`: may_pass_on_starter names undeclared test `{test}`"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Lower-case ASCII letters, digits and '-', starting with a letter.
+pub fn is_slug(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A '/'-separated relative path that stays inside its root.
+pub fn check_relative(path: &str) -> Result<()> {
+    if path.is_empty() || path.starts_with('/') || path.contains('\\') || Path::new(path).is_absolute() {
+        bail!("`{path}` must be a relative path");
+    }
+    for part in path.split('/') {
+        ensure!(!matches!(part, "" | "." | ".."), "`{path}` must not contain empty, `.` or `..` parts");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+format_version = 1
+id = "demo"
+title = "Demo"
+summary = "A demo."
+version = "1.0.0"
+difficulty = "beginner"
+hours = 1
+[roadmap]
+module = "Basics"
+output = "Something"
+[tracks.python]
+runner = "pytest"
+grading_dir = "tests/grading"
+[[stages]]
+id = "one"
+title = "One"
+goal = "Do one."
+hints = ["a"]
+tests.python = ["test_a"]
+"#;
+
+    #[test]
+    fn a_minimal_lab_parses() {
+        let def = parse_lab(MINIMAL, "demo").unwrap();
+        assert_eq!(def.default_track(), "python");
+        assert_eq!(def.stages[0].tests["python"], ["test_a"]);
+    }
+
+    #[test]
+    fn the_id_must_match_the_folder() {
+        let err = parse_lab(MINIMAL, "other").unwrap_err();
+        assert!(format!("{err:#}").contains("must match its folder name"), "{err:#}");
+    }
+
+    #[test]
+    fn duplicate_tests_and_bad_defaults_are_rejected() {
+        let dup = MINIMAL.replace("tests.python = [\"test_a\"]", "tests.python = [\"test_a\", \"test_a\"]");
+        assert!(format!("{:#}", parse_lab(&dup, "demo").unwrap_err()).contains("declared twice"));
+        let opt = format!("{MINIMAL}\n[[options]]\nname = \"system\"\nchoices = [\"a\", \"b\"]\ndefault = \"c\"\n");
+        assert!(format!("{:#}", parse_lab(&opt, "demo").unwrap_err()).contains("not one of its choices"));
+        let newer = MINIMAL.replace("format_version = 1", "format_version = 2");
+        assert!(format!("{:#}", parse_lab(&newer, "demo").unwrap_err()).contains("not supported"));
+        let unknown = MINIMAL.replace("hours = 1", "hours = 1\nhourz = 2");
+        assert!(parse_lab(&unknown, "demo").is_err());
+    }
+
+    #[test]
+    fn grading_dirs_stay_inside_the_workspace() {
+        for bad in ["../x", "/abs", "a/../b", "a//b", ""] {
+            assert!(check_relative(bad).is_err(), "{bad}");
+        }
+        assert!(check_relative("tests/grading").is_ok());
+    }
+}

@@ -1,0 +1,175 @@
+//! `lab new`: resolve the lab, track, options and names, render everything, and move the new
+//! workspace into place in one step; then `git init` and the first commit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::Outcome;
+use crate::catalog::{Catalog, Lab, Source};
+use crate::cli::New;
+use crate::process::Cmd;
+use crate::report::{out, paint, BOLD, DIM, YELLOW};
+use crate::scaffold::{self, Rendered, Vars};
+use crate::workspace::{self, GradingRecord, Manifest, MANIFEST};
+
+/// Written as `.lab/.gitignore`: the pristine suite and runner output are rebuilt by every check.
+const LAB_GITIGNORE: &str = "# Rebuilt by every `lab check`.\nrun/\ntarget/\nbackup/\n";
+
+pub fn new(catalog: &Catalog, args: New) -> Result<Outcome> {
+    let lab = catalog.get(&args.lab)?;
+    let track = args.track.clone().unwrap_or_else(|| lab.def.default_track().to_string());
+    lab.def.track(&track)?;
+    let options = scaffold::resolve_options(lab, &args.set)?;
+    let target = args.dir.clone().unwrap_or_else(|| PathBuf::from(&lab.def.id));
+    let project = match &args.name {
+        Some(name) => name.clone(),
+        None => folder_name(&target)?,
+    };
+    let (package_name, dist_name) = scaffold::derive_names(&project).map_err(|e| match &args.name {
+        Some(_) => e,
+        None => e.context(format!(
+            "the project name comes from the folder `{}`: pass --name NAME to choose another",
+            target.display()
+        )),
+    })?;
+    scaffold::check_target(&target)?;
+    let (author, author_email) = git_identity();
+    let vars = Vars {
+        project_name: project,
+        package_name,
+        dist_name,
+        author: author.unwrap_or_else(|| "Your Name".into()),
+        author_email: author_email.unwrap_or_else(|| "you@example.com".into()),
+        year: workspace::current_year(),
+        options,
+    };
+    let files = scaffold::compose(catalog, lab, &track, &vars)?;
+    let mut o = out();
+    if args.dry_run {
+        writeln!(o, "Would write {} files to {}:", files.len() + 2, target.display())?;
+        for f in &files {
+            writeln!(o, "  {} {}", f.path, paint(DIM, format!("({} bytes)", f.contents.len())))?;
+        }
+        writeln!(o, "  {MANIFEST}\n  .lab/.gitignore")?;
+        writeln!(o, "Nothing was written (--dry-run).")?;
+        return Ok(Outcome::Success);
+    }
+    let created = create_workspace(lab, &track, &vars, &files, &target)?;
+    let git_note = if args.git { init_git(&target, lab) } else { None };
+    writeln!(
+        o,
+        "Created {} in {} {}",
+        paint(BOLD, &vars.project_name),
+        target.display(),
+        paint(DIM, format!("(lab {} v{}, {track} track, {} files)", lab.def.id, lab.def.version, created.files))
+    )?;
+    if let Some(note) = git_note {
+        writeln!(o, "{} {note}", paint(YELLOW, "note:"))?;
+    }
+    let runner = lab.def.track(&track)?.runner;
+    writeln!(o, "\nNext:\n  cd {}", target.display())?;
+    if runner == crate::catalog::RunnerKind::Pytest {
+        writeln!(o, "  lab setup        # a .venv with the dev dependencies")?;
+    }
+    writeln!(o, "  lab check        # grade it: every stage starts unfinished")?;
+    writeln!(o, "  README.md has the brief; look for TODO(lab:{}) to begin.", lab.def.stages[0].id)?;
+    Ok(Outcome::Success)
+}
+
+pub struct Created {
+    pub files: usize,
+}
+
+/// Writes a complete workspace at `target` (which must be new or empty): the rendered files,
+/// `.lab/workspace.toml` and `.lab/.gitignore`, all or nothing.
+pub fn create_workspace(lab: &Lab, track: &str, vars: &Vars, files: &[Rendered], target: &Path) -> Result<Created> {
+    let tdef = lab.def.track(track)?;
+    let grading_prefix = format!("{}/", tdef.grading_dir);
+    let manifest = Manifest {
+        format_version: workspace::FORMAT_VERSION,
+        lab: lab.def.id.clone(),
+        lab_version: lab.def.version.clone(),
+        track: track.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        labs_dir: match &lab.source {
+            Source::Embedded => None,
+            Source::Dir { root, .. } => Some(root.clone()),
+        },
+        vars: vars.clone(),
+        grading: GradingRecord {
+            dir: tdef.grading_dir.clone(),
+            files: files
+                .iter()
+                .filter(|f| f.path.starts_with(&grading_prefix))
+                .map(|f| (f.path.clone(), workspace::sha256_hex(&f.contents)))
+                .collect(),
+        },
+    };
+    let manifest_text = manifest.to_toml()?;
+    scaffold::write_atomically(target, |dir| {
+        scaffold::write_files(dir, files)?;
+        scaffold::write_files(
+            dir,
+            &[
+                Rendered { path: MANIFEST.into(), contents: manifest_text.into_bytes() },
+                Rendered { path: ".lab/.gitignore".into(), contents: LAB_GITIGNORE.as_bytes().to_vec() },
+            ],
+        )
+    })?;
+    Ok(Created { files: files.len() + 2 })
+}
+
+/// The folder's own name, also for `.` (the current folder).
+fn folder_name(target: &Path) -> Result<String> {
+    let name = match target.file_name() {
+        Some(n) if target.components().next_back().is_some_and(|c| matches!(c, std::path::Component::Normal(_))) => {
+            n.to_string_lossy().to_string()
+        }
+        _ => {
+            let abs = std::env::current_dir().context("cannot read the current folder")?.join(target);
+            let abs = abs.canonicalize().unwrap_or(abs);
+            abs.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        }
+    };
+    Ok(name)
+}
+
+fn git_identity() -> (Option<String>, Option<String>) {
+    let get = |key: &str| {
+        Cmd::new("git")
+            .args(["config", "--get", key])
+            .run()
+            .ok()
+            .filter(|o| o.success())
+            .map(|o| o.stdout.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    (get("user.name"), get("user.email"))
+}
+
+/// `git init` and one commit, unless git is missing or the folder is already inside a work tree.
+/// Returns a note for the user when something was skipped; git trouble never fails `lab new`.
+fn init_git(target: &Path, lab: &Lab) -> Option<String> {
+    let parent = target.canonicalize().ok()?.parent()?.to_path_buf();
+    let inside = Cmd::new("git").args(["rev-parse", "--is-inside-work-tree"]).cwd(&parent).run();
+    match inside {
+        Err(_) => return Some("git is not installed: no repository was made".into()),
+        Ok(o) if o.success() && o.stdout.trim() == "true" => {
+            return Some("the folder is inside a git work tree already: no new repository was made".into())
+        }
+        Ok(_) => {}
+    }
+    if let Err(e) = Cmd::new("git").args(["init", "-q"]).cwd(target).run_ok() {
+        return Some(format!("git init failed: {e:#}"));
+    }
+    if let Err(e) = Cmd::new("git").args(["add", "-A"]).cwd(target).run_ok() {
+        return Some(format!("git add failed: {e:#}"));
+    }
+    let message = format!("Start the {} lab (v{})", lab.def.id, lab.def.version);
+    match Cmd::new("git").args(["commit", "-q", "-m", &message]).cwd(target).run() {
+        Ok(o) if o.success() => None,
+        _ => Some("made a git repository but no commit (set git config user.name and user.email, then commit)".into()),
+    }
+}

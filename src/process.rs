@@ -1,0 +1,271 @@
+//! The one door for child processes: stdin closed, output captured, the child in its own process
+//! group that is killed whole at the timeout or on Ctrl-C, and the command named in every error.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+
+/// Set by the Ctrl-C handler; every wait loop checks it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static HANDLER: OnceLock<()> = OnceLock::new();
+
+/// The error a wait returns after Ctrl-C; `main` maps it to exit code 130.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// A command to run: program, arguments, folder and environment changes.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(OsString, Option<OsString>)>,
+    timeout: Option<Duration>,
+}
+
+/// What a finished child left behind.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The exit code, or None when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0) && !self.timed_out
+    }
+
+    /// Both streams, for showing a failed command's output to the user.
+    pub fn combined(&self) -> String {
+        let mut s = self.stdout.clone();
+        if !self.stderr.is_empty() {
+            if !s.is_empty() && !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push_str(&self.stderr);
+        }
+        s
+    }
+}
+
+impl Cmd {
+    pub fn new(program: impl Into<OsString>) -> Cmd {
+        Cmd { program: program.into(), args: Vec::new(), cwd: None, env: Vec::new(), timeout: None }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Cmd {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn cwd(mut self, dir: &Path) -> Cmd {
+        self.cwd = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Cmd {
+        self.env.push((key.into(), Some(value.into())));
+        self
+    }
+
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Cmd {
+        self.env.push((key.into(), None));
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Cmd {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The command as a user would type it, for messages.
+    pub fn display(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|a| {
+                let s = a.to_string_lossy();
+                if s.contains(' ') || s.is_empty() {
+                    format!("'{s}'")
+                } else {
+                    s.into_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs to completion (or the timeout) and captures both streams. A program that cannot be
+    /// started is an error naming it; a non-zero exit is not an error here.
+    pub fn run(&self) -> Result<Output> {
+        install_interrupt_handler();
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group, so a timeout or Ctrl-C can end the child and everything it started.
+        command.process_group(0);
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        for (key, value) in &self.env {
+            match value {
+                Some(v) => command.env(key, v),
+                None => command.env_remove(key),
+            };
+        }
+        let started = Instant::now();
+        let mut child = command.spawn().with_context(|| format!("cannot run `{}`", self.display()))?;
+        let pid = child.id() as libc::pid_t;
+        let stdout = reader(child.stdout.take());
+        let stderr = reader(child.stderr.take());
+        let (tx, rx) = mpsc::channel();
+        let waiter = thread::spawn(move || {
+            let status = child.wait();
+            let _ = tx.send(());
+            status
+        });
+        let mut timed_out = false;
+        let mut interrupted = false;
+        loop {
+            // Short slices: the wait ends the moment the child exits, and Ctrl-C is seen quickly.
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                interrupted = true;
+            } else if self.timeout.is_some_and(|t| started.elapsed() >= t) {
+                timed_out = true;
+            } else {
+                continue;
+            }
+            kill_group(pid);
+            let _ = rx.recv();
+            break;
+        }
+        let status = waiter
+            .join()
+            .map_err(|_| anyhow!("waiting for `{}` failed", self.display()))?
+            .with_context(|| format!("waiting for `{}` failed", self.display()))?;
+        // The group may hold grandchildren that outlived the child and still hold the pipes.
+        kill_group(pid);
+        let output = Output {
+            code: status.code(),
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+            timed_out,
+            elapsed: started.elapsed(),
+        };
+        if interrupted {
+            return Err(Interrupted.into());
+        }
+        Ok(output)
+    }
+
+    /// Runs and requires exit code 0; the error names the command and shows its output.
+    pub fn run_ok(&self) -> Result<Output> {
+        let out = self.run()?;
+        if out.timed_out {
+            anyhow::bail!("`{}` timed out\n{}", self.display(), out.combined().trim_end());
+        }
+        if !out.success() {
+            anyhow::bail!("`{}` failed ({})\n{}", self.display(), describe_exit(out.code), out.combined().trim_end());
+        }
+        Ok(out)
+    }
+}
+
+pub fn describe_exit(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal".to_string(),
+    }
+}
+
+fn reader<R: Read + Send + 'static>(stream: Option<R>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut s) = stream {
+            let _ = s.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+#[allow(unsafe_code)] // killpg has no safe wrapper in std
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: killpg only sends a signal; a group that no longer exists yields ESRCH, ignored.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+fn install_interrupt_handler() {
+    HANDLER.get_or_init(|| {
+        // If another handler is already installed, Ctrl-C keeps its default behaviour.
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    });
+}
+
+/// Whether a program is on PATH.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_output_and_exit_code_with_stdin_closed() {
+        let out = Cmd::new("sh").args(["-c", "read x || echo no-stdin; echo err >&2; exit 3"]).run().unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout, "no-stdin\n");
+        assert_eq!(out.stderr, "err\n");
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        // A grandchild that would write the marker after 1.5 s if it outlived the kill.
+        let script = format!("(sleep 1.5; touch {}) & sleep 30", marker.display());
+        let out = Cmd::new("sh").args(["-c", &script]).timeout(Duration::from_millis(300)).run().unwrap();
+        assert!(out.timed_out);
+        assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+        thread::sleep(Duration::from_millis(1800));
+        assert!(!marker.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[test]
+    fn a_missing_program_is_named_in_the_error() {
+        let err = Cmd::new("no-such-program-xyz").arg("--flag").run().unwrap_err();
+        assert!(format!("{err:#}").contains("cannot run `no-such-program-xyz --flag`"), "{err:#}");
+    }
+}

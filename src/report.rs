@@ -1,0 +1,192 @@
+//! What the user reads: the human check report with colour when the terminal allows it, and
+//! the JSON results document (docs/check-results.md).
+
+use std::io::Write;
+
+use anstream::{stdout, AutoStream};
+use anstyle::{AnsiColor, Style};
+use serde_json::json;
+
+use crate::results::{Check, Status};
+use crate::workspace::Change;
+
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const RED: Style = AnsiColor::Red.on_default();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub const DIM: Style = Style::new().dimmed();
+pub const BOLD: Style = Style::new().bold();
+
+/// Failing tests listed in full for the first unfinished stage; the rest are counted.
+const MAX_FAILURES_SHOWN: usize = 5;
+const BAR_WIDTH: usize = 30;
+
+/// A stdout that strips colour when it is not wanted (pipe, NO_COLOR, --color never).
+pub fn out() -> AutoStream<std::io::Stdout> {
+    stdout()
+}
+
+pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
+    let mut o = out();
+    let g = &check.graded;
+    writeln!(
+        o,
+        "{} {} {}",
+        paint(BOLD, &check.lab),
+        paint(DIM, format!("({} track, lab v{})", check.track, check.lab_version)),
+        paint(DIM, format!("· {} ms", check.elapsed_ms))
+    )?;
+    if let Some(note) = &check.version_note {
+        writeln!(o, "{}", paint(YELLOW, note))?;
+    }
+    for m in &check.modified {
+        let what = match m.change {
+            Change::Modified => "modified",
+            Change::Deleted => "deleted",
+            Change::Added => "added",
+        };
+        writeln!(o, "{} {}: {what}; the pristine suite was graded", paint(YELLOW, "note:"), m.path)?;
+    }
+    if let Some(message) = &g.message {
+        writeln!(o, "\n{} {message}", paint(RED, "error:"))?;
+        writeln!(o, "{}", indent(check.runner_output.trim_end(), "  "))?;
+        writeln!(o, "\nNothing was graded: fix the error above and run `lab check` again.")?;
+        return Ok(());
+    }
+    writeln!(o)?;
+    let first_open = g.stages.iter().position(|s| !s.done);
+    for (i, stage) in g.stages.iter().enumerate() {
+        let (mark, style) = if stage.done {
+            ("✓", GREEN)
+        } else if stage.passed > 0 {
+            ("◐", YELLOW)
+        } else {
+            ("·", DIM)
+        };
+        let here = if Some(i) == first_open { paint(BOLD, "  ← you are here") } else { String::new() };
+        writeln!(
+            o,
+            "  {} {:<2} {:<40} {:>3}/{:<3}{here}",
+            paint(style, mark),
+            i + 1,
+            truncate(&stage.title, 40),
+            stage.passed,
+            stage.total
+        )?;
+    }
+    for test in &g.undeclared {
+        writeln!(o, "{} the runner reported `{test}`, which lab.toml does not declare", paint(YELLOW, "note:"))?;
+    }
+    if let Some(i) = first_open {
+        let stage = &g.stages[i];
+        let failing: Vec<_> = g.tests.iter().filter(|t| t.stage == stage.id && t.status != Status::Pass).collect();
+        writeln!(o, "\n{} {}: {} to go", paint(BOLD, format!("Stage {}", i + 1)), stage.title, failing.len())?;
+        for test in failing.iter().take(if verbose { usize::MAX } else { MAX_FAILURES_SHOWN }) {
+            let place = match (&test.file, test.line) {
+                (Some(f), Some(l)) => format!("{f}:{l}"),
+                (Some(f), None) => f.clone(),
+                _ => String::new(),
+            };
+            writeln!(o, "  {} {} {}", paint(RED, "✗"), test.name, paint(DIM, place))?;
+            let message = if verbose { test.message.clone() } else { first_lines(&test.message, 3) };
+            if !message.is_empty() {
+                writeln!(o, "{}", indent(&message, "      "))?;
+            }
+            if verbose && !test.output.is_empty() {
+                writeln!(o, "{}", indent(&test.output, "      | "))?;
+            }
+        }
+        if !verbose && failing.len() > MAX_FAILURES_SHOWN {
+            writeln!(o, "  … and {} more (--verbose shows all)", failing.len() - MAX_FAILURES_SHOWN)?;
+        }
+    }
+    let c = &g.counts;
+    let filled = (c.passed * BAR_WIDTH).checked_div(c.total).unwrap_or(0);
+    let percent = (c.passed * 100).checked_div(c.total).unwrap_or(0);
+    writeln!(
+        o,
+        "\n  {}{} {}/{} tests ({percent}%)",
+        paint(GREEN, "█".repeat(filled)),
+        paint(DIM, "░".repeat(BAR_WIDTH - filled)),
+        c.passed,
+        c.total
+    )?;
+    if !check.newly_passing.is_empty() {
+        writeln!(o, "  {} {}", paint(GREEN, "newly passing:"), check.newly_passing.join(", "))?;
+    }
+    if !check.regressed.is_empty() {
+        writeln!(o, "  {} {}", paint(RED, "regressed:"), check.regressed.join(", "))?;
+    }
+    if !check.first_check && check.newly_passing.is_empty() && check.regressed.is_empty() {
+        writeln!(o, "  {}", paint(DIM, "no change since the last check"))?;
+    }
+    if g.status == Status::Pass {
+        writeln!(o, "\n{} every stage is done.", paint(GREEN, "All green:"))?;
+    } else if let Some(todo) = &check.next_todo {
+        writeln!(o, "\n{} {}:{}  TODO(lab:{}) {}", paint(BOLD, "Next:"), todo.path, todo.line, todo.stage, todo.text)?;
+    }
+    if verbose {
+        writeln!(o, "\n{}\n{}", paint(DIM, "runner output:"), indent(check.runner_output.trim_end(), "  "))?;
+    }
+    Ok(())
+}
+
+/// The JSON results document: a superset of Exercism's test-runner results v3.
+pub fn json_document(check: &Check) -> serde_json::Value {
+    let g = &check.graded;
+    json!({
+        "version": 3,
+        "status": g.status.as_str(),
+        "message": g.message,
+        "tests": g.tests.iter().map(|t| json!({
+            "name": t.name,
+            "status": t.status.as_str(),
+            "message": if t.message.is_empty() { None } else { Some(&t.message) },
+            "output": if t.output.is_empty() { None } else { Some(&t.output) },
+            "task_id": t.task_id,
+            "stage": t.stage,
+            "skipped": t.skipped,
+            "file": t.file,
+            "line": t.line,
+        })).collect::<Vec<_>>(),
+        "lab": check.lab,
+        "track": check.track,
+        "lab_version": check.lab_version,
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "stages": g.stages,
+        "counts": g.counts,
+        "modified": check.modified,
+        "newly_passing": check.newly_passing,
+        "regressed": check.regressed,
+        "undeclared": g.undeclared,
+        "next_todo": check.next_todo,
+        "runner_output": if g.message.is_some() { Some(&check.runner_output) } else { None },
+        "elapsed_ms": check.elapsed_ms,
+        "runner_ms": check.runner_ms,
+    })
+}
+
+pub fn indent(text: &str, prefix: &str) -> String {
+    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn first_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut s = lines.iter().take(n).copied().collect::<Vec<_>>().join("\n");
+    if lines.len() > n {
+        s.push_str("\n…");
+    }
+    s
+}
+
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,212 @@
+//! A run's results graded against the lab: every declared test gets a status (a test that did
+//! not run fails), stages are tallied, and the change since the previous check is worked out.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::catalog::LabDef;
+use crate::runner::{Outcome, Run};
+use crate::workspace::{HistoryEntry, Modification, Todo};
+
+/// The `status` of a check and of each test, as Exercism's test-runner results v3 name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GradedTest {
+    pub name: String,
+    pub status: Status,
+    /// True when the runner skipped it (a missing tool, say): never a pass.
+    pub skipped: bool,
+    pub message: String,
+    pub output: String,
+    /// 1-based stage number (Exercism's task id).
+    pub task_id: usize,
+    pub stage: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageResult {
+    pub id: String,
+    pub title: String,
+    pub passed: usize,
+    pub total: usize,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Graded {
+    pub status: Status,
+    pub message: Option<String>,
+    pub tests: Vec<GradedTest>,
+    pub stages: Vec<StageResult>,
+    pub counts: Counts,
+    /// Tests the runner reported that lab.toml does not declare (a lab author's mistake).
+    pub undeclared: Vec<String>,
+}
+
+/// Grades a run. `only_stage` limits the grading to one stage.
+pub fn grade(def: &LabDef, track: &str, run: &Run, only_stage: Option<&str>) -> Graded {
+    let mut reported: BTreeMap<&str, &crate::runner::TestResult> =
+        run.results.iter().map(|r| (r.name.as_str(), r)).collect();
+    let mut tests = Vec::new();
+    let mut stages = Vec::new();
+    for (index, stage) in def.stages.iter().enumerate() {
+        if only_stage.is_some_and(|s| s != stage.id) {
+            for name in stage.tests.get(track).into_iter().flatten() {
+                reported.remove(name.as_str());
+            }
+            continue;
+        }
+        let mut passed = 0;
+        let names = stage.tests.get(track).map(Vec::as_slice).unwrap_or_default();
+        for name in names {
+            let test = match (&run.error, reported.remove(name.as_str())) {
+                (Some(_), _) => GradedTest {
+                    status: Status::Error,
+                    message: "not graded: the runner failed (see the message above)".into(),
+                    ..blank(name, index, &stage.id)
+                },
+                (None, None) => GradedTest {
+                    status: Status::Fail,
+                    message: "not run: the runner did not report this test".into(),
+                    ..blank(name, index, &stage.id)
+                },
+                (None, Some(r)) => GradedTest {
+                    status: match r.outcome {
+                        Outcome::Pass => Status::Pass,
+                        Outcome::Error => Status::Error,
+                        Outcome::Fail | Outcome::Skipped => Status::Fail,
+                    },
+                    skipped: r.outcome == Outcome::Skipped,
+                    message: if r.outcome == Outcome::Skipped && !r.message.starts_with("skipped") {
+                        format!("skipped: {}", r.message)
+                    } else {
+                        r.message.clone()
+                    },
+                    output: r.output.clone(),
+                    file: r.file.clone(),
+                    line: r.line,
+                    ..blank(name, index, &stage.id)
+                },
+            };
+            passed += usize::from(test.status == Status::Pass);
+            tests.push(test);
+        }
+        stages.push(StageResult {
+            id: stage.id.clone(),
+            title: stage.title.clone(),
+            passed,
+            total: names.len(),
+            done: passed == names.len(),
+        });
+    }
+    let counts = Counts {
+        passed: tests.iter().filter(|t| t.status == Status::Pass).count(),
+        failed: tests.iter().filter(|t| t.status == Status::Fail).count(),
+        errors: tests.iter().filter(|t| t.status == Status::Error).count(),
+        total: tests.len(),
+    };
+    let status = if run.error.is_some() {
+        Status::Error
+    } else if counts.passed == counts.total {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    Graded {
+        status,
+        message: run.error.clone(),
+        tests,
+        stages,
+        counts,
+        undeclared: if run.error.is_some() { Vec::new() } else { reported.keys().map(|k| k.to_string()).collect() },
+    }
+}
+
+fn blank(name: &str, index: usize, stage: &str) -> GradedTest {
+    GradedTest {
+        name: name.to_string(),
+        status: Status::Fail,
+        skipped: false,
+        message: String::new(),
+        output: String::new(),
+        task_id: index + 1,
+        stage: stage.to_string(),
+        file: None,
+        line: None,
+    }
+}
+
+/// Tests that pass now but did not last time, and the other way round. Only tests graded in
+/// both checks are compared.
+pub fn changes_since(previous: Option<&HistoryEntry>, graded: &Graded) -> (Vec<String>, Vec<String>) {
+    let Some(previous) = previous else { return (Vec::new(), Vec::new()) };
+    let mut newly_passing = Vec::new();
+    let mut regressed = Vec::new();
+    for test in &graded.tests {
+        let Some(before) = previous.tests.get(&test.name) else { continue };
+        let was = before == "pass";
+        let is = test.status == Status::Pass;
+        if is && !was {
+            newly_passing.push(test.name.clone());
+        } else if was && !is {
+            regressed.push(test.name.clone());
+        }
+    }
+    (newly_passing, regressed)
+}
+
+/// The first stage not yet done, and the TODO marker to work on next: the first one of that
+/// stage, else the first one left anywhere.
+pub fn next_todo<'a>(graded: &Graded, todos: &'a [Todo]) -> Option<&'a Todo> {
+    let stage = graded.stages.iter().find(|s| !s.done)?;
+    todos.iter().find(|t| t.stage == stage.id).or_else(|| todos.first())
+}
+
+/// Everything a report shows about one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub lab: String,
+    pub title: String,
+    pub track: String,
+    pub lab_version: String,
+    pub graded: Graded,
+    pub modified: Vec<Modification>,
+    pub newly_passing: Vec<String>,
+    pub regressed: Vec<String>,
+    pub next_todo: Option<Todo>,
+    pub first_check: bool,
+    pub runner_output: String,
+    pub elapsed_ms: u128,
+    /// The part of elapsed_ms the runner itself took.
+    pub runner_ms: u128,
+    /// Set when the lab in this binary is newer or older than the one the workspace was made from.
+    pub version_note: Option<String>,
+}

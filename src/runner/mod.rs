@@ -1,0 +1,101 @@
+//! Running a grading suite: the pristine copy written under `.lab/run/`, the track's runner
+//! started through the process door, and its machine-readable results turned into test results.
+
+pub mod cargo;
+pub mod junit;
+pub mod libtest;
+pub mod pytest;
+pub mod python;
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::catalog::RunnerKind;
+use crate::scaffold::{write_files, Rendered};
+use crate::workspace::RUN_DIR;
+
+/// One test's outcome, worst last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Skipped,
+    Fail,
+    Error,
+}
+
+impl Outcome {
+    pub fn rank(self) -> u8 {
+        match self {
+            Outcome::Pass => 0,
+            Outcome::Skipped => 1,
+            Outcome::Fail => 2,
+            Outcome::Error => 3,
+        }
+    }
+}
+
+/// A test as the runner reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResult {
+    pub name: String,
+    pub outcome: Outcome,
+    pub message: String,
+    pub output: String,
+    /// Where it failed, relative to the workspace root.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+impl TestResult {
+    pub fn new(name: String, outcome: Outcome) -> TestResult {
+        TestResult { name, outcome, message: String::new(), output: String::new(), file: None, line: None }
+    }
+}
+
+/// What one run of a grading suite produced.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub results: Vec<TestResult>,
+    /// Set when the runner crashed, timed out or collected nothing: then no result counts.
+    pub error: Option<String>,
+    /// The runner's own output, shown on an error or with --verbose.
+    pub output: String,
+    /// How long the runner itself took, apart from lab's own work.
+    pub elapsed: Duration,
+}
+
+/// What the runner needs to know about the workspace.
+pub struct Spec<'a> {
+    pub root: &'a Path,
+    pub runner: RunnerKind,
+    /// The pristine suite, paths relative to its root.
+    pub suite: &'a [Rendered],
+    /// The editable copy's folder, to point failures at files the learner can open.
+    pub grading_dir: &'a str,
+    pub timeout: Duration,
+}
+
+/// Writes the pristine suite to `.lab/run/grading/` and runs it. An `Err` is a tool problem the
+/// learner must fix before anything can be graded (no venv, runner not installed).
+pub fn run(spec: &Spec) -> Result<Run> {
+    let run_dir = spec.root.join(RUN_DIR);
+    if run_dir.exists() {
+        fs::remove_dir_all(&run_dir).with_context(|| format!("cannot clear {}", run_dir.display()))?;
+    }
+    let suite_dir = run_dir.join("grading");
+    fs::create_dir_all(&suite_dir).with_context(|| format!("cannot create {}", suite_dir.display()))?;
+    write_files(&suite_dir, spec.suite)?;
+    match spec.runner {
+        RunnerKind::Pytest => pytest::run(spec),
+        RunnerKind::Cargo => cargo::run(spec),
+        RunnerKind::Docs => anyhow::bail!(
+            "the `{}` runner is not available in this build of lab; update lab to grade this workspace",
+            spec.runner
+        ),
+    }
+}

@@ -1,0 +1,178 @@
+//! The pytest runner: runs the pristine suite with the workspace's interpreter under a
+//! configuration of lab's own, and reads its JUnit XML.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use anyhow::{bail, Context, Result};
+
+use super::{junit, python, Run, Spec, TestResult};
+use crate::process::{describe_exit, Cmd};
+use crate::workspace::RUN_DIR;
+
+/// lab's own pytest configuration: the learner's pytest settings and conftest files do not apply
+/// to grading. xunit1 records each test's file and line.
+const PYTEST_INI: &str = "[pytest]\njunit_family = xunit1\njunit_logging = all\n";
+
+pub fn run(spec: &Spec) -> Result<Run> {
+    let python = python::interpreter(spec.root)?;
+    let run_dir = spec.root.join(RUN_DIR);
+    fs::write(run_dir.join("pytest.ini"), PYTEST_INI).context("cannot write .lab/run/pytest.ini")?;
+    let junit_path = run_dir.join("junit.xml");
+    let src = spec.root.join("src");
+    let pythonpath =
+        std::env::join_paths([src.as_path(), spec.root]).context("workspace path is not usable in PYTHONPATH")?;
+    let cmd = Cmd::new(&python)
+        .args(["-m", "pytest", &format!("{RUN_DIR}/grading")])
+        .args(["-c", &format!("{RUN_DIR}/pytest.ini"), "--rootdir", RUN_DIR, "--confcutdir", RUN_DIR])
+        .args(["-p", "no:cacheprovider", "-q", "--color=no", "--junitxml", &format!("{RUN_DIR}/junit.xml")])
+        .cwd(spec.root)
+        .env("PYTHONPATH", pythonpath)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTEST_ADDOPTS")
+        .env_remove("PYTEST_PLUGINS")
+        .timeout(spec.timeout);
+    let out = cmd.run()?;
+    let output = out.combined();
+    let mut run = Run { results: Vec::new(), error: None, output: output.clone(), elapsed: out.elapsed };
+    if out.timed_out {
+        run.error = Some(format!(
+            "the grading suite did not finish within {} s; the runner and everything it started were stopped (raise --timeout if it needs longer)",
+            spec.timeout.as_secs()
+        ));
+        return Ok(run);
+    }
+    if output.contains("No module named pytest") {
+        bail!(
+            "pytest is not installed for {}: run `lab setup` to install the workspace's dependencies",
+            python.display()
+        );
+    }
+    match out.code {
+        Some(0 | 1) => {}
+        Some(5) => {
+            run.error = Some("pytest collected no tests from the grading suite".into());
+            return Ok(run);
+        }
+        Some(2) if output.contains("error during collection") || output.contains("errors during collection") => {
+            run.error =
+                Some("the grading suite could not be collected: importing it failed (see the output below)".into());
+            return Ok(run);
+        }
+        code => {
+            run.error = Some(format!("pytest stopped before grading ({}): `{}`", describe_exit(code), cmd.display()));
+            return Ok(run);
+        }
+    }
+    let xml = match fs::read_to_string(&junit_path) {
+        Ok(xml) => xml,
+        Err(_) => {
+            run.error = Some("pytest exited without writing its results (.lab/run/junit.xml)".into());
+            return Ok(run);
+        }
+    };
+    match junit::parse(&xml) {
+        Ok(cases) if cases.is_empty() => run.error = Some("pytest ran no tests from the grading suite".into()),
+        Ok(cases) => run.results = rollup(cases, spec.grading_dir),
+        Err(err) => run.error = Some(format!("pytest's results could not be read: {err:#}")),
+    }
+    Ok(run)
+}
+
+/// One result per test function: parametrized cases roll up into their function, which keeps
+/// the worst outcome.
+fn rollup(cases: Vec<junit::Case>, grading_dir: &str) -> Vec<TestResult> {
+    let mut by_name: BTreeMap<String, TestResult> = BTreeMap::new();
+    let mut order = Vec::new();
+    for case in cases {
+        let base = case.name.split('[').next().unwrap_or(&case.name).to_string();
+        let (file, line) = match failure_location(&case.detail, grading_dir) {
+            Some((f, l)) => (Some(f), Some(l)),
+            None => (case.file.as_deref().map(|f| to_workspace_path(f, grading_dir)), case.line),
+        };
+        let result = TestResult {
+            name: base.clone(),
+            outcome: case.outcome,
+            message: case.message.clone(),
+            output: clean_output(&case.output),
+            file,
+            line,
+        };
+        match by_name.get_mut(&base) {
+            None => {
+                order.push(base.clone());
+                by_name.insert(base, result);
+            }
+            Some(existing) if result.outcome.rank() > existing.outcome.rank() => *existing = result,
+            Some(_) => {}
+        }
+    }
+    order.into_iter().filter_map(|n| by_name.remove(&n)).collect()
+}
+
+/// The deepest `path:line:` frame of a traceback that is inside the workspace (site-packages
+/// frames are absolute paths and skipped), mapped to the file the learner can open.
+fn failure_location(detail: &str, grading_dir: &str) -> Option<(String, u32)> {
+    detail.lines().rev().find_map(|line| {
+        if line.starts_with(' ') || line.starts_with('/') {
+            return None;
+        }
+        let mut parts = line.splitn(3, ':');
+        let path = parts.next()?;
+        let number: u32 = parts.next()?.trim().parse().ok()?;
+        parts.next()?;
+        (path.ends_with(".py") && !path.contains(' ')).then(|| (to_workspace_path(path, grading_dir), number))
+    })
+}
+
+fn to_workspace_path(path: &str, grading_dir: &str) -> String {
+    let run_prefix = format!("{RUN_DIR}/grading/");
+    path.strip_prefix(&run_prefix)
+        .or_else(|| path.strip_prefix("grading/"))
+        .map(|rest| format!("{grading_dir}/{rest}"))
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// pytest's junit_logging wraps each stream in a header line; only the text matters.
+fn clean_output(raw: &str) -> String {
+    raw.lines()
+        .filter(|l| !(l.starts_with("----") && l.contains("Captured")))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Outcome;
+
+    #[test]
+    fn parametrized_cases_roll_up_to_the_worst_outcome_with_locations() {
+        let xml = include_str!("../../tests/fixtures/runner-output/pytest-mixed.xml");
+        let results = rollup(junit::parse(xml).unwrap(), "tests/grading");
+        let summary: Vec<(&str, Outcome)> = results.iter().map(|r| (r.name.as_str(), r.outcome)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("test_passes", Outcome::Pass),
+                ("test_fails", Outcome::Fail),
+                ("test_param", Outcome::Fail),
+                ("test_skipped", Outcome::Skipped),
+                ("test_setup_error", Outcome::Error),
+            ]
+        );
+        assert_eq!((results[1].file.as_deref(), results[1].line), (Some("tests/grading/test_sample.py"), Some(10)));
+        assert_eq!(results[1].output, "printed by the test");
+        assert_eq!(results[2].message, "assert 2 == 1");
+        assert_eq!(results[4].line, Some(24));
+    }
+
+    #[test]
+    fn locations_prefer_the_deepest_workspace_frame() {
+        let detail = "def test():\n>   bucket.take()\n\n.lab/run/grading/test_a.py:12: in test\n    bucket.take()\nsrc/pkg/bucket.py:7: in take\n    raise NotImplementedError\n/usr/lib/python3/x.py:1: in y\nE   NotImplementedError";
+        assert_eq!(failure_location(detail, "tests/grading"), Some(("src/pkg/bucket.py".into(), 7)));
+        assert_eq!(to_workspace_path(".lab/run/grading/test_a.py", "tests/grading"), "tests/grading/test_a.py");
+    }
+}

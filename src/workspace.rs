@@ -1,0 +1,312 @@
+//! A learner's workspace: the `.lab/workspace.toml` manifest, `.lab/history.jsonl`, the
+//! integrity of the editable grading suite, and the TODO markers still left in the code.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::scaffold::{Rendered, Vars};
+
+pub const MANIFEST: &str = ".lab/workspace.toml";
+pub const HISTORY: &str = ".lab/history.jsonl";
+/// Where `lab check` writes the pristine suite and the runner's raw results.
+pub const RUN_DIR: &str = ".lab/run";
+/// The manifest format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+pub const HISTORY_FORMAT_VERSION: u32 = 1;
+
+/// Folders that hold no learner's work: skipped when scanning for TODO markers.
+const NOT_WORK: &[&str] = &[
+    ".lab",
+    ".git",
+    ".venv",
+    "venv",
+    "target",
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "dist",
+    "build",
+];
+
+/// `.lab/workspace.toml`: documented field by field in docs/workspace.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub lab: String,
+    pub lab_version: String,
+    pub track: String,
+    pub tool_version: String,
+    /// The labs folder the lab came from, when it is not built in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labs_dir: Option<PathBuf>,
+    pub vars: Vars,
+    pub grading: GradingRecord,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradingRecord {
+    /// The editable copy's folder, relative to the workspace root.
+    pub dir: String,
+    /// sha256 of every grading file as written, keyed by its path in the workspace.
+    pub files: BTreeMap<String, String>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    pub fn load(root: &Path) -> Result<Manifest> {
+        let path = root.join(MANIFEST);
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is corrupt: {}\nRestore it with `git checkout -- {MANIFEST}`, or start a fresh workspace with `lab new`",
+                path.display(),
+                e.message()
+            )
+        })?;
+        if manifest.format_version > FORMAT_VERSION {
+            bail!(
+                "{} has format_version {}, newer than this lab understands ({FORMAT_VERSION}); update lab",
+                path.display(),
+                manifest.format_version
+            );
+        }
+        Ok(manifest)
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        Ok(format!(
+            "# Written by `lab new`; `lab check` reads it. Fields: docs/workspace.md\n{}",
+            toml::to_string(self).context("cannot encode the workspace manifest")?
+        ))
+    }
+}
+
+/// The workspace root: the nearest folder at or above `start` with a `.lab/workspace.toml`.
+pub fn find_root(start: &Path) -> Result<PathBuf> {
+    let start = start.canonicalize().with_context(|| format!("cannot resolve {}", start.display()))?;
+    for dir in start.ancestors() {
+        if dir.join(MANIFEST).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    bail!(
+        "not inside a lab workspace: no {MANIFEST} in {} or any folder above it; run `lab new <lab>` to start one, or cd into one",
+        start.display()
+    )
+}
+
+/// How the learner's copy of a grading file differs from the pristine one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Modified,
+    Deleted,
+    Added,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Modification {
+    pub path: String,
+    pub change: Change,
+}
+
+/// Compares the workspace's editable grading suite with the pristine one (`pristine` paths are
+/// relative to the suite's root, the returned ones to the workspace root).
+pub fn grading_changes(root: &Path, grading_dir: &str, pristine: &[Rendered]) -> Vec<Modification> {
+    let mut out = Vec::new();
+    for file in pristine {
+        let rel = format!("{grading_dir}/{}", file.path);
+        match fs::read(root.join(&rel)) {
+            Ok(bytes) if bytes == file.contents => {}
+            Ok(_) => out.push(Modification { path: rel, change: Change::Modified }),
+            Err(_) => out.push(Modification { path: rel, change: Change::Deleted }),
+        }
+    }
+    let known: Vec<String> = pristine.iter().map(|f| f.path.clone()).collect();
+    let mut added = Vec::new();
+    list_files(&root.join(grading_dir), "", &mut added);
+    for rel in added {
+        if !known.contains(&rel) && !rel.ends_with(".pyc") {
+            out.push(Modification { path: format!("{grading_dir}/{rel}"), change: Change::Added });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn list_files(dir: &Path, rel: &str, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if NOT_WORK.contains(&name.as_str()) {
+            continue;
+        }
+        let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            list_files(&entry.path(), &child, out);
+        } else {
+            out.push(child);
+        }
+    }
+}
+
+/// One line of `.lab/history.jsonl`: documented in docs/workspace.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub format_version: u32,
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub lab_version: String,
+    pub status: String,
+    pub passed: usize,
+    pub total: usize,
+    /// Every declared test's outcome: "pass", "fail" or "error".
+    pub tests: BTreeMap<String, String>,
+}
+
+pub fn last_history(root: &Path) -> Option<HistoryEntry> {
+    let text = fs::read_to_string(root.join(HISTORY)).ok()?;
+    // A torn or hand-edited line is skipped rather than failing the check.
+    text.lines().rev().find_map(|line| serde_json::from_str(line).ok())
+}
+
+pub fn append_history(root: &Path, entry: &HistoryEntry) -> Result<()> {
+    let path = root.join(HISTORY);
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let line = serde_json::to_string(entry).context("cannot encode a history entry")?;
+    writeln!(file, "{line}").with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A `TODO(lab:<stage>)` marker left in the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Todo {
+    pub stage: String,
+    pub path: String,
+    pub line: usize,
+    pub text: String,
+}
+
+/// Every TODO marker outside the grading suite, the lab's own folder and build output, in path
+/// and line order.
+pub fn todos(root: &Path, grading_dir: &str) -> Vec<Todo> {
+    let mut files = Vec::new();
+    list_files(root, "", &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    let grading_prefix = format!("{grading_dir}/");
+    for rel in files.iter().filter(|f| !f.starts_with(&grading_prefix)) {
+        let Ok(bytes) = fs::read(root.join(rel)) else { continue };
+        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        out.extend(scan_todos(text, rel));
+    }
+    out
+}
+
+pub fn scan_todos(text: &str, path: &str) -> Vec<Todo> {
+    const MARK: &str = "TODO(lab:";
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(at) = line.find(MARK) else { continue };
+        let rest = &line[at + MARK.len()..];
+        let Some(end) = rest.find(')') else { continue };
+        let stage = rest[..end].trim().to_string();
+        let text = rest[end + 1..].trim_start_matches([':', ' ', '-']).trim().to_string();
+        out.push(Todo { stage, path: path.to_string(), line: n + 1, text });
+    }
+    out
+}
+
+/// Now as RFC 3339 UTC, to the second.
+pub fn now_rfc3339() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", t / 3600, t % 3600 / 60, t % 60)
+}
+
+pub fn current_year() -> i32 {
+    now_rfc3339()[..4].parse().unwrap_or(1970)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_are_right_around_leap_years() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_778), (2026, 11, 21));
+    }
+
+    #[test]
+    fn todo_markers_are_found_with_stage_line_and_text() {
+        let text =
+            "a\n    # TODO(lab:algorithms): implement the bucket\nx = 1  // TODO(lab:http) - headers\n// TODO(lab:\n";
+        let found = scan_todos(text, "src/a.py");
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            (found[0].stage.as_str(), found[0].line, found[0].text.as_str()),
+            ("algorithms", 2, "implement the bucket")
+        );
+        assert_eq!((found[1].stage.as_str(), found[1].line, found[1].text.as_str()), ("http", 3, "headers"));
+    }
+
+    #[test]
+    fn grading_changes_reports_modified_deleted_and_added_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join("tests/grading");
+        fs::create_dir_all(&g).unwrap();
+        fs::write(g.join("a.py"), "same").unwrap();
+        fs::write(g.join("b.py"), "edited").unwrap();
+        fs::write(g.join("extra.py"), "new").unwrap();
+        let pristine = vec![
+            Rendered { path: "a.py".into(), contents: b"same".to_vec() },
+            Rendered { path: "b.py".into(), contents: b"original".to_vec() },
+            Rendered { path: "c.py".into(), contents: b"gone".to_vec() },
+        ];
+        let changes = grading_changes(dir.path(), "tests/grading", &pristine);
+        let got: Vec<(&str, Change)> = changes.iter().map(|m| (m.path.as_str(), m.change)).collect();
+        assert_eq!(
+            got,
+            [
+                ("tests/grading/b.py", Change::Modified),
+                ("tests/grading/c.py", Change::Deleted),
+                ("tests/grading/extra.py", Change::Added)
+            ]
+        );
+    }
+}
