@@ -1,0 +1,253 @@
+//! `lab check`: grading with the pristine suite, honest failures, history, JSON.
+
+mod common;
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use common::{lab, lab_fixture, new_fixture, snapshot, solve};
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).expect("lab check --json prints one JSON document")
+}
+
+#[test]
+fn the_starter_fails_every_stage_and_points_at_the_first_todo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    lab_fixture(&root).arg("check").assert().code(1).stdout(
+        contains("0/2    ← you are here")
+            .and(contains("Stage 1 Greet: 2 to go"))
+            .and(contains("✗ test_greets_by_name tests/grading/test_greet.py:5"))
+            .and(contains("0/4 tests (0%)"))
+            .and(contains("Next: src/ws/greet.py:5  TODO(lab:greet)")),
+    );
+}
+
+#[test]
+fn it_works_from_a_subfolder_and_the_solution_passes_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    solve(&root, "ws");
+    lab_fixture(&root.join("src/ws"))
+        .arg("check")
+        .assert()
+        .success()
+        .stdout(contains("4/4 tests (100%)").and(contains("All green")));
+}
+
+#[test]
+fn json_is_a_superset_of_exercism_results_v3() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let out = lab_fixture(&root).args(["check", "--json"]).assert().code(1).get_output().stdout.clone();
+    let doc = json(&out);
+    assert_eq!(doc["version"], 3);
+    assert_eq!(doc["status"], "fail");
+    assert_eq!(doc["lab"], "hello");
+    assert_eq!(doc["track"], "python");
+    assert_eq!(doc["lab_version"], "1.2.0");
+    let tests = doc["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 4);
+    assert_eq!(tests[0]["name"], "test_greets_by_name");
+    assert_eq!(tests[0]["status"], "fail");
+    assert_eq!(tests[0]["task_id"], 1);
+    assert_eq!(tests[2]["task_id"], 2);
+    assert!(tests[0]["message"].as_str().unwrap().contains("assert 'hello' == 'hello, Ada!'"));
+    assert_eq!(doc["stages"][0]["id"], "greet");
+    assert_eq!(doc["stages"][0]["passed"], 0);
+    assert_eq!(doc["counts"]["total"], 4);
+    assert_eq!(doc["next_todo"]["stage"], "greet");
+}
+
+#[test]
+fn history_records_each_run_and_the_report_shows_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    lab_fixture(&root).arg("check").assert().code(1);
+    // Fix the greeting only: stage 1 passes now.
+    let path = root.join("src/ws/greet.py");
+    let text = fs::read_to_string(&path)
+        .unwrap()
+        .replace("    return GREETING\n", "    return f\"{GREETING}, {name.strip()}!\"\n");
+    fs::write(&path, text).unwrap();
+    let out = lab_fixture(&root).args(["check", "--json"]).assert().code(1).get_output().stdout.clone();
+    let doc = json(&out);
+    assert_eq!(doc["newly_passing"], serde_json::json!(["test_greets_by_name", "test_greeting_is_stripped"]));
+    assert_eq!(doc["stages"][0]["done"], true);
+    assert_eq!(doc["next_todo"]["stage"], "count");
+    // Break it again: a regression.
+    fs::write(&path, fs::read_to_string(&path).unwrap().replace("name.strip()", "name")).unwrap();
+    lab_fixture(&root).arg("check").assert().code(1).stdout(contains("regressed: test_greeting_is_stripped"));
+    let history = fs::read_to_string(root.join(".lab/history.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = history.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.iter().map(|l| l["passed"].as_u64().unwrap()).collect::<Vec<_>>(), [0, 2, 1]);
+    assert_eq!(lines[0]["format_version"], 1);
+}
+
+#[test]
+fn check_writes_nothing_outside_dot_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let before = snapshot(&root);
+    lab_fixture(&root).arg("check").assert().code(1);
+    assert_eq!(snapshot(&root), before);
+    assert!(!root.join("src/ws/__pycache__").exists());
+}
+
+#[test]
+fn an_edited_grading_suite_is_reported_and_the_pristine_one_is_graded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let suite = root.join("tests/grading/test_greet.py");
+    // "Fix" the tests instead of the code: every assertion made vacuous.
+    fs::write(&suite, fs::read_to_string(&suite).unwrap().replace("assert ", "assert True or ")).unwrap();
+    fs::write(root.join("tests/grading/conftest.py"), "").unwrap();
+    lab_fixture(&root).arg("check").assert().code(1).stdout(
+        contains("tests/grading/test_greet.py: modified; the pristine suite was graded")
+            .and(contains("tests/grading/conftest.py: added"))
+            .and(contains("0/4 tests")),
+    );
+    fs::remove_file(&suite).unwrap();
+    let out = lab_fixture(&root).args(["check", "--json"]).assert().code(1).get_output().stdout.clone();
+    let doc = json(&out);
+    assert!(doc["modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["path"] == "tests/grading/test_greet.py" && m["change"] == "deleted"));
+    assert_eq!(doc["counts"]["total"], 4, "a deleted suite file is still graded");
+}
+
+#[test]
+fn a_learners_conftest_cannot_change_the_grading() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    // A root conftest that turns every failure into a pass if it were loaded.
+    fs::write(
+        root.join("conftest.py"),
+        "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    out = yield\n    out.get_result().outcome = 'passed'\n",
+    )
+    .unwrap();
+    lab_fixture(&root).arg("check").assert().code(1).stdout(contains("0/4 tests"));
+}
+
+#[test]
+fn a_crashing_runner_is_an_error_and_nothing_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    solve(&root, "ws");
+    let path = root.join("src/ws/greet.py");
+    fs::write(&path, format!("import os\nos._exit(7)\n{}", fs::read_to_string(&path).unwrap())).unwrap();
+    let out = lab_fixture(&root).args(["check", "--json"]).assert().code(2).get_output().stdout.clone();
+    let doc = json(&out);
+    assert_eq!(doc["status"], "error");
+    assert_eq!(doc["counts"]["passed"], 0);
+    assert!(doc["tests"].as_array().unwrap().iter().all(|t| t["status"] == "error"));
+    assert!(doc["message"].as_str().unwrap().contains("pytest"), "{}", doc["message"]);
+}
+
+#[test]
+fn a_syntax_error_in_the_learners_code_is_an_error_with_the_output_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    fs::write(root.join("src/ws/greet.py"), "def greet(:\n").unwrap();
+    lab_fixture(&root).arg("check").assert().code(2).stdout(
+        contains("error: the grading suite could not be collected")
+            .and(contains("SyntaxError"))
+            .and(contains("Nothing was graded")),
+    );
+}
+
+#[test]
+fn a_hanging_suite_is_stopped_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let path = root.join("src/ws/greet.py");
+    fs::write(
+        &path,
+        fs::read_to_string(&path).unwrap().replace("    return GREETING\n", "    import time\n    time.sleep(120)\n"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    lab_fixture(&root).args(["check", "--timeout", "2"]).assert().code(2).stdout(contains("did not finish within 2 s"));
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_workspace_without_a_venv_says_to_run_lab_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    lab(&root)
+        .args(["check", "--labs-dir"])
+        .arg(common::fixtures())
+        .assert()
+        .code(2)
+        .stderr(contains("this workspace is not set up").and(contains("Run `lab setup`")));
+}
+
+#[test]
+fn a_missing_interpreter_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    lab_fixture(&root)
+        .arg("check")
+        .env("LAB_PYTHON", "/nonexistent/python3")
+        .assert()
+        .code(2)
+        .stderr(contains("cannot run `/nonexistent/python3 -m pytest"));
+}
+
+#[test]
+fn outside_a_workspace_check_says_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    lab(dir.path())
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(contains("not inside a lab workspace").and(contains("lab new <lab>")));
+}
+
+#[test]
+fn a_corrupt_manifest_says_how_to_restore_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    fs::write(root.join(".lab/workspace.toml"), "format_version = \"one\"\n").unwrap();
+    lab_fixture(&root)
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(contains("is corrupt").and(contains("git checkout -- .lab/workspace.toml")));
+}
+
+#[test]
+fn stage_limits_the_grading_and_unknown_stages_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let out =
+        lab_fixture(&root).args(["check", "--json", "--stage", "count"]).assert().code(1).get_output().stdout.clone();
+    let doc = json(&out);
+    assert_eq!(doc["counts"]["total"], 2);
+    assert_eq!(doc["stages"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["undeclared"], serde_json::json!([]));
+    lab_fixture(&root)
+        .args(["check", "--stage", "nope"])
+        .assert()
+        .code(2)
+        .stderr(contains("has no stage `nope`; its stages: greet, count"));
+}
+
+#[test]
+fn the_rust_track_is_graded_with_cargo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &["--track", "rust"]);
+    let out = lab_fixture(&root).args(["check", "--json"]).assert().code(1).get_output().stdout.clone();
+    let doc = json(&out);
+    assert_eq!(doc["counts"]["total"], 4);
+    assert_eq!(doc["counts"]["passed"], 0);
+    assert_eq!(doc["tests"][0]["file"], "grading/tests/grading.rs");
+    assert!(!root.join("target").exists(), "grading builds under .lab/ only");
+}
