@@ -3,6 +3,7 @@
 mod catalog;
 mod cli;
 mod commands;
+mod doccheck;
 mod process;
 mod report;
 mod results;

@@ -228,6 +228,10 @@ pub fn scan_todos(text: &str, path: &str) -> Vec<Todo> {
         let rest = &line[at + MARK.len()..];
         let Some(end) = rest.find(')') else { continue };
         let stage = rest[..end].trim().to_string();
+        // Prose about the syntax, such as `TODO(lab:<stage>)` in a README, is not a marker.
+        if !crate::catalog::is_slug(&stage) {
+            continue;
+        }
         let text = rest[end + 1..].trim_start_matches([':', ' ', '-']).trim().to_string();
         out.push(Todo { stage, path: path.to_string(), line: n + 1, text });
     }
@@ -275,7 +279,7 @@ mod tests {
     #[test]
     fn todo_markers_are_found_with_stage_line_and_text() {
         let text =
-            "a\n    # TODO(lab:algorithms): implement the bucket\nx = 1  // TODO(lab:http) - headers\n// TODO(lab:\n";
+            "a\n    # TODO(lab:algorithms): implement the bucket\nx = 1  // TODO(lab:http) - headers\n// TODO(lab:\nsee TODO(lab:<stage>) markers\n";
         let found = scan_todos(text, "src/a.py");
         assert_eq!(found.len(), 2);
         assert_eq!(

@@ -251,3 +251,39 @@ fn the_rust_track_is_graded_with_cargo() {
     assert_eq!(doc["tests"][0]["file"], "grading/tests/grading.rs");
     assert!(!root.join("target").exists(), "grading builds under .lab/ only");
 }
+
+#[test]
+fn ctrl_c_kills_the_runner_and_everything_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let marker = dir.path().join("survived");
+    // The learner's code starts a grandchild that would leave a marker if it outlived lab.
+    let path = root.join("src/ws/greet.py");
+    let hang = format!(
+        "    import subprocess, time\n    subprocess.Popen(['sh', '-c', 'sleep 3; touch {}'])\n    time.sleep(120)\n",
+        marker.display()
+    );
+    fs::write(&path, fs::read_to_string(&path).unwrap().replace("    return GREETING\n", &hang)).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lab"))
+        .args(["check", "--labs-dir"])
+        .arg(common::fixtures())
+        .current_dir(&root)
+        .env("LAB_PYTHON", common::python())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: sends SIGINT to the child we spawned, as Ctrl-C in a terminal would.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(!marker.exists(), "a process the runner started outlived Ctrl-C");
+}

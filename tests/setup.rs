@@ -23,7 +23,13 @@ fn lab_venv_puts_the_venv_elsewhere() {
     lab(&root).args(["setup", "--labs-dir"]).arg(fixtures()).env("LAB_VENV", &venv).assert().success();
     assert!(venv.join("bin/python").is_file());
     assert!(!root.join(".venv").exists());
-    lab(&root).args(["check", "--labs-dir"]).arg(fixtures()).env("LAB_VENV", &venv).assert().code(1).stdout(contains("0/4 tests"));
+    lab(&root)
+        .args(["check", "--labs-dir"])
+        .arg(fixtures())
+        .env("LAB_VENV", &venv)
+        .assert()
+        .code(1)
+        .stdout(contains("0/4 tests"));
 }
 
 #[test]

@@ -1,0 +1,109 @@
+//! The built-in document checker: grades Markdown design documents against a TOML rules file.
+//! Each rule is one graded test; its outcome names the file and line to look at and says what to
+//! do. The rules file format is documented in docs/doc-rules.md.
+
+mod adr;
+mod artifacts;
+mod json;
+mod markdown;
+mod mermaid;
+mod numbers;
+mod rules;
+mod structure;
+mod tables;
+mod text;
+mod workspace;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use rules::Spec;
+use workspace::Workspace;
+
+/// One graded rule's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleOutcome {
+    /// The rule id from the rules file; this is the graded test name.
+    pub id: String,
+    pub passed: bool,
+    /// Empty when passed; otherwise says what is wrong and what to do.
+    pub message: String,
+    /// Path relative to the workspace root, '/'-separated.
+    pub file: Option<String>,
+    /// 1-based.
+    pub line: Option<u32>,
+}
+
+/// Parse the rules file (TOML text) and check the documents under `root`.
+/// Err only for a malformed rules file (message names the problem and the rule); a missing or
+/// malformed *document* is a failed rule with a message, never an Err and never a panic.
+pub fn check(rules_toml: &str, root: &Path) -> anyhow::Result<Vec<RuleOutcome>> {
+    let rules = rules::parse(rules_toml)?;
+    let mut ws = Workspace::new(root);
+    Ok(rules.iter().map(|r| run_rule(r, &mut ws)).collect())
+}
+
+/// One problem found by a rule, before it is folded into an outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct Finding {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn at(file: &str, line: u32, message: impl Into<String>) -> Finding {
+        Finding { file: Some(file.to_string()), line: Some(line), message: message.into() }
+    }
+    pub fn in_file(file: &str, message: impl Into<String>) -> Finding {
+        Finding { file: Some(file.to_string()), line: None, message: message.into() }
+    }
+}
+
+/// How many findings one outcome spells out; the rest are counted, so a message stays readable.
+const SHOWN: usize = 4;
+
+fn fold(id: &str, findings: Vec<Finding>) -> RuleOutcome {
+    let Some(first) = findings.first() else {
+        return RuleOutcome { id: id.to_string(), passed: true, message: String::new(), file: None, line: None };
+    };
+    let mut message = first.message.clone();
+    for f in findings.iter().skip(1).take(SHOWN - 1) {
+        let place = match (&f.file, f.line) {
+            (Some(file), Some(line)) if Some(file) == first.file.as_ref() => format!("line {line}"),
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            _ => String::new(),
+        };
+        if place.is_empty() {
+            message.push_str(&format!("\nalso: {}", f.message));
+        } else {
+            message.push_str(&format!("\nalso ({place}): {}", f.message));
+        }
+    }
+    if findings.len() > SHOWN {
+        message.push_str(&format!("\n... and {} more", findings.len() - SHOWN));
+    }
+    RuleOutcome { id: id.to_string(), passed: false, message, file: first.file.clone(), line: first.line }
+}
+
+fn run_rule(rule: &rules::Rule, ws: &mut Workspace) -> RuleOutcome {
+    let findings = match &rule.spec {
+        Spec::Sections(s) => structure::sections(s, ws),
+        Spec::WordFloor(s) => structure::word_floor(s, ws),
+        Spec::ListItems(s) => structure::list_items(s, ws),
+        Spec::Placeholders(s) => structure::placeholders(s, ws),
+        Spec::Links(s) => structure::links(s, ws),
+        Spec::Units(s) => numbers::units(s, ws),
+        Spec::Capacity(s, exprs) => numbers::capacity(s, exprs, ws),
+        Spec::Slo(s) => numbers::slo(s, ws),
+        Spec::Mermaid(s) => mermaid::rule(s, ws),
+        Spec::Api(s) => artifacts::api(s, ws),
+        Spec::Table(s, preset) => tables::table(s, *preset, ws),
+        Spec::Tradeoff(s) => tables::tradeoff(s, ws),
+        Spec::Adr(s) => adr::rule(s, ws),
+    };
+    fold(&rule.id, findings)
+}

@@ -1,0 +1,525 @@
+//! Number rules: numbers with units in a section, the structured capacity block whose derived
+//! values are recomputed from its inputs, and SLO tables whose error budgets must match their
+//! targets and windows.
+
+use std::collections::HashMap;
+
+use crate::doccheck::markdown::{Doc, Range, Table};
+use crate::doccheck::rules::{CapacitySpec, SloSpec, UnitsSpec};
+use crate::doccheck::text::{
+    fmt_duration, fmt_num, normalize_title, parse_duration, parse_number, parse_percent, quantities,
+    starts_with_percent, unit_matches,
+};
+use crate::doccheck::workspace::{section, Workspace};
+use crate::doccheck::Finding;
+
+pub const DEFAULT_UNITS: &[&str] = &[
+    "QPS",
+    "RPS",
+    "TPS",
+    "req/s",
+    "ms",
+    "s",
+    "sec",
+    "seconds",
+    "minutes",
+    "min",
+    "hours",
+    "h",
+    "days",
+    "KB",
+    "MB",
+    "GB",
+    "TB",
+    "PB",
+    "EB",
+    "KiB",
+    "MiB",
+    "GiB",
+    "TiB",
+    "PiB",
+    "bytes",
+    "Kbps",
+    "Mbps",
+    "Gbps",
+    "Tbps",
+    "DAU",
+    "MAU",
+    "users",
+    "requests",
+    "messages",
+    "events",
+    "%",
+    "x",
+    "×",
+    "nodes",
+    "servers",
+    "instances",
+    "cores",
+    "vCPU",
+    "connections",
+    "writes",
+    "reads",
+    "rides",
+    "trips",
+    "streams",
+    "titles",
+    "drivers",
+    "riders",
+    "members",
+    "regions",
+    "hours/day",
+];
+
+/// A formula over capacity-block names: numbers, names, + - * / and parentheses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(f64),
+    Var(String),
+    Neg(Box<Expr>),
+    Bin(char, Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    pub fn parse(s: &str) -> Result<Expr, String> {
+        let toks = tokenize(s)?;
+        let mut p = ExprParser { toks, pos: 0 };
+        let e = p.sum()?;
+        if p.pos != p.toks.len() {
+            return Err(format!("unexpected {:?} in {s:?}", p.toks[p.pos]));
+        }
+        Ok(e)
+    }
+
+    pub fn eval(&self, vars: &HashMap<String, f64>) -> Result<f64, String> {
+        Ok(match self {
+            Expr::Num(n) => *n,
+            Expr::Var(v) => *vars.get(v).ok_or_else(|| v.clone())?,
+            Expr::Neg(e) => -e.eval(vars)?,
+            Expr::Bin(op, a, b) => {
+                let (a, b) = (a.eval(vars)?, b.eval(vars)?);
+                match op {
+                    '+' => a + b,
+                    '-' => a - b,
+                    '*' => a * b,
+                    _ => a / b,
+                }
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(f64),
+    Name(String),
+    Op(char),
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if "+-*/()".contains(c) {
+            out.push(Tok::Op(c));
+            i += 1;
+        } else if c.is_ascii_digit() || c == '.' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {
+                // exponent sign: 1e-3
+                i += 1;
+                if i < chars.len() && (chars[i] == '-' || chars[i] == '+') && matches!(chars[i - 1], 'e' | 'E') {
+                    i += 1;
+                }
+            }
+            let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
+            out.push(Tok::Num(text.parse().map_err(|_| format!("{text:?} is not a number"))?));
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            out.push(Tok::Name(chars[start..i].iter().collect()));
+        } else {
+            return Err(format!("unexpected character {c:?}"));
+        }
+    }
+    Ok(out)
+}
+
+struct ExprParser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl ExprParser {
+    fn peek_op(&self) -> Option<char> {
+        match self.toks.get(self.pos) {
+            Some(Tok::Op(c)) => Some(*c),
+            _ => None,
+        }
+    }
+    fn sum(&mut self) -> Result<Expr, String> {
+        let mut left = self.product()?;
+        while let Some(op @ ('+' | '-')) = self.peek_op() {
+            self.pos += 1;
+            left = Expr::Bin(op, Box::new(left), Box::new(self.product()?));
+        }
+        Ok(left)
+    }
+    fn product(&mut self) -> Result<Expr, String> {
+        let mut left = self.factor()?;
+        while let Some(op @ ('*' | '/')) = self.peek_op() {
+            self.pos += 1;
+            left = Expr::Bin(op, Box::new(left), Box::new(self.factor()?));
+        }
+        Ok(left)
+    }
+    fn factor(&mut self) -> Result<Expr, String> {
+        let tok = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        match tok {
+            Some(Tok::Num(n)) => Ok(Expr::Num(n)),
+            Some(Tok::Name(v)) => Ok(Expr::Var(v)),
+            Some(Tok::Op('-')) => Ok(Expr::Neg(Box::new(self.factor()?))),
+            Some(Tok::Op('(')) => {
+                let e = self.sum()?;
+                if self.peek_op() != Some(')') {
+                    return Err("missing ')'".into());
+                }
+                self.pos += 1;
+                Ok(e)
+            }
+            Some(t) => Err(format!("unexpected {t:?}")),
+            None => Err("the formula ends too early".into()),
+        }
+    }
+}
+
+/// Text a number rule reads in a range: prose, list items and table cells, not code.
+fn section_text(doc: &Doc, r: Range) -> Vec<String> {
+    let mut out: Vec<String> = doc.prose_in(r).map(|p| p.text.clone()).collect();
+    out.extend(doc.items_in(r).map(|i| i.text.clone()));
+    for t in doc.tables_in(r) {
+        for row in std::iter::once(&t.header).chain(t.rows.iter()) {
+            out.extend(row.iter().map(|c| c.text.clone()));
+        }
+    }
+    out
+}
+
+pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Finding> {
+    let doc = match ws.doc(&spec.file) {
+        Ok(d) => d,
+        Err(f) => return vec![f],
+    };
+    let (r, h) = match section(&doc, &spec.section) {
+        Ok(x) => x,
+        Err(f) => return vec![f],
+    };
+    let line = doc.line(h.offset);
+    let units: Vec<String> = match &spec.units {
+        Some(u) => u.clone(),
+        None => DEFAULT_UNITS.iter().map(|s| s.to_string()).collect(),
+    };
+    // prose mentions repeat across prose and list items; count each distinct quantity once
+    let mut found: Vec<(f64, String)> = Vec::new();
+    for t in section_text(&doc, r) {
+        for q in quantities(&t) {
+            // a unit named in require_units counts even when the default list lacks it
+            let known = units.iter().any(|u| unit_matches(&q.unit, u))
+                || spec.require_units.iter().flatten().any(|u| unit_matches(&q.unit, u));
+            if known && !found.iter().any(|(v, u)| *v == q.value && *u == q.unit) {
+                found.push((q.value, q.unit));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if found.len() < spec.min_count {
+        out.push(Finding::at(
+            &doc.path,
+            line,
+            format!(
+                "section \"{}\" has {} numbers with units; give at least {} (e.g. 9,300 QPS, 120 ms, 4.2 TB/year)",
+                h.text,
+                found.len(),
+                spec.min_count
+            ),
+        ));
+    }
+    for group in &spec.require_units {
+        if !found.iter().any(|(_, u)| group.iter().any(|g| unit_matches(u, g))) {
+            out.push(Finding::at(
+                &doc.path,
+                line,
+                format!("section \"{}\" states no number in {}: add one", h.text, group.join(" / ")),
+            ));
+        }
+    }
+    out
+}
+
+/// Parsed `name = number` lines of a capacity block, with their lines.
+fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f64, u32)>, Vec<Finding>) {
+    let mut values = HashMap::new();
+    let mut problems = Vec::new();
+    for (i, raw) in content.lines().enumerate() {
+        let line = first_line + i as u32;
+        let text = raw.split('#').next().unwrap_or("").trim();
+        if text.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = text.split_once('=').or_else(|| text.split_once(':')) else {
+            problems.push(Finding::at(
+                &doc.path,
+                line,
+                format!("capacity block line \"{text}\" is not `name = number`"),
+            ));
+            continue;
+        };
+        let name = name.trim();
+        let value_word = value.split_whitespace().next().unwrap_or("");
+        match parse_number(value_word) {
+            Some(v) => {
+                values.insert(name.to_string(), (v, line));
+            }
+            None => problems.push(Finding::at(
+                &doc.path,
+                line,
+                format!(
+                    "capacity value `{name}` is \"{}\": write a number (digits, optionally grouped with _ or ,)",
+                    value.trim()
+                ),
+            )),
+        }
+    }
+    (values, problems)
+}
+
+pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<Finding> {
+    let doc = match ws.doc(&spec.file) {
+        Ok(d) => d,
+        Err(f) => return vec![f],
+    };
+    let r = match &spec.section {
+        None => doc.whole(),
+        Some(n) => match section(&doc, n) {
+            Ok((r, _)) => r,
+            Err(f) => return vec![f],
+        },
+    };
+    let lang = spec.block.to_lowercase();
+    let Some(block) = doc.codes_in(r).find(|c| c.lang == lang) else {
+        let line = match &spec.section {
+            Some(n) => section(&doc, n).map(|(_, h)| doc.line(h.offset)).unwrap_or(1),
+            None => 1,
+        };
+        return vec![Finding::at(
+            &doc.path,
+            line,
+            format!(
+                "no ```{} block found{}: add one with `name = number` lines",
+                spec.block,
+                spec.section.as_ref().map(|n| format!(" in section \"{}\"", n.shown())).unwrap_or_default()
+            ),
+        )];
+    };
+    let (values, mut out) = parse_block(&doc, &block.content, block.content_line);
+    let block_line = block.content_line.saturating_sub(1).max(1);
+    for name in &spec.inputs {
+        match values.get(name) {
+            None if !out.iter().any(|f| f.message.contains(&format!("`{name}`"))) => out.push(Finding::at(
+                &doc.path,
+                block_line,
+                format!("the capacity block has no `{name} = ...` line: add it"),
+            )),
+            Some((v, line)) if *v <= 0.0 => out.push(Finding::at(
+                &doc.path,
+                *line,
+                format!("capacity input `{name}` is {}, it must be positive", fmt_num(*v)),
+            )),
+            _ => {}
+        }
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    let vars: HashMap<String, f64> = values.iter().map(|(k, (v, _))| (k.clone(), *v)).collect();
+    // The same values with every derived line replaced by its correct value, in order: a value
+    // right from the true inputs is not blamed for an earlier line's mistake.
+    let mut chained = vars.clone();
+    for (d, e) in spec.derived.iter().zip(exprs) {
+        if let Ok(v) = e.eval(&chained) {
+            chained.insert(d.name.clone(), v);
+        }
+    }
+    for (d, e) in spec.derived.iter().zip(exprs) {
+        let Some((stated, line)) = values.get(&d.name) else {
+            out.push(Finding::at(
+                &doc.path,
+                block_line,
+                format!("the capacity block has no `{} = ...` line (it should equal {}): add it", d.name, d.formula),
+            ));
+            continue;
+        };
+        let computed = match e.eval(&vars) {
+            Ok(v) => v,
+            Err(missing) => {
+                out.push(Finding::at(
+                    &doc.path,
+                    *line,
+                    format!("`{}` should equal {}, but the block has no `{missing}` line: add it", d.name, d.formula),
+                ));
+                continue;
+            }
+        };
+        if !computed.is_finite() {
+            out.push(Finding::at(
+                &doc.path,
+                *line,
+                format!("`{}` = {} cannot be computed (division by zero?)", d.name, d.formula),
+            ));
+            continue;
+        }
+        let tol = d.tolerance.unwrap_or(spec.tolerance);
+        let close = |want: f64| (stated - want).abs() <= tol * want.abs().max(1e-9);
+        let right_by_chain = chained.get(&d.name).is_some_and(|v| close(*v));
+        if !close(computed) && !right_by_chain {
+            out.push(Finding::at(
+                &doc.path,
+                *line,
+                format!(
+                    "`{}` is {} but {} gives {} (tolerance ±{}%): fix the arithmetic or the inputs",
+                    d.name,
+                    fmt_num(*stated),
+                    d.formula,
+                    fmt_num(computed),
+                    fmt_num(tol * 100.0)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn has_words(header: &str, alias: &str) -> bool {
+    let h = format!(" {} ", normalize_title(header));
+    let a = normalize_title(alias);
+    !a.is_empty() && h.contains(&format!(" {a} "))
+}
+
+fn column(t: &Table, aliases: &[&str], taken: &[usize]) -> Option<usize> {
+    t.header.iter().enumerate().position(|(i, c)| !taken.contains(&i) && aliases.iter().any(|a| has_words(&c.text, a)))
+}
+
+pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
+    let doc = match ws.doc(&spec.file) {
+        Ok(d) => d,
+        Err(f) => return vec![f],
+    };
+    let (r, h) = match section(&doc, &spec.section) {
+        Ok(x) => x,
+        Err(f) => return vec![f],
+    };
+    let mut out = Vec::new();
+    let mut complete = 0;
+    let mut saw_table = false;
+    for t in doc.tables_in(r) {
+        let Some(b) = column(t, &["error budget", "budget"], &[]) else {
+            continue;
+        };
+        let Some(tg) = column(t, &["target", "objective", "goal"], &[b]) else {
+            continue;
+        };
+        let Some(w) = column(t, &["window", "period", "over"], &[b, tg]) else {
+            continue;
+        };
+        saw_table = true;
+        for (ri, row) in t.rows.iter().enumerate() {
+            let line = doc.line(t.row_offsets.get(ri).copied().unwrap_or(t.offset));
+            let cell = |i: usize| row.get(i).map(|c| c.text.as_str()).unwrap_or("");
+            if row.iter().all(|c| c.text.is_empty()) {
+                continue;
+            }
+            let name: String = cell(0).chars().take(48).collect();
+            let Some(target) = parse_percent(cell(tg)).filter(|p| *p > 0.0 && *p < 100.0) else {
+                out.push(Finding::at(
+                    &doc.path,
+                    line,
+                    format!(
+                        "SLO \"{name}\": target \"{}\" has no percentage below 100%; write it like 99.9%",
+                        cell(tg)
+                    ),
+                ));
+                continue;
+            };
+            let Some(window) = parse_duration(cell(w)) else {
+                out.push(Finding::at(
+                    &doc.path,
+                    line,
+                    format!("SLO \"{name}\": window \"{}\" is not a duration; write it like 30 days or 28d", cell(w)),
+                ));
+                continue;
+            };
+            let budget_text = cell(b);
+            let allowed_frac = 1.0 - target / 100.0;
+            let ok = if starts_with_percent(budget_text) {
+                let p = parse_percent(budget_text).unwrap_or(-1.0);
+                let expected = 100.0 - target;
+                if (p - expected).abs() > spec.tolerance * expected {
+                    out.push(Finding::at(
+                        &doc.path,
+                        line,
+                        format!(
+                            "SLO \"{name}\": error budget {}% does not match target {}%, which leaves {}%",
+                            fmt_num(p),
+                            fmt_num(target),
+                            fmt_num(expected)
+                        ),
+                    ));
+                    false
+                } else {
+                    true
+                }
+            } else if let Some(secs) = parse_duration(budget_text) {
+                let expected = allowed_frac * window;
+                if (secs - expected).abs() > spec.tolerance * expected {
+                    out.push(Finding::at(&doc.path, line, format!(
+                        "SLO \"{name}\": error budget {} does not match {}% over {}, which allows {}: fix the budget, the target or the window",
+                        fmt_duration(secs), fmt_num(target), fmt_duration(window), fmt_duration(expected))));
+                    false
+                } else {
+                    true
+                }
+            } else {
+                out.push(Finding::at(&doc.path, line, format!(
+                    "SLO \"{name}\": error budget \"{budget_text}\" is neither a duration (43.2 minutes) nor a percentage (0.1%)")));
+                false
+            };
+            if ok {
+                complete += 1;
+            }
+        }
+    }
+    if !saw_table {
+        out.insert(
+            0,
+            Finding::at(
+                &doc.path,
+                doc.line(h.offset),
+                format!(
+            "section \"{}\" has no SLO table: add a table with columns for the target, the window and the error budget",
+            h.text),
+            ),
+        );
+    } else if complete < spec.min_slos {
+        out.insert(0, Finding::at(&doc.path, doc.line(h.offset), format!(
+            "section \"{}\" has {complete} complete SLOs (numeric target, window and a matching error budget); write at least {}",
+            h.text, spec.min_slos)));
+    }
+    out
+}

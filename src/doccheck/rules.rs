@@ -1,0 +1,423 @@
+//! The rules file: TOML with `format_version = 1` and `[[rule]]` entries. Parsing is strict
+//! (unknown fields, unknown kinds, unsafe paths and bad formulas are errors naming the rule) so
+//! an instructor's typo fails `lab validate` instead of silently grading nothing.
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::doccheck::numbers::Expr;
+
+/// A section named by its title, or by a list of accepted titles (the first is shown).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Names {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Names {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Names::One(s) => vec![s.clone()],
+            Names::Many(v) => v.clone(),
+        }
+    }
+    pub fn shown(&self) -> String {
+        self.list().first().cloned().unwrap_or_default()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn three() -> usize {
+    3
+}
+fn two() -> usize {
+    2
+}
+fn one() -> usize {
+    1
+}
+fn five_percent() -> f64 {
+    0.05
+}
+fn capacity_lang() -> String {
+    "capacity".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionReq {
+    pub title: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default = "yes")]
+    pub non_empty: bool,
+}
+
+impl SectionReq {
+    pub fn names(&self) -> Vec<String> {
+        std::iter::once(self.title.clone()).chain(self.aliases.iter().cloned()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionsSpec {
+    pub file: String,
+    pub sections: Vec<SectionReq>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordFloorSpec {
+    pub file: String,
+    pub section: Option<Names>,
+    pub min_words: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListItemsSpec {
+    pub file: String,
+    pub section: Names,
+    pub min_items: usize,
+    #[serde(default = "three")]
+    pub min_words: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceholdersSpec {
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub sections: Vec<Names>,
+    pub patterns: Option<Vec<String>>,
+    #[serde(default)]
+    pub extra_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitsSpec {
+    pub file: String,
+    pub section: Names,
+    pub min_count: usize,
+    pub units: Option<Vec<String>>,
+    #[serde(default)]
+    pub require_units: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derived {
+    pub name: String,
+    pub formula: String,
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySpec {
+    pub file: String,
+    pub section: Option<Names>,
+    #[serde(default = "capacity_lang")]
+    pub block: String,
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    #[serde(default)]
+    pub derived: Vec<Derived>,
+    #[serde(default = "five_percent")]
+    pub tolerance: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    pub file: String,
+    pub section: Names,
+    #[serde(default = "two")]
+    pub min_slos: usize,
+    #[serde(default = "five_percent")]
+    pub tolerance: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MermaidSpec {
+    pub file: String,
+    pub section: Option<Names>,
+    pub kinds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    pub file: String,
+    pub section: Names,
+    #[serde(default = "three")]
+    pub min_endpoints: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellCheck {
+    Nonempty,
+    Any,
+    Number,
+    Rating,
+    Link,
+}
+
+fn nonempty() -> CellCheck {
+    CellCheck::Nonempty
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default = "nonempty")]
+    pub check: CellCheck,
+}
+
+impl ColumnSpec {
+    pub fn names(&self) -> Vec<String> {
+        std::iter::once(self.name.clone()).chain(self.aliases.iter().cloned()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub label: String,
+    pub any: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub file: String,
+    pub section: Names,
+    pub columns: Option<Vec<ColumnSpec>>,
+    pub min_rows: Option<usize>,
+    #[serde(default)]
+    pub required_rows: Vec<Case>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TradeoffSpec {
+    pub file: String,
+    pub section: Names,
+    #[serde(default = "two")]
+    pub min_options: usize,
+    #[serde(default = "three")]
+    pub min_criteria: usize,
+    #[serde(default = "one")]
+    pub min_tables: usize,
+    pub chosen_markers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdrSpec {
+    pub dir: String,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default = "three")]
+    pub min_count: usize,
+    pub statuses: Option<Vec<String>>,
+    #[serde(default)]
+    pub referenced_from: Vec<String>,
+    pub negative_markers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinksSpec {
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub min_links: usize,
+}
+
+/// Which preset a `table`-family rule uses for its default columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TablePreset {
+    Plain,
+    DataModel,
+    FailureModes,
+}
+
+#[derive(Debug, Clone)]
+pub enum Spec {
+    Sections(SectionsSpec),
+    WordFloor(WordFloorSpec),
+    ListItems(ListItemsSpec),
+    Placeholders(PlaceholdersSpec),
+    Units(UnitsSpec),
+    Capacity(CapacitySpec, Vec<Expr>),
+    Slo(SloSpec),
+    Mermaid(MermaidSpec),
+    Api(ApiSpec),
+    Table(TableSpec, TablePreset),
+    Tradeoff(TradeoffSpec),
+    Adr(AdrSpec),
+    Links(LinksSpec),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub spec: Spec,
+}
+
+pub const KINDS: &[&str] = &[
+    "sections",
+    "word_floor",
+    "list_items",
+    "no_placeholders",
+    "numbers_with_units",
+    "capacity",
+    "slo",
+    "mermaid",
+    "api_endpoints",
+    "table",
+    "data_model",
+    "failure_modes",
+    "tradeoff_table",
+    "adr",
+    "links",
+];
+
+fn params<T: DeserializeOwned>(table: toml::Table) -> Result<T> {
+    toml::Value::Table(table).try_into::<T>().map_err(|e| anyhow!("{}", e.to_string().trim()))
+}
+
+/// Paths in a rules file are workspace-relative and may not leave the workspace.
+fn check_path(p: &str) -> Result<()> {
+    if p.is_empty()
+        || p.starts_with('/')
+        || p.contains('\\')
+        || p.split('/').any(|c| c == "..")
+        || p.chars().nth(1) == Some(':')
+    {
+        bail!("path {p:?} must be relative to the workspace root, '/'-separated, without '..'");
+    }
+    Ok(())
+}
+
+pub fn parse(text: &str) -> Result<Vec<Rule>> {
+    let doc: toml::Table = text.parse().context("the rules file is not valid TOML")?;
+    for key in doc.keys() {
+        if key != "format_version" && key != "rule" {
+            bail!("unknown top-level key {key:?} in the rules file (expected format_version and [[rule]])");
+        }
+    }
+    match doc.get("format_version") {
+        Some(toml::Value::Integer(1)) => {}
+        Some(v) => bail!("unsupported format_version {v} in the rules file (this checker reads 1)"),
+        None => bail!("the rules file has no format_version (write format_version = 1)"),
+    }
+    let entries = match doc.get("rule") {
+        None => return Ok(Vec::new()),
+        Some(toml::Value::Array(a)) => a.clone(),
+        Some(_) => bail!("`rule` must be an array of tables: write each rule as [[rule]]"),
+    };
+    let mut rules: Vec<Rule> = Vec::new();
+    for (n, entry) in entries.into_iter().enumerate() {
+        let toml::Value::Table(mut t) = entry else {
+            bail!("rule #{} is not a table", n + 1);
+        };
+        let id = match t.remove("id") {
+            Some(toml::Value::String(s)) if !s.trim().is_empty() => s,
+            _ => bail!("rule #{} has no id (a non-empty string)", n + 1),
+        };
+        if rules.iter().any(|r| r.id == id) {
+            bail!("rule id {id:?} is used twice: ids must be unique");
+        }
+        let kind = match t.remove("kind") {
+            Some(toml::Value::String(s)) => s,
+            _ => bail!("rule {id:?} has no kind (one of: {})", KINDS.join(", ")),
+        };
+        t.remove("description");
+        let spec = parse_spec(&kind, t).with_context(|| format!("rule {id:?} (kind {kind})"))?;
+        rules.push(Rule { id, spec });
+    }
+    Ok(rules)
+}
+
+fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
+    let spec = match kind {
+        "sections" => Spec::Sections(params(t)?),
+        "word_floor" => Spec::WordFloor(params(t)?),
+        "list_items" => Spec::ListItems(params(t)?),
+        "no_placeholders" => Spec::Placeholders(params(t)?),
+        "numbers_with_units" => Spec::Units(params(t)?),
+        "capacity" => {
+            let c: CapacitySpec = params(t)?;
+            let mut exprs = Vec::new();
+            for d in &c.derived {
+                exprs.push(Expr::parse(&d.formula).map_err(|e| anyhow!("formula for {:?}: {e}", d.name))?);
+            }
+            if !(c.tolerance >= 0.0 && c.tolerance < 1.0) {
+                bail!("tolerance must be a fraction between 0 and 1 (0.05 is 5%)");
+            }
+            Spec::Capacity(c, exprs)
+        }
+        "slo" => Spec::Slo(params(t)?),
+        "mermaid" => {
+            let m: MermaidSpec = params(t)?;
+            for k in &m.kinds {
+                if !crate::doccheck::mermaid::KNOWN_KINDS.contains(&k.as_str()) {
+                    bail!("unknown diagram kind {k:?} (known: {})", crate::doccheck::mermaid::KNOWN_KINDS.join(", "));
+                }
+            }
+            Spec::Mermaid(m)
+        }
+        "api_endpoints" => Spec::Api(params(t)?),
+        "table" => {
+            let s: TableSpec = params(t)?;
+            if s.columns.is_none() {
+                bail!("a `table` rule needs `columns`");
+            }
+            Spec::Table(s, TablePreset::Plain)
+        }
+        "data_model" => Spec::Table(params(t)?, TablePreset::DataModel),
+        "failure_modes" => Spec::Table(params(t)?, TablePreset::FailureModes),
+        "tradeoff_table" => Spec::Tradeoff(params(t)?),
+        "adr" => Spec::Adr(params(t)?),
+        "links" => Spec::Links(params(t)?),
+        other => bail!("unknown kind {other:?} (one of: {})", KINDS.join(", ")),
+    };
+    for p in spec_paths(&spec) {
+        check_path(p)?;
+    }
+    Ok(spec)
+}
+
+fn spec_paths(spec: &Spec) -> Vec<&str> {
+    match spec {
+        Spec::Sections(s) => vec![&s.file],
+        Spec::WordFloor(s) => vec![&s.file],
+        Spec::ListItems(s) => vec![&s.file],
+        Spec::Placeholders(s) => s.files.iter().map(|f| f.as_str()).collect(),
+        Spec::Units(s) => vec![&s.file],
+        Spec::Capacity(s, _) => vec![&s.file],
+        Spec::Slo(s) => vec![&s.file],
+        Spec::Mermaid(s) => vec![&s.file],
+        Spec::Api(s) => vec![&s.file],
+        Spec::Table(s, _) => vec![&s.file],
+        Spec::Tradeoff(s) => vec![&s.file],
+        Spec::Adr(s) => std::iter::once(s.dir.as_str()).chain(s.referenced_from.iter().map(|f| f.as_str())).collect(),
+        Spec::Links(s) => s.files.iter().map(|f| f.as_str()).collect(),
+    }
+}

@@ -1,0 +1,112 @@
+//! table, data_model, failure_modes and tradeoff_table rules.
+
+use super::common::*;
+
+const DM: &str = "kind = \"data_model\"\nfile = \"doc.md\"\nsection = \"Data model\"";
+
+#[test]
+fn data_model_preset_passes_and_needs_three_rows() {
+    let doc = "## Data model\n\n| Entity | Partition key | Datastore |\n| --- | --- | --- |\n| Trip | trip_id | MySQL |\n| Trace | trip_id, at | Cassandra |\n| Offer | offer_id | Kafka |\n";
+    assert_pass(&one(DM, &[("doc.md", doc)]));
+    let doc = "## Data model\n\n| Entity | Key | Datastore |\n| --- | --- | --- |\n| Trip | trip_id | MySQL |\n| ? | ? | ? |\n";
+    let o = one(DM, &[("doc.md", doc)]);
+    assert_fail(&o, &["has 1 filled rows; it needs at least 3"]);
+    assert_eq!(o.line, Some(3));
+}
+
+#[test]
+fn data_model_missing_column_and_empty_cell() {
+    let doc = "## Data model\n\n| Entity | Key |\n| --- | --- |\n| Trip | trip_id |\n";
+    let o = one(DM, &[("doc.md", doc)]);
+    assert_fail(&o, &["lacks the column(s) Datastore", "Entity | Key | Datastore"]);
+    let doc = "## Data model\n\n| Entity | Key | Store |\n| --- | --- | --- |\n| Trip | trip_id | MySQL |\n| Trace | — | Cassandra |\n| Offer | offer_id | TBD |\n";
+    let o = one(DM, &[("doc.md", doc)]);
+    assert_fail(&o, &["row \"Trace\": column \"Key\" is empty", "row \"Offer\": column \"Datastore\" is empty"]);
+    assert_eq!(o.line, Some(6));
+    let o = one(DM, &[("doc.md", "## Data model\n\nprose only\n")]);
+    assert_fail(&o, &["has no table", "Entity | Key | Datastore"]);
+}
+
+const FM: &str = r#"kind = "failure_modes"
+file = "doc.md"
+section = "Failure modes"
+min_rows = 2
+required_rows = [{ label = "a data-loss case", any = ["data loss", "corrupt"] }]"#;
+
+#[test]
+fn failure_modes_required_cases() {
+    let head = "## Failure modes\n\n| Component | Failure | Detection | Mitigation |\n| --- | --- | --- | --- |\n";
+    let ok = format!("{head}| DB | primary lost, data loss of 1 s | replica lag | semi-sync |\n| Cache | down | errors | fallback |\n");
+    assert_pass(&one(FM, &[("doc.md", &ok)]));
+    let bad = format!("{head}| DB | slow | p99 | scale |\n| Cache | down | errors | fallback |\n");
+    assert_fail(&one(FM, &[("doc.md", &bad)]), &["no row covers a data-loss case", "data loss, corrupt"]);
+}
+
+const GENERIC: &str = r#"kind = "table"
+file = "doc.md"
+section = "Analysis"
+columns = [
+  { name = "Scenario" },
+  { name = "Response measure", aliases = ["Measure"], check = "number" },
+  { name = "Rating", check = "rating" },
+  { name = "Mitigation", check = "link" },
+  { name = "Notes", check = "any" },
+]"#;
+
+#[test]
+fn generic_table_checks_numbers_ratings_and_links() {
+    let head = "## Analysis\n\n## Other\n\n## Analysis 2\n\n";
+    let _ = head;
+    let ok = "## Analysis\n\n| Scenario | Measure | Rating | Mitigation | Notes |\n| --- | --- | --- | --- | --- |\n| Peak | p95 under 2 s | (H, M) | [ADR](adr.md) | |\n| Loss | within 5 minutes | High/Low | [here](#analysis) | x |\n";
+    assert_pass(&one(GENERIC, &[("doc.md", ok), ("adr.md", "# A\n")]));
+    let bad = "## Analysis\n\n| Scenario | Response measure | Rating | Mitigation | Notes |\n| --- | --- | --- | --- | --- |\n| Peak | fast enough | HH | see ADR | |\n| Loss | 5 min | (H, M) | [gone](missing.md) | |\n";
+    let o = one(GENERIC, &[("doc.md", bad)]);
+    assert_fail(
+        &o,
+        &[
+            "row \"Peak\": column \"Response measure\" needs a number",
+            "needs an (importance, difficulty) rating like (H, M), not \"HH\"",
+            "column \"Mitigation\" needs a link",
+            "link target missing.md does not exist",
+        ],
+    );
+}
+
+const TT: &str = "kind = \"tradeoff_table\"\nfile = \"doc.md\"\nsection = \"Trade-offs\"";
+
+fn tt(rows: &str) -> String {
+    format!("## Trade-offs\n\n| Option | Latency | Cost | Ops | Decision |\n| --- | --- | --- | --- | --- |\n{rows}")
+}
+
+#[test]
+fn tradeoff_passes_with_one_chosen() {
+    let doc = tt("| H3 ✅ chosen | good | low | easy | |\n| S2 | good | low | ok | not chosen |\n");
+    assert_pass(&one(TT, &[("doc.md", &doc)]));
+}
+
+#[test]
+fn tradeoff_failures() {
+    let o = one(TT, &[("doc.md", &tt("| H3 | good | low | easy | |\n| S2 | good | low | ok | |\n"))]);
+    assert_fail(&o, &["has 0 complete trade-off tables", "no option is marked as chosen"]);
+    let o = one(TT, &[("doc.md", &tt("| H3 | good | low | easy | chosen |\n| S2 | good | low | ok | ✅ |\n"))]);
+    assert_fail(&o, &["2 options are marked as chosen: mark exactly one"]);
+    let o = one(TT, &[("doc.md", &tt("| H3 | good | | easy | ✅ |\n"))]);
+    assert_fail(&o, &["compares 1 options; compare at least 2", "column \"Cost\" is empty"]);
+    let doc = "## Trade-offs\n\n| Option | Cost | Verdict |\n| --- | --- | --- |\n| A | low | ✅ |\n| B | high | |\n";
+    assert_fail(&one(TT, &[("doc.md", doc)]), &["has 1 criteria columns; use at least 3"]);
+    let two = "kind = \"tradeoff_table\"\nfile = \"doc.md\"\nsection = \"Trade-offs\"\nmin_tables = 2";
+    let doc = tt("| H3 ✅ | good | low | easy | |\n| S2 | good | low | ok | |\n");
+    assert_fail(&one(two, &[("doc.md", &doc)]), &["has 1 complete trade-off tables", "it needs 2"]);
+}
+
+#[test]
+fn failure_modes_preset_needs_five_rows_and_columns() {
+    let rule = "kind = \"failure_modes\"\nfile = \"doc.md\"\nsection = \"Failure modes\"";
+    let head = "## Failure modes\n\n| Component | Failure mode | Detected by | Recovery |\n| --- | --- | --- | --- |\n";
+    let rows: String = (1..=5).map(|i| format!("| C{i} | fails | alert {i} | failover |\n")).collect();
+    assert_pass(&one(rule, &[("doc.md", &format!("{head}{rows}"))]));
+    let o = one(rule, &[("doc.md", &format!("{head}| C | fails | alert | failover |\n"))]);
+    assert_fail(&o, &["has 1 filled rows; it needs at least 5"]);
+    let o = one(rule, &[("doc.md", "## Failure modes\n\n| What | How |\n| - | - |\n| a | b |\n")]);
+    assert_fail(&o, &["lacks the column(s) Component, Failure, Detection, Mitigation"]);
+}

@@ -1,0 +1,39 @@
+//! The docs runner: the built-in document checker, run in process on the pristine rules file.
+
+use std::fs;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::{Outcome, Run, Spec, TestResult};
+use crate::doccheck;
+use crate::workspace::RUN_DIR;
+
+/// The rules file every docs grading suite holds at its root.
+pub const RULES_FILE: &str = "rules.toml";
+
+pub fn run(spec: &Spec) -> Result<Run> {
+    let started = Instant::now();
+    let path = spec.root.join(RUN_DIR).join("grading").join(RULES_FILE);
+    let rules = fs::read_to_string(&path)
+        .with_context(|| format!("the grading suite has no {RULES_FILE} ({})", path.display()))?;
+    let mut run = Run { results: Vec::new(), error: None, output: String::new(), elapsed: started.elapsed() };
+    match doccheck::check(&rules, spec.root) {
+        Ok(outcomes) => {
+            run.results = outcomes
+                .into_iter()
+                .map(|o| TestResult {
+                    name: o.id,
+                    outcome: if o.passed { Outcome::Pass } else { Outcome::Fail },
+                    message: o.message,
+                    output: String::new(),
+                    file: o.file,
+                    line: o.line,
+                })
+                .collect();
+        }
+        Err(err) => run.error = Some(format!("the grading suite's {RULES_FILE} is malformed: {err:#}")),
+    }
+    run.elapsed = started.elapsed();
+    Ok(run)
+}
