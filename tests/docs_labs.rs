@@ -35,13 +35,18 @@ fn a_half_filled_design_doc_shows_which_rules_fail_where_and_why() {
     fs::write(&design, text.replace("average_qps = 451_273", "average_qps = 405_000")).unwrap();
     let out = lab(&root).args(["check", "--json"]).assert().code(1).get_output().stdout.clone();
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let failing: Vec<&serde_json::Value> = doc["tests"].as_array().unwrap().iter().filter(|t| t["status"] != "pass").collect();
+    let failing: Vec<&serde_json::Value> =
+        doc["tests"].as_array().unwrap().iter().filter(|t| t["status"] != "pass").collect();
     assert_eq!(failing.len(), 1, "{failing:#?}");
     assert_eq!(failing[0]["name"], "numbers-capacity-block");
     assert_eq!(failing[0]["file"], "docs/design.md");
     assert!(failing[0]["line"].as_u64().unwrap() > 1);
     assert!(failing[0]["message"].as_str().unwrap().contains("405,000"), "{}", failing[0]["message"]);
-    lab(&root).arg("check").assert().code(1).stdout(contains("✗ numbers-capacity-block docs/design.md:").and(contains("20/21 tests")));
+    lab(&root)
+        .arg("check")
+        .assert()
+        .code(1)
+        .stdout(contains("✗ numbers-capacity-block docs/design.md:").and(contains("20/21 tests")));
 }
 
 #[test]
@@ -49,7 +54,15 @@ fn a_malformed_rules_file_is_an_error_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     let labs = dir.path().join("labs");
     copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/design-doc"), &labs.join("design-doc"));
-    fs::write(labs.join("design-doc/docs/grading/rules.toml"), "format_version = 1\n[[rule]]\nid = \"x\"\nkind = \"no-such-kind\"\n").unwrap();
+    fs::write(
+        labs.join("design-doc/docs/grading/rules.toml"),
+        "format_version = 1\n[[rule]]\nid = \"x\"\nkind = \"no-such-kind\"\n",
+    )
+    .unwrap();
     lab(dir.path()).args(["new", "design-doc", "ws", "--no-git", "--labs-dir"]).arg(&labs).assert().success();
-    lab(&dir.path().join("ws")).arg("check").assert().code(2).stdout(contains("rules.toml is malformed").and(contains("Nothing was graded")));
+    lab(&dir.path().join("ws"))
+        .arg("check")
+        .assert()
+        .code(2)
+        .stdout(contains("rules.toml is malformed").and(contains("Nothing was graded")));
 }

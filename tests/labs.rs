@@ -28,7 +28,8 @@ fn every_embedded_lab_is_valid() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "lab validate failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for id in &ids {
-        let toml: toml::Table = toml::from_str(&fs::read_to_string(labs_dir.join(id).join("lab.toml")).unwrap()).unwrap();
+        let toml: toml::Table =
+            toml::from_str(&fs::read_to_string(labs_dir.join(id).join("lab.toml")).unwrap()).unwrap();
         for track in toml["tracks"].as_table().unwrap().keys() {
             let row = format!("ok   {id:<16} {track:<8} solution passes every test");
             assert!(stdout.contains(&row), "missing `{row}` in:\n{stdout}");

@@ -48,21 +48,9 @@ pub fn run(spec: &Spec) -> Result<Run> {
             python.display()
         );
     }
-    match out.code {
-        Some(0 | 1) => {}
-        Some(5) => {
-            run.error = Some("pytest collected no tests from the grading suite".into());
-            return Ok(run);
-        }
-        Some(2) if output.contains("error during collection") || output.contains("errors during collection") => {
-            run.error =
-                Some("the grading suite could not be collected: importing it failed (see the output below)".into());
-            return Ok(run);
-        }
-        code => {
-            run.error = Some(format!("pytest stopped before grading ({}): `{}`", describe_exit(code), cmd.display()));
-            return Ok(run);
-        }
+    if let Some(error) = exit_error(out.code, &output, &cmd.display()) {
+        run.error = Some(error);
+        return Ok(run);
     }
     let xml = match fs::read_to_string(&junit_path) {
         Ok(xml) => xml,
@@ -77,6 +65,19 @@ pub fn run(spec: &Spec) -> Result<Run> {
         Err(err) => run.error = Some(format!("pytest's results could not be read: {err:#}")),
     }
     Ok(run)
+}
+
+/// What pytest's exit code says went wrong before any grading, if anything: 0 and 1 mean the
+/// tests ran (some may have failed); 2 to 5 and signals mean they did not.
+fn exit_error(code: Option<i32>, output: &str, command: &str) -> Option<String> {
+    match code {
+        Some(0 | 1) => None,
+        Some(5) => Some("pytest collected no tests from the grading suite".into()),
+        Some(2) if output.contains("during collection") => {
+            Some("the grading suite could not be collected: importing it failed (see the output below)".into())
+        }
+        code => Some(format!("pytest stopped before grading ({}): `{command}`", describe_exit(code))),
+    }
 }
 
 /// One result per test function: parametrized cases roll up into their function, which keeps
@@ -167,6 +168,26 @@ mod tests {
         assert_eq!(results[1].output, "printed by the test");
         assert_eq!(results[2].message, "assert 2 == 1");
         assert_eq!(results[4].line, Some(24));
+    }
+
+    #[test]
+    fn exit_codes_other_than_0_and_1_are_runner_errors() {
+        let collection = include_str!("../../tests/fixtures/runner-output/pytest-collection-error.txt");
+        assert!(exit_error(Some(2), collection, "pytest").unwrap().contains("could not be collected"));
+        assert!(exit_error(Some(5), "no tests ran", "pytest").unwrap().contains("collected no tests"));
+        assert!(exit_error(Some(3), "INTERNALERROR", "py -m pytest").unwrap().contains("exit code 3): `py -m pytest`"));
+        assert!(exit_error(None, "", "pytest").unwrap().contains("killed by a signal"));
+        assert_eq!(exit_error(Some(1), "1 failed", "pytest"), None);
+        assert_eq!(exit_error(Some(0), "", "pytest"), None);
+    }
+
+    #[test]
+    fn a_collection_error_report_names_the_module_not_a_test() {
+        let xml = include_str!("../../tests/fixtures/runner-output/pytest-collection-error.xml");
+        let cases = junit::parse(xml).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!((cases[0].name.as_str(), cases[0].outcome), ("grading.test_broken", Outcome::Error));
+        assert!(cases[0].detail.contains("No module named 'no_such_module'"));
     }
 
     #[test]
