@@ -18,6 +18,9 @@ pub struct Cli {
     /// Also load labs from this folder (repeatable; LAB_PATH holds a ':'-separated list)
     #[arg(long = "labs-dir", global = true, value_name = "DIR")]
     pub labs_dir: Vec<PathBuf>,
+    /// Print less: only errors, or a one-line summary where a command has results
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -44,6 +47,54 @@ pub enum Command {
     Check(CheckArgs),
     /// Prove labs work: the starter fails every stage, the reference solution passes all
     Validate(ValidateArgs),
+    /// Reveal the next hint of the first unfinished stage (or of STAGE)
+    Hint {
+        /// The stage's id (default: the first unfinished stage)
+        stage: Option<String>,
+        /// Show every tier at once
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the TODO(lab:<stage>) markers left, grouped by stage
+    Todo {
+        /// Only this stage's markers
+        #[arg(long, value_name = "ID")]
+        stage: Option<String>,
+        /// Print them as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Your progress over time: stages completed, pass count per check, regressions
+    Progress {
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every lab workspace under DIR: lab, track, stages done, last checked
+    Status {
+        /// Where to look (default: the current folder)
+        dir: Option<PathBuf>,
+        /// Print it as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write or refresh the progress section of the workspace README
+    Report,
+    /// Restore one starter file from the lab, keeping your version in .lab/backup/
+    Reset {
+        /// The file to restore
+        path: PathBuf,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +134,9 @@ pub struct CheckArgs {
     /// Stop the runner after this many seconds
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub timeout: u64,
+    /// Check again whenever a file changes, until Ctrl-C
+    #[arg(long, short)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +155,7 @@ pub struct ValidateArgs {
 #[derive(Debug)]
 pub struct Config {
     pub labs_dirs: Vec<PathBuf>,
+    pub quiet: bool,
     pub action: Action,
 }
 
@@ -112,6 +167,14 @@ pub enum Action {
     Setup,
     Check(Check),
     Validate(Validate),
+    Hint { stage: Option<String>, all: bool },
+    Todo { stage: Option<String>, json: bool },
+    Progress { json: bool },
+    Status { dir: PathBuf, json: bool },
+    Report,
+    Reset { path: PathBuf, yes: bool },
+    Completions(clap_complete::Shell),
+    Man,
 }
 
 #[derive(Debug)]
@@ -131,6 +194,7 @@ pub struct Check {
     pub stage: Option<String>,
     pub verbose: bool,
     pub timeout: Duration,
+    pub watch: bool,
 }
 
 #[derive(Debug)]
@@ -171,15 +235,34 @@ impl Cli {
                 stage: a.stage,
                 verbose: a.verbose,
                 timeout: Duration::from_secs(a.timeout.max(1)),
+                watch: a.watch,
             }),
             Command::Validate(a) => Action::Validate(Validate {
                 labs: a.labs,
                 track: a.track,
                 timeout: Duration::from_secs(a.timeout.max(1)),
             }),
+            Command::Hint { stage, all } => Action::Hint { stage, all },
+            Command::Todo { stage, json } => Action::Todo { stage, json },
+            Command::Progress { json } => Action::Progress { json },
+            Command::Status { dir, json } => Action::Status { dir: dir.unwrap_or_else(|| PathBuf::from(".")), json },
+            Command::Report => Action::Report,
+            Command::Reset { path, yes } => Action::Reset { path, yes },
+            Command::Completions { shell } => Action::Completions(shell),
+            Command::Man => Action::Man,
         };
-        Ok(Config { labs_dirs, action })
+        Ok(Config { labs_dirs, quiet: self.quiet, action })
     }
+}
+
+/// A completion script for `shell`, generated from the clap definitions.
+pub fn write_completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "lab", out);
+}
+
+/// The man page, generated from the clap definitions.
+pub fn write_man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)
 }
 
 fn parse_set(s: &str) -> Result<(String, String)> {

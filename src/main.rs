@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod doccheck;
 mod process;
+mod progress;
 mod report;
 mod results;
 mod runner;

@@ -224,6 +224,15 @@ fn kill_group(pgid: libc::pid_t) {
     }
 }
 
+/// Makes Ctrl-C set a flag instead of ending lab, for loops that stop cleanly (`--watch`).
+pub fn watch_interrupts() {
+    install_interrupt_handler();
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 fn install_interrupt_handler() {
     HANDLER.get_or_init(|| {
         // If another handler is already installed, Ctrl-C keeps its default behaviour.

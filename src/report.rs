@@ -134,6 +134,21 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `--quiet`: one line.
+pub fn print_summary(check: &Check) -> std::io::Result<()> {
+    let g = &check.graded;
+    let done = g.stages.iter().filter(|s| s.done).count();
+    writeln!(
+        out(),
+        "{}: {} ({}/{} tests, {done}/{} stages)",
+        check.lab,
+        g.status.as_str(),
+        g.counts.passed,
+        g.counts.total,
+        g.stages.len()
+    )
+}
+
 /// The JSON results document: a superset of Exercism's test-runner results v3.
 pub fn json_document(check: &Check) -> serde_json::Value {
     let g = &check.graded;

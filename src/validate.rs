@@ -30,7 +30,7 @@ impl Row {
     }
 }
 
-pub fn validate(catalog: &Catalog, args: Validate) -> Result<Outcome> {
+pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcome> {
     let labs: Vec<&Lab> = if args.labs.is_empty() {
         catalog.labs.iter().collect()
     } else {
@@ -45,9 +45,11 @@ pub fn validate(catalog: &Catalog, args: Validate) -> Result<Outcome> {
     let mut o = out();
     for lab in labs {
         for track in lab.def.tracks.keys().filter(|t| args.track.as_ref().is_none_or(|only| only == *t)) {
-            eprintln!("validating {} ({track})…", lab.def.id);
+            if !quiet {
+                eprintln!("validating {} ({track})…", lab.def.id);
+            }
             let rows = validate_track(catalog, lab, track, args.timeout);
-            for row in &rows {
+            for row in rows.iter().filter(|r| !quiet || !r.ok) {
                 let mark = if row.ok { paint(GREEN, "ok  ") } else { paint(RED, "FAIL") };
                 writeln!(o, "{mark} {:<16} {:<8} {}", truncate(&lab.def.id, 16), track, row.check)?;
                 if !row.detail.is_empty() && !row.ok {

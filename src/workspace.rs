@@ -178,6 +178,12 @@ pub struct HistoryEntry {
     pub tests: BTreeMap<String, String>,
 }
 
+/// Every readable line of the history, oldest first; a torn or hand-edited line is skipped.
+pub fn read_history(root: &Path) -> Vec<HistoryEntry> {
+    let text = fs::read_to_string(root.join(HISTORY)).unwrap_or_default();
+    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+}
+
 pub fn last_history(root: &Path) -> Option<HistoryEntry> {
     let text = fs::read_to_string(root.join(HISTORY)).ok()?;
     // A torn or hand-edited line is skipped rather than failing the check.
@@ -204,12 +210,27 @@ pub struct Todo {
     pub text: String,
 }
 
-/// Every TODO marker outside the grading suite, the lab's own folder and build output, in path
-/// and line order.
-pub fn todos(root: &Path, grading_dir: &str) -> Vec<Todo> {
-    let mut files = Vec::new();
-    list_files(root, "", &mut files);
+/// The learner's files: everything under `root` that .gitignore (and .git/info/exclude) does not
+/// exclude, without `.lab/`, `.git/`, venvs and build output; '/'-separated and sorted.
+pub fn work_files(root: &Path) -> Vec<String> {
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .require_git(false)
+        .parents(false)
+        .filter_entry(|e| !NOT_WORK.contains(&e.file_name().to_string_lossy().as_ref()))
+        .build();
+    let mut files: Vec<String> = walker
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter_map(|e| e.path().strip_prefix(root).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
+        .collect();
     files.sort();
+    files
+}
+
+/// Every TODO marker outside the grading suite, `.lab/` and ignored files, in path and line order.
+pub fn todos(root: &Path, grading_dir: &str) -> Vec<Todo> {
+    let files = work_files(root);
     let mut out = Vec::new();
     let grading_prefix = format!("{grading_dir}/");
     for rel in files.iter().filter(|f| !f.starts_with(&grading_prefix)) {
@@ -263,6 +284,31 @@ fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
     (y, m, d)
+}
+
+/// `.lab/hints.toml`: how many hint tiers of each stage the learner has seen.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct HintState {
+    pub format_version: u32,
+    #[serde(default)]
+    pub revealed: BTreeMap<String, usize>,
+}
+
+pub const HINTS: &str = ".lab/hints.toml";
+
+impl HintState {
+    /// A missing or unreadable file means no hint was revealed yet.
+    pub fn load(root: &Path) -> HintState {
+        fs::read_to_string(root.join(HINTS)).ok().and_then(|t| toml::from_str(&t).ok()).unwrap_or_default()
+    }
+
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let state = HintState { format_version: FORMAT_VERSION, revealed: self.revealed.clone() };
+        let text = toml::to_string(&state).context("cannot encode the hint state")?;
+        let path = root.join(HINTS);
+        fs::write(&path, format!("# Hint tiers revealed by `lab hint`, per stage.\n{text}"))
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
 }
 
 #[cfg(test)]

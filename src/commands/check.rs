@@ -4,55 +4,27 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::Result;
 
-use super::Outcome;
-use crate::catalog::{Catalog, Lab, RunnerKind};
+use std::io::{IsTerminal, Write};
+
+use super::{open, Opened, Outcome};
+use crate::catalog::{Lab, RunnerKind};
 use crate::cli::Check as CheckArgs;
+use crate::process;
 use crate::report;
 use crate::results::{self, Check, Status};
 use crate::runner::{self, python};
 use crate::scaffold;
 use crate::workspace::{self, HistoryEntry, Manifest};
 
-/// The workspace at or above the current folder, its manifest and its lab.
-struct Opened {
-    root: PathBuf,
-    manifest: Manifest,
-    catalog: Catalog,
-}
-
-fn open(labs_dirs: &[PathBuf]) -> Result<Opened> {
-    let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let root = workspace::find_root(&cwd)?;
-    let manifest = Manifest::load(&root)?;
-    let mut dirs = labs_dirs.to_vec();
-    if let Some(dir) = &manifest.labs_dir {
-        if dir.is_dir() && !dirs.contains(dir) {
-            dirs.push(dir.clone());
-        }
-    }
-    let catalog = Catalog::load(&dirs)?;
-    Ok(Opened { root, manifest, catalog })
-}
-
-fn lab_of(opened: &Opened) -> Result<&Lab> {
-    let m = &opened.manifest;
-    opened.catalog.get(&m.lab).map_err(|e| match &m.labs_dir {
-        Some(dir) => anyhow!(
-            "this workspace's lab `{}` came from {}, which is gone: pass --labs-dir with the folder that holds it",
-            m.lab,
-            dir.display()
-        ),
-        None => e.context(format!("this workspace was made by lab {}", m.tool_version)),
-    })
-}
-
-pub fn setup(labs_dirs: &[PathBuf]) -> Result<Outcome> {
+pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
-    let lab = lab_of(&opened)?;
-    setup_workspace(lab, &opened.manifest.track, &opened.root, python::Install::AsDeclared, false)?;
-    println!("Ready: run `lab check`.");
+    let lab = opened.lab()?;
+    setup_workspace(lab, &opened.manifest.track, &opened.root, python::Install::AsDeclared, quiet)?;
+    if !quiet {
+        println!("Ready: run `lab check`.");
+    }
     Ok(Outcome::Success)
 }
 
@@ -68,26 +40,156 @@ pub fn setup_workspace(lab: &Lab, track: &str, root: &Path, install: python::Ins
     Ok(())
 }
 
-pub fn check(labs_dirs: &[PathBuf], args: CheckArgs) -> Result<Outcome> {
+pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
-    let lab = lab_of(&opened)?;
+    let lab = opened.lab()?;
     if let Some(stage) = &args.stage {
         if !lab.def.stages.iter().any(|s| &s.id == stage) {
             let ids: Vec<&str> = lab.def.stages.iter().map(|s| s.id.as_str()).collect();
             anyhow::bail!("lab `{}` has no stage `{stage}`; its stages: {}", lab.def.id, ids.join(", "));
         }
     }
-    let check = check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report::json_document(&check))?);
-    } else {
-        report::print_human(&check, args.verbose)?;
+    if args.watch {
+        return watch(&opened, lab, &args, quiet);
     }
-    Ok(match check.graded.status {
+    let spinner =
+        (!args.json && !quiet).then(|| Spinner::start(lab.def.track(&opened.manifest.track).map(|t| t.runner)));
+    let check = check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout);
+    drop(spinner);
+    let check = check?;
+    print(&check, &args, quiet)?;
+    Ok(outcome(&check))
+}
+
+fn outcome(check: &Check) -> Outcome {
+    match check.graded.status {
         Status::Pass => Outcome::Success,
         Status::Fail => Outcome::Failed,
         Status::Error => Outcome::Error,
-    })
+    }
+}
+
+fn print(check: &Check, args: &CheckArgs, quiet: bool) -> Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report::json_document(check))?);
+    } else if quiet {
+        report::print_summary(check)?;
+    } else {
+        report::print_human(check, args.verbose)?;
+    }
+    Ok(())
+}
+
+/// `lab check --watch`: check, then wait for a file to change (polling, debounced) and check
+/// again, until Ctrl-C. Ctrl-C while the runner runs kills it and ends the watch too.
+fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Outcome> {
+    process::watch_interrupts();
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        let before = fingerprint(&opened.root);
+        if terminal && !args.json {
+            // Redraw from the top of the screen, as a terminal dashboard does.
+            print!("\x1b[2J\x1b[H");
+        }
+        match check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout) {
+            Ok(check) => print(&check, args, quiet)?,
+            Err(e) if e.is::<process::Interrupted>() => break,
+            Err(e) => eprintln!("error: {e:#}"),
+        }
+        if !args.json {
+            println!("\nWatching for changes (Ctrl-C to stop)…");
+        }
+        std::io::stdout().flush().ok();
+        if !wait_for_change(&opened.root, &before) {
+            break;
+        }
+    }
+    eprintln!("Stopped watching.");
+    Ok(Outcome::Success)
+}
+
+const POLL: Duration = Duration::from_millis(250);
+/// A burst of saves (an editor writing several files) settles before the next check.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// Waits until the learner's files differ from `before` and have settled; false on Ctrl-C.
+fn wait_for_change(root: &Path, before: &[(String, Option<std::time::SystemTime>, u64)]) -> bool {
+    loop {
+        if process::interrupted() {
+            return false;
+        }
+        std::thread::sleep(POLL);
+        let mut now = fingerprint(root);
+        if now.as_slice() == before {
+            continue;
+        }
+        loop {
+            std::thread::sleep(SETTLE);
+            if process::interrupted() {
+                return false;
+            }
+            let later = fingerprint(root);
+            if later == now {
+                return true;
+            }
+            now = later;
+        }
+    }
+}
+
+/// Path, modification time and size of every learner's file (not `.lab/`, `.git/`, venvs,
+/// build output or anything .gitignore excludes).
+fn fingerprint(root: &Path) -> Vec<(String, Option<std::time::SystemTime>, u64)> {
+    workspace::work_files(root)
+        .into_iter()
+        .map(|rel| {
+            let meta = std::fs::metadata(root.join(&rel)).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            (rel, modified, meta.map(|m| m.len()).unwrap_or(0))
+        })
+        .collect()
+}
+
+/// A spinner on stderr while the runner runs, on terminals only; it erases itself when dropped.
+struct Spinner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start(runner: Result<RunnerKind>) -> Option<Spinner> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let label = match runner {
+            Ok(r) => format!("grading with {r}"),
+            Err(_) => "grading".into(),
+        };
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            let started = Instant::now();
+            let mut i = 0;
+            // Plain carriage returns and spaces: no escape codes even on a terminal.
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                eprint!("\r{} {label}… {}s ", FRAMES[i % FRAMES.len()], started.elapsed().as_secs());
+                i += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            eprint!("\r{}\r", " ".repeat(label.len() + 16));
+        });
+        Some(Spinner { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Grades a workspace and appends the run to its history. Writes only under `.lab/`.

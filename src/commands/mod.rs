@@ -2,12 +2,18 @@
 
 mod check;
 mod info;
+mod learn;
 mod new;
+mod portfolio;
+mod reset;
 
-use anyhow::Result;
+use std::path::PathBuf;
 
-use crate::catalog::Catalog;
-use crate::cli::{Action, Config};
+use anyhow::{anyhow, Context, Result};
+
+use crate::catalog::{Catalog, Lab};
+use crate::cli::{self, Action, Config};
+use crate::workspace::{self, Manifest};
 
 pub use check::{check_workspace, setup_workspace};
 pub use new::create_workspace;
@@ -34,13 +40,72 @@ impl Outcome {
 }
 
 pub fn run(config: Config) -> Result<Outcome> {
-    let catalog = || Catalog::load(&config.labs_dirs);
-    match config.action {
+    let Config { labs_dirs, quiet, action } = config;
+    let catalog = || Catalog::load(&labs_dirs);
+    match action {
         Action::List => info::list(&catalog()?),
         Action::Show { lab } => info::show(&catalog()?, &lab),
-        Action::New(args) => new::new(&catalog()?, args),
-        Action::Setup => check::setup(&config.labs_dirs),
-        Action::Check(args) => check::check(&config.labs_dirs, args),
-        Action::Validate(args) => crate::validate::validate(&catalog()?, args),
+        Action::New(args) => new::new(&catalog()?, args, quiet),
+        Action::Setup => check::setup(&labs_dirs, quiet),
+        Action::Check(args) => check::check(&labs_dirs, args, quiet),
+        Action::Validate(args) => crate::validate::validate(&catalog()?, args, quiet),
+        Action::Hint { stage, all } => learn::hint(&open(&labs_dirs)?, stage.as_deref(), all),
+        Action::Todo { stage, json } => learn::todo(&open(&labs_dirs)?, stage.as_deref(), json),
+        Action::Progress { json } => portfolio::progress(&open(&labs_dirs)?, json),
+        Action::Status { dir, json } => portfolio::status(&labs_dirs, &dir, json),
+        Action::Report => portfolio::report(&open(&labs_dirs)?, quiet),
+        Action::Reset { path, yes } => reset::reset(&open(&labs_dirs)?, &path, yes),
+        Action::Completions(shell) => {
+            cli::write_completions(shell, &mut std::io::stdout());
+            Ok(Outcome::Success)
+        }
+        Action::Man => {
+            cli::write_man(&mut std::io::stdout()).context("cannot write the man page")?;
+            Ok(Outcome::Success)
+        }
+    }
+}
+
+/// The workspace at or above the current folder, its manifest, and the catalog its lab is in.
+pub(crate) struct Opened {
+    pub root: PathBuf,
+    pub manifest: Manifest,
+    pub catalog: Catalog,
+}
+
+pub(crate) fn open(labs_dirs: &[PathBuf]) -> Result<Opened> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    open_at(&workspace::find_root(&cwd)?, labs_dirs)
+}
+
+pub(crate) fn open_at(root: &std::path::Path, labs_dirs: &[PathBuf]) -> Result<Opened> {
+    let manifest = Manifest::load(root)?;
+    let mut dirs = labs_dirs.to_vec();
+    if let Some(dir) = &manifest.labs_dir {
+        if dir.is_dir() && !dirs.contains(dir) {
+            dirs.push(dir.clone());
+        }
+    }
+    let catalog = Catalog::load(&dirs)?;
+    Ok(Opened { root: root.to_path_buf(), manifest, catalog })
+}
+
+impl Opened {
+    pub fn lab(&self) -> Result<&Lab> {
+        let m = &self.manifest;
+        self.catalog.get(&m.lab).map_err(|e| match &m.labs_dir {
+            Some(dir) => anyhow!(
+                "this workspace's lab `{}` came from {}, which is gone: pass --labs-dir with the folder that holds it",
+                m.lab,
+                dir.display()
+            ),
+            None => e.context(format!("this workspace was made by lab {}", m.tool_version)),
+        })
+    }
+
+    /// The grading history replayed against the lab's stages.
+    pub fn progress(&self) -> Result<crate::progress::Progress> {
+        let lab = self.lab()?;
+        Ok(crate::progress::analyse(&lab.def, &self.manifest.track, &workspace::read_history(&self.root)))
     }
 }

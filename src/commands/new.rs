@@ -17,7 +17,7 @@ use crate::workspace::{self, GradingRecord, Manifest, MANIFEST};
 /// Written as `.lab/.gitignore`: the pristine suite and runner output are rebuilt by every check.
 const LAB_GITIGNORE: &str = "# Rebuilt by every `lab check`.\nrun/\ntarget/\nbackup/\n";
 
-pub fn new(catalog: &Catalog, args: New) -> Result<Outcome> {
+pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     let lab = catalog.get(&args.lab)?;
     let track = args.track.clone().unwrap_or_else(|| lab.def.default_track().to_string());
     lab.def.track(&track)?;
@@ -58,6 +58,9 @@ pub fn new(catalog: &Catalog, args: New) -> Result<Outcome> {
     }
     let created = create_workspace(lab, &track, &vars, &files, &target)?;
     let git_note = if args.git { init_git(&target, lab) } else { None };
+    if quiet {
+        return Ok(Outcome::Success);
+    }
     writeln!(
         o,
         "Created {} in {} {}",

@@ -1,0 +1,111 @@
+//! `lab hint` and `lab todo`: what to do next, one tier of help at a time.
+
+use std::io::Write;
+
+use anyhow::{bail, Result};
+use serde_json::json;
+
+use super::{Opened, Outcome};
+use crate::catalog::{LabDef, StageDef};
+use crate::report::{out, paint, BOLD, DIM};
+use crate::workspace::{self, HintState};
+
+fn stage<'a>(def: &'a LabDef, id: &str) -> Result<&'a StageDef> {
+    match def.stages.iter().find(|s| s.id == id) {
+        Some(s) => Ok(s),
+        None => {
+            let ids: Vec<&str> = def.stages.iter().map(|s| s.id.as_str()).collect();
+            bail!("lab `{}` has no stage `{id}`; its stages: {}", def.id, ids.join(", "))
+        }
+    }
+}
+
+pub fn hint(opened: &Opened, stage_id: Option<&str>, all: bool) -> Result<Outcome> {
+    let lab = opened.lab()?;
+    let mut o = out();
+    let stage = match stage_id {
+        Some(id) => stage(&lab.def, id)?,
+        None => match opened.progress()?.current_stage() {
+            Some(current) => stage(&lab.def, &current.id)?,
+            None => {
+                writeln!(o, "Every stage is done. `lab hint STAGE` shows the hints of any stage.")?;
+                return Ok(Outcome::Success);
+            }
+        },
+    };
+    let number = lab.def.stages.iter().position(|s| s.id == stage.id).unwrap_or(0) + 1;
+    writeln!(o, "{} {}: {}", paint(BOLD, format!("Stage {number}")), stage.title, stage.goal.trim())?;
+    if stage.hints.is_empty() {
+        writeln!(o, "This stage has no hints.")?;
+        return Ok(Outcome::Success);
+    }
+    let mut state = HintState::load(&opened.root);
+    let seen = state.revealed.get(&stage.id).copied().unwrap_or(0);
+    let upto = if all { stage.hints.len() } else { (seen + 1).min(stage.hints.len()) };
+    for (i, text) in stage.hints.iter().enumerate().take(upto) {
+        let label = format!("Hint {}/{}:", i + 1, stage.hints.len());
+        writeln!(o, "\n{} {}", if i + 1 == upto { paint(BOLD, label) } else { paint(DIM, label) }, text.trim())?;
+    }
+    let left = stage.hints.len() - upto;
+    if left > 0 {
+        writeln!(
+            o,
+            "\n{left} more {}: run `lab hint` again, or `lab hint --all`.",
+            if left == 1 { "tier" } else { "tiers" }
+        )?;
+    } else {
+        writeln!(o, "\nThat was the last hint for this stage.")?;
+    }
+    state.revealed.insert(stage.id.clone(), upto.max(seen));
+    state.save(&opened.root)?;
+    Ok(Outcome::Success)
+}
+
+pub fn todo(opened: &Opened, only: Option<&str>, as_json: bool) -> Result<Outcome> {
+    let lab = opened.lab()?;
+    if let Some(id) = only {
+        stage(&lab.def, id)?;
+    }
+    let todos = workspace::todos(&opened.root, &opened.manifest.grading.dir);
+    let mut groups: Vec<(String, String, Vec<&workspace::Todo>)> = lab
+        .def
+        .stages
+        .iter()
+        .map(|s| (s.id.clone(), s.title.clone(), todos.iter().filter(|t| t.stage == s.id).collect()))
+        .collect();
+    let mut strays: Vec<&str> =
+        todos.iter().map(|t| t.stage.as_str()).filter(|s| !groups.iter().any(|g| g.0 == *s)).collect();
+    strays.dedup();
+    for id in strays {
+        groups.push((
+            id.to_string(),
+            "(not a stage of this lab)".into(),
+            todos.iter().filter(|t| t.stage == id).collect(),
+        ));
+    }
+    groups.retain(|g| only.is_none_or(|s| s == g.0) && !g.2.is_empty());
+    let total: usize = groups.iter().map(|g| g.2.len()).sum();
+    if as_json {
+        let doc = json!({
+            "total": total,
+            "stages": groups.iter().map(|(id, title, items)| json!({
+                "id": id, "title": title,
+                "todos": items.iter().map(|t| json!({"path": t.path, "line": t.line, "text": t.text})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(Outcome::Success);
+    }
+    let mut o = out();
+    if total == 0 {
+        writeln!(o, "No TODO(lab:…) markers left{}.", only.map(|s| format!(" in stage `{s}`")).unwrap_or_default())?;
+        return Ok(Outcome::Success);
+    }
+    for (id, title, items) in &groups {
+        writeln!(o, "{} {}", paint(BOLD, id), paint(DIM, format!("{title} · {}", items.len())))?;
+        for t in items {
+            writeln!(o, "  {}:{}  {}", t.path, t.line, t.text)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
