@@ -287,3 +287,60 @@ fn ctrl_c_kills_the_runner_and_everything_it_started() {
     std::thread::sleep(Duration::from_millis(3500));
     assert!(!marker.exists(), "a process the runner started outlived Ctrl-C");
 }
+
+#[test]
+fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let root = new_fixture(dir.path(), "ws", &[]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lab"))
+        .args(["check", "--watch", "--labs-dir"])
+        .arg(common::fixtures())
+        .current_dir(&root)
+        .env("LAB_PYTHON", common::python())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let wait_for = |needle: &str, count: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.lock().unwrap().matches(needle).count() < count {
+            assert!(Instant::now() < deadline, "never saw {needle:?} x{count} in:\n{}", seen.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("Watching for changes", 1);
+    solve(&root, "ws");
+    wait_for("Watching for changes", 2);
+    let text = seen.lock().unwrap().clone();
+    assert!(text.contains("0/4 tests") && text.contains("4/4 tests"), "{text}");
+    assert!(text.contains("newly passing: test_greets_by_name, test_greeting_is_stripped, test_counts_words, test_counts_nothing"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no escape codes in a pipe");
+    // SAFETY: SIGINT to our own child, as Ctrl-C would send.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("Stopped watching."), "{err}");
+    let history = fs::read_to_string(root.join(".lab/history.jsonl")).unwrap();
+    assert_eq!(history.lines().count(), 2, "one check per change, not one per poll");
+}
