@@ -188,8 +188,9 @@ pub fn indent(text: &str, prefix: &str) -> String {
     text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
 }
 
+/// The first `n` non-blank lines, with "…" when there were more.
 fn first_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut s = lines.iter().take(n).copied().collect::<Vec<_>>().join("\n");
     if lines.len() > n {
         s.push_str("\n…");
