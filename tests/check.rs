@@ -328,7 +328,12 @@ fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
     wait_for("Watching for changes", 2);
     let text = seen.lock().unwrap().clone();
     assert!(text.contains("0/4 tests") && text.contains("4/4 tests"), "{text}");
-    assert!(text.contains("newly passing: test_greets_by_name, test_greeting_is_stripped, test_counts_words, test_counts_nothing"), "{text}");
+    assert!(
+        text.contains(
+            "newly passing: test_greets_by_name, test_greeting_is_stripped, test_counts_words, test_counts_nothing"
+        ),
+        "{text}"
+    );
     assert!(!text.contains('\u{1b}'), "no escape codes in a pipe");
     // SAFETY: SIGINT to our own child, as Ctrl-C would send.
     #[allow(unsafe_code)]
