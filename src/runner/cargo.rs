@@ -9,6 +9,8 @@ use crate::workspace::RUN_DIR;
 
 /// Build output for grading stays under `.lab/`, apart from the learner's own `target/`.
 const TARGET_DIR: &str = ".lab/target";
+/// A target folder shared by many workspaces (validation, CI), so dependencies build once.
+pub const ENV_TARGET_DIR: &str = "LAB_CARGO_TARGET_DIR";
 
 pub fn run(spec: &Spec) -> Result<Run> {
     anyhow::ensure!(on_path("cargo"), "cargo is not on PATH: install Rust (https://rustup.rs) to grade this workspace");
@@ -16,7 +18,10 @@ pub fn run(spec: &Spec) -> Result<Run> {
         .args(["test", "--no-fail-fast", "--color", "never", "--manifest-path"])
         .arg(format!("{RUN_DIR}/grading/Cargo.toml"))
         .cwd(spec.root)
-        .env("CARGO_TARGET_DIR", spec.root.join(TARGET_DIR))
+        .env(
+            "CARGO_TARGET_DIR",
+            std::env::var_os(ENV_TARGET_DIR).map(std::path::PathBuf::from).unwrap_or_else(|| spec.root.join(TARGET_DIR)),
+        )
         .env("RUST_BACKTRACE", "0")
         .timeout(spec.timeout);
     let out = cmd.run()?;
