@@ -1,6 +1,7 @@
 //! `lab validate` on every lab built into the binary: the starter fails every stage and the
 //! reference solution passes every test, on every track. Python labs share one venv under
-//! target/ (dependencies installed on first use); Redis-backed labs use REDIS_URL when it is set,
+//! target/ (dependencies installed on first use), cargo tracks one target folder there too;
+//! Redis-backed labs use REDIS_URL when it is set,
 //! else an in-process fake, as their grading suites say.
 
 mod common;
@@ -24,7 +25,14 @@ fn every_embedded_lab_is_valid() {
     python();
     let _lock = venv_lock();
     let dir = tempfile::tempdir().unwrap();
-    let out = lab(dir.path()).arg("validate").env("LAB_VENV", venv()).output().unwrap();
+    // Cargo tracks share one target folder, so their dependencies build once across runs.
+    let cargo_target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-cargo-target");
+    let out = lab(dir.path())
+        .arg("validate")
+        .env("LAB_VENV", venv())
+        .env("LAB_CARGO_TARGET_DIR", cargo_target)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "lab validate failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for id in &ids {

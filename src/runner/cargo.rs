@@ -20,7 +20,9 @@ pub fn run(spec: &Spec) -> Result<Run> {
         .cwd(spec.root)
         .env(
             "CARGO_TARGET_DIR",
-            std::env::var_os(ENV_TARGET_DIR).map(std::path::PathBuf::from).unwrap_or_else(|| spec.root.join(TARGET_DIR)),
+            std::env::var_os(ENV_TARGET_DIR)
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| spec.root.join(TARGET_DIR)),
         )
         .env("RUST_BACKTRACE", "0")
         .timeout(spec.timeout);
