@@ -1,0 +1,369 @@
+"""Stage `containers`: production images and hardened, available Kubernetes workloads."""
+
+from __future__ import annotations
+
+import re
+
+from infrakit import (
+    SERVICES,
+    containers,
+    dockerfiles,
+    manifest_files,
+    manifests,
+    name_of,
+    namespace_of,
+    parse_dockerfile,
+    pod_labels,
+    pod_spec,
+    selector_matches,
+    workloads,
+)
+from labkit import rel, report, require_tool, run_tool, workspace
+
+PINNED_TAG = re.compile(r"\d+\.\d+\.\d+")
+SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL|REDIS_URL|DATABASE_URL)", re.IGNORECASE)
+CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
+
+
+def image_is_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return False
+    tag = last.split(":", 1)[1]
+    return tag != "latest" and bool(PINNED_TAG.search(tag) or re.fullmatch(r"[0-9a-f]{7,40}", tag))
+
+
+def test_dockerfiles_pass_hadolint(tmp_path):
+    hadolint = require_tool("hadolint")
+    files = dockerfiles()
+    # Run from an empty folder so no repository .hadolint.yaml can switch rules off.
+    code, output = run_tool(
+        [hadolint, "--no-color", "--failure-threshold", "warning", *map(str, files)], cwd=tmp_path
+    )
+    if code != 0:
+        report(
+            "rule: Dockerfiles pass hadolint at warning level",
+            "hadolint encodes Docker's best practices (pinned versions, --no-cache-dir, one "
+            "process per container, exec-form CMD); its warnings are real defects in images.",
+            output.splitlines() or [f"hadolint exited {code}"],
+        )
+
+
+def test_dockerfiles_multistage_pinned_nonroot_with_healthcheck():
+    problems = []
+    for path in dockerfiles():
+        stages = parse_dockerfile(path)
+        name = rel(path)
+        if len(stages) < 2:
+            problems.append(f"{name}: one stage only; build in one stage and copy the result into a clean runtime stage")
+            if not stages:
+                continue
+        aliases = {s.alias for s in stages if s.alias}
+        for stage in stages:
+            if stage.base in aliases or stage.base == "scratch":
+                continue
+            if not image_is_pinned(stage.base):
+                problems.append(f"{name}: FROM {stage.base} is not pinned to an exact version (x.y.z tag or @sha256 digest)")
+        final = stages[-1]
+        users = [arg for word, arg in final.instructions if word == "USER"]
+        if not users:
+            problems.append(f"{name}: the final stage has no USER, so the service runs as root")
+        elif users[-1].split(":")[0].strip() in ("root", "0"):
+            problems.append(f"{name}: the final stage's last USER is {users[-1]!r}, which is root")
+        checks = [arg for word, arg in final.instructions if word == "HEALTHCHECK"]
+        if not checks or checks[-1].strip().upper() == "NONE":
+            problems.append(f"{name}: the final stage has no HEALTHCHECK")
+    report(
+        "rule: images are multi-stage, built on a pinned base, run as a non-root USER and carry a HEALTHCHECK",
+        "a second stage keeps compilers and caches out of what ships; a floating base tag "
+        "rebuilds into a different image; root in a container is one kernel bug away from "
+        "root on the node (hadolint does not check USER); a HEALTHCHECK lets compose and "
+        "operators see a hung process.",
+        problems,
+    )
+
+
+def test_compose_waits_for_healthy_dependencies():
+    import yaml as _yaml
+
+    path = workspace() / "compose.yaml"
+    if not path.is_file():
+        path = workspace() / "docker-compose.yml"
+    assert path.is_file(), "compose.yaml is missing at the repository root"
+    spec = _yaml.safe_load(path.read_text()) or {}
+    services = spec.get("services") or {}
+    problems = []
+    for svc in (*SERVICES, "redis"):
+        if svc not in services:
+            problems.append(f"service {svc!r} is missing")
+    for name, body in services.items():
+        body = body or {}
+        image = body.get("image")
+        if image and not image_is_pinned(image):
+            problems.append(f"{name}: image {image} is not pinned to an exact version")
+    redis = services.get("redis") or {}
+    if not (redis.get("healthcheck") or {}).get("test"):
+        problems.append("redis: no healthcheck, so nothing can wait for it to be ready")
+    for svc in SERVICES:
+        body = services.get(svc) or {}
+        build = body.get("build") or {}
+        dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
+        if dockerfile != f"docker/{svc}.Dockerfile":
+            problems.append(f"{svc}: build.dockerfile should be docker/{svc}.Dockerfile, is {dockerfile!r}")
+        depends = body.get("depends_on") or {}
+        if not isinstance(depends, dict) or (depends.get("redis") or {}).get("condition") != "service_healthy":
+            problems.append(f"{svc}: depends_on redis must use condition: service_healthy (got {depends!r})")
+    report(
+        "rule: compose starts each service only after its dependencies are healthy, from pinned images",
+        "depends_on with a plain list only orders container starts; the service then races "
+        "Redis and crashes or serves errors on a cold start. `latest` images change under you.",
+        problems,
+    )
+
+
+def test_manifests_lint_and_validate(tmp_path):
+    yamllint = require_tool("yamllint")
+    validator = require_tool("kubernetes-validate")
+    files = manifest_files()
+    assert files, "no manifests under deploy/k8s/"
+    config = tmp_path / "yamllint.yaml"
+    config.write_text(
+        "extends: default\nrules:\n  line-length: {max: 140}\n  document-start: disable\n"
+        "  truthy: {check-keys: false}\n"
+    )
+    code, output = run_tool([yamllint, "-f", "parsable", "-c", str(config), *map(str, files)])
+    if code != 0:
+        report("rule: manifests pass yamllint", "malformed or ambiguous YAML is applied differently than it reads.", output.splitlines())
+    code, output = run_tool([validator, "--kubernetes-version", "1.33.0", "--strict", "--quiet", *map(str, files)], timeout=120)
+    problems = [line for line in output.splitlines() if line.strip() and ("ERROR" in line or "Couldn't find schema" in line or "rror" in line)]
+    if code != 0 and not problems:
+        problems = output.splitlines() or [f"kubernetes-validate exited {code}"]
+    report(
+        "rule: every manifest validates against the Kubernetes 1.33 schemas (strict: no unknown fields)",
+        "a typo'd field is silently dropped by the API server and a removed apiVersion is "
+        "refused at deploy time; both should fail here, not in production.",
+        problems,
+    )
+
+
+def test_containers_have_resources_probes_and_pinned_images():
+    problems = []
+    for path, workload in workloads():
+        where = f"{rel(path)} {name_of(workload)}"
+        main = {c.get("name") for c in containers(workload, init=False)}
+        for c in containers(workload):
+            cname = c.get("name")
+            res = c.get("resources") or {}
+            for kind in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if not (res.get(kind) or {}).get(resource):
+                        problems.append(f"{where} container {cname}: no {kind}.{resource}")
+            image = str(c.get("image") or "")
+            if not image_is_pinned(image):
+                problems.append(f"{where} container {cname}: image {image!r} has no exact tag or digest (never latest)")
+            if cname not in main:
+                continue
+            ready, live = c.get("readinessProbe"), c.get("livenessProbe")
+            if not ready:
+                problems.append(f"{where} container {cname}: no readinessProbe")
+            if not live:
+                problems.append(f"{where} container {cname}: no livenessProbe")
+            same_path = (
+                ready and live and ready.get("httpGet") and live.get("httpGet")
+                and ready["httpGet"].get("path") == live["httpGet"].get("path")
+            )
+            if same_path:
+                problems.append(
+                    f"{where} container {cname}: readiness and liveness probe the same path "
+                    f"({ready['httpGet'].get('path')}); a Redis outage would then restart every pod"
+                )
+    report(
+        "rule: every container declares requests and limits, readiness and liveness probes on different endpoints, and a pinned image",
+        "requests drive scheduling and limits contain a leak; without readiness traffic hits "
+        "pods that cannot serve, without liveness a hung pod lives forever, and one shared "
+        "endpoint turns a dependency outage into a restart storm; `latest` makes a rollback "
+        "pull something else.",
+        problems,
+    )
+
+
+def test_pods_hardened_and_secrets_by_reference():
+    problems = []
+    accounts = {(namespace_of(d), (d.get("metadata") or {}).get("name")): d for _, d in manifests() if d.get("kind") == "ServiceAccount"}
+    for path, doc in manifests():
+        if doc.get("kind") == "Secret" and (doc.get("data") or doc.get("stringData")):
+            problems.append(f"{rel(path)} {name_of(doc)}: a Secret with values is committed to the repository")
+    for path, workload in workloads():
+        where = f"{rel(path)} {name_of(workload)}"
+        spec = pod_spec(workload)
+        pod_sc = spec.get("securityContext") or {}
+        sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
+        if not sa or sa == "default":
+            problems.append(f"{where}: runs as the namespace's default ServiceAccount; give it its own")
+        account = accounts.get((namespace_of(workload), sa)) or {}
+        if spec.get("automountServiceAccountToken") is not False and account.get("automountServiceAccountToken") is not False:
+            problems.append(f"{where}: the API token is mounted though the service never calls the Kubernetes API")
+        pod_seccomp = (pod_sc.get("seccompProfile") or {}).get("type")
+        for c in containers(workload):
+            cname = c.get("name")
+            sc = c.get("securityContext") or {}
+            if not (sc.get("runAsNonRoot") is True or (pod_sc.get("runAsNonRoot") is True and sc.get("runAsNonRoot") is not False)):
+                problems.append(f"{where} container {cname}: runAsNonRoot is not true")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where} container {cname}: allowPrivilegeEscalation is not false")
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where} container {cname}: readOnlyRootFilesystem is not true")
+            drops = [str(x).upper() for x in ((sc.get("capabilities") or {}).get("drop") or [])]
+            if "ALL" not in drops:
+                problems.append(f"{where} container {cname}: capabilities do not drop ALL")
+            if sc.get("privileged"):
+                problems.append(f"{where} container {cname}: privileged")
+            if ((sc.get("seccompProfile") or {}).get("type") or pod_seccomp) not in ("RuntimeDefault", "Localhost"):
+                problems.append(f"{where} container {cname}: no RuntimeDefault seccompProfile")
+            for env in c.get("env") or []:
+                name, value = str(env.get("name", "")), env.get("value")
+                if value is None:
+                    continue
+                if SECRET_ENV.search(name) or CREDENTIALS_IN_URL.search(str(value)):
+                    problems.append(f"{where} container {cname}: env {name} has a literal value; use valueFrom.secretKeyRef")
+    report(
+        "rule: pods meet the Pod Security Standards 'restricted' profile, use their own ServiceAccount without a mounted token, and take secrets by reference",
+        "a compromised process should find no root, no writable image, no capabilities and no "
+        "API credentials; secrets in a manifest end up in git history, in `kubectl get -o "
+        "yaml` output and in every CI log that prints it.",
+        problems,
+    )
+
+
+def test_selectors_and_services_match_pods():
+    problems = []
+    docs = manifests()
+    loads = workloads()
+    for path, workload in loads:
+        selector = (workload.get("spec") or {}).get("selector") or {}
+        if not selector_matches(selector, pod_labels(workload)):
+            problems.append(f"{rel(path)} {name_of(workload)}: spec.selector does not match the pod template labels")
+    targeted = set()
+    for path, svc in docs:
+        if svc.get("kind") != "Service":
+            continue
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        matches = [w for _, w in loads if namespace_of(w) == namespace_of(svc) and selector and all(pod_labels(w).get(k) == v for k, v in selector.items())]
+        if not matches:
+            problems.append(f"{rel(path)} {name_of(svc)}: selector {selector} matches no pod, so the Service has no endpoints")
+            continue
+        for w in matches:
+            targeted.add(name_of(w))
+            ports = [p for c in containers(w, init=False) for p in c.get("ports") or []]
+            names = {p.get("name") for p in ports}
+            numbers = {p.get("containerPort") for p in ports}
+            for port in (svc.get("spec") or {}).get("ports") or []:
+                target = port.get("targetPort", port.get("port"))
+                if target not in names and target not in numbers:
+                    problems.append(f"{rel(path)} {name_of(svc)}: targetPort {target!r} is not a port of {name_of(w)}")
+    for path, workload in loads:
+        if name_of(workload) not in targeted:
+            problems.append(f"{rel(path)} {name_of(workload)}: no Service sends traffic to it")
+    report(
+        "rule: every Deployment's selector matches its pods and every Service selects pods on a port they expose",
+        "a selector that matches nothing is valid YAML and an outage: the Service has no "
+        "endpoints and every call to it fails.",
+        problems,
+    )
+
+
+def _min_replicas(workload, hpas):
+    hpa = hpas.get((namespace_of(workload), (workload.get("metadata") or {}).get("name")))
+    if hpa:
+        return (hpa.get("spec") or {}).get("minReplicas", 1)
+    return (workload.get("spec") or {}).get("replicas", 1)
+
+
+def test_disruption_budgets_autoscaling_and_spread():
+    problems = []
+    docs = manifests()
+    hpas = {}
+    deployments = {(namespace_of(w), (w.get("metadata") or {}).get("name")) for _, w in workloads()}
+    for path, doc in docs:
+        if doc.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        spec = doc.get("spec") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        key = (namespace_of(doc), ref.get("name"))
+        if ref.get("kind") != "Deployment" or key not in deployments:
+            problems.append(f"{rel(path)} {name_of(doc)}: scaleTargetRef {ref} is not a Deployment in these manifests")
+            continue
+        if (spec.get("minReplicas") or 1) < 2:
+            problems.append(f"{rel(path)} {name_of(doc)}: minReplicas {spec.get('minReplicas', 1)} < 2; one pod is a single point of failure")
+        if (spec.get("maxReplicas") or 0) <= (spec.get("minReplicas") or 1):
+            problems.append(f"{rel(path)} {name_of(doc)}: maxReplicas must exceed minReplicas")
+        hpas[key] = doc
+    pdbs = [(p, d) for p, d in docs if d.get("kind") == "PodDisruptionBudget"]
+    for path, workload in workloads():
+        where = f"{rel(path)} {name_of(workload)}"
+        key = (namespace_of(workload), (workload.get("metadata") or {}).get("name"))
+        if key not in hpas:
+            problems.append(f"{where}: no HorizontalPodAutoscaler targets it")
+        floor = _min_replicas(workload, hpas)
+        budgets = [d for _, d in pdbs if namespace_of(d) == key[0] and selector_matches((d.get("spec") or {}).get("selector"), pod_labels(workload))]
+        if not budgets:
+            problems.append(f"{where}: no PodDisruptionBudget selects its pods")
+        for pdb in budgets:
+            spec = pdb.get("spec") or {}
+            min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+            if isinstance(min_available, int) and min_available >= floor:
+                problems.append(f"{where}: {name_of(pdb)} minAvailable {min_available} >= minimum replicas {floor}: no node can ever be drained")
+            if isinstance(min_available, str) and min_available.strip() == "100%":
+                problems.append(f"{where}: {name_of(pdb)} minAvailable 100% blocks every drain")
+            if max_unavailable in (0, "0", "0%"):
+                problems.append(f"{where}: {name_of(pdb)} maxUnavailable 0 blocks every drain")
+        spec = pod_spec(workload)
+        spreads = [t for t in spec.get("topologySpreadConstraints") or [] if selector_matches(t.get("labelSelector"), pod_labels(workload))]
+        anti = ((spec.get("affinity") or {}).get("podAntiAffinity") or {})
+        if not spreads and not anti:
+            problems.append(f"{where}: no topologySpreadConstraints or podAntiAffinity; all replicas may land on one node")
+    report(
+        "rule: every Deployment has an autoscaler (minReplicas >= 2), a PodDisruptionBudget below that minimum, and spreads its replicas",
+        "two replicas on one node die together; a budget at or above the replica count makes "
+        "node drains and cluster upgrades hang; no budget lets a drain take every pod at once.",
+        problems,
+    )
+
+
+def test_network_policies_default_deny_and_cover_every_pod():
+    problems = []
+    policies = [(p, d) for p, d in manifests() if d.get("kind") == "NetworkPolicy"]
+    namespaces = {namespace_of(w) for _, w in workloads()}
+    for ns in sorted(namespaces):
+        deny = [
+            d for _, d in policies
+            if namespace_of(d) == ns
+            and (d.get("spec") or {}).get("podSelector") in ({}, None)
+            and "Ingress" in ((d.get("spec") or {}).get("policyTypes") or ["Ingress"])
+            and not (d.get("spec") or {}).get("ingress")
+        ]
+        if not deny:
+            problems.append(f"namespace {ns}: no default-deny NetworkPolicy (podSelector: {{}}, policyTypes [Ingress], no ingress rules)")
+    for path, workload in workloads():
+        allowed = [
+            d for _, d in policies
+            if namespace_of(d) == namespace_of(workload)
+            and ((d.get("spec") or {}).get("podSelector") or {})
+            and selector_matches((d.get("spec") or {}).get("podSelector"), pod_labels(workload))
+            and (d.get("spec") or {}).get("ingress")
+        ]
+        if not allowed:
+            problems.append(f"{rel(path)} {name_of(workload)}: no NetworkPolicy selects its pods to allow the ingress it needs")
+        for d in allowed:
+            for rule in (d.get("spec") or {}).get("ingress") or []:
+                if not rule.get("from"):
+                    problems.append(f"{name_of(d)}: an ingress rule without `from` admits every source in the cluster")
+    report(
+        "rule: each namespace denies traffic by default and each workload has an explicit ingress allow-list",
+        "without policies every pod can reach every other pod: one compromised service can "
+        "call payments directly. Default deny plus allow-lists make the call graph explicit.",
+        problems,
+    )
+

@@ -1,0 +1,11 @@
+region              = "eu-west-1"
+account_id          = "111122223333"
+repository          = "github.com/acme/shop"
+vpc_cidr            = "10.20.0.0/16"
+availability_zones  = ["eu-west-1a", "eu-west-1b"]
+kubernetes_version  = "1.33"
+node_instance_types = ["t3.large"]
+node_min_size       = 2
+node_desired_size   = 2
+node_max_size       = 4
+cache_node_type     = "cache.t4g.small"

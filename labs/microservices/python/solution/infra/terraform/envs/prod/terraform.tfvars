@@ -1,0 +1,11 @@
+region              = "eu-west-1"
+account_id          = "444455556666"
+repository          = "github.com/acme/shop"
+vpc_cidr            = "10.30.0.0/16"
+availability_zones  = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+kubernetes_version  = "1.33"
+node_instance_types = ["m6i.large"]
+node_min_size       = 3
+node_desired_size   = 3
+node_max_size       = 9
+cache_node_type     = "cache.m7g.large"

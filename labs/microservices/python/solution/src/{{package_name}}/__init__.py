@@ -1,0 +1,1 @@
+"""Three services in one repository: users, payments and notifications."""

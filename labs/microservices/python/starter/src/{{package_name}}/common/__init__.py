@@ -1,0 +1,1 @@
+"""Code shared by the three services: settings, events, resilience, HTTP plumbing."""

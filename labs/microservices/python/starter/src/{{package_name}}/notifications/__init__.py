@@ -1,0 +1,1 @@
+"""The notifications service: turns payment events into notifications, once each."""

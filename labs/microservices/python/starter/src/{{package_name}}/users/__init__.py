@@ -1,0 +1,1 @@
+"""The users service: registration and lookup. It alone owns user records."""
