@@ -43,3 +43,17 @@ raw="env PYTHONPATH=$tmp/ws/src:$tmp/ws PYTHONDONTWRITEBYTECODE=1 $python -m pyt
 hyperfine -N -i --warmup 3 --runs 30 \
   "$lab --labs-dir $fixtures check" \
   "$raw"
+
+echo "== lab check: its own time apart from the runner's (elapsed_ms - runner_ms, 20 checks)"
+for _ in $(seq 20); do
+  "$lab" --labs-dir "$fixtures" check --json 2>/dev/null || true
+done | python3 -c '
+import json, statistics, sys
+docs, buf = [], ""
+for line in sys.stdin:
+    buf += line
+    if line.startswith("}"):
+        docs.append(json.loads(buf)); buf = ""
+over = sorted(d["elapsed_ms"] - d["runner_ms"] for d in docs)
+print(f"overhead ms over {len(over)} checks: min {over[0]}, median {statistics.median(over)}, max {over[-1]}")
+'
