@@ -10,18 +10,6 @@ use common::lab;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_half_filled_design_doc_shows_which_rules_fail_where_and_why() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +17,7 @@ fn a_half_filled_design_doc_shows_which_rules_fail_where_and_why() {
     let root = dir.path().join("ws");
     lab(&root).arg("check").assert().code(1).stdout(contains("0/21 tests"));
     // The reference document, with one arithmetic slip in the capacity block.
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/design-doc/docs/solution"), &root);
+    common::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/design-doc/docs/solution"), &root);
     let design = root.join("docs/design.md");
     let text = fs::read_to_string(&design).unwrap();
     fs::write(&design, text.replace("average_qps = 451_273", "average_qps = 405_000")).unwrap();
@@ -53,7 +41,7 @@ fn a_half_filled_design_doc_shows_which_rules_fail_where_and_why() {
 fn a_malformed_rules_file_is_an_error_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     let labs = dir.path().join("labs");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/design-doc"), &labs.join("design-doc"));
+    common::copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/design-doc"), &labs.join("design-doc"));
     fs::write(
         labs.join("design-doc/docs/grading/rules.toml"),
         "format_version = 1\n[[rule]]\nid = \"x\"\nkind = \"no-such-kind\"\n",

@@ -64,7 +64,7 @@ fn a_broken_lab_toml_is_named_with_its_path() {
 fn a_symlink_out_of_the_lab_folder_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("mine");
-    copy_dir(&fixtures(), &root);
+    common::copy_dir(&fixtures(), &root);
     let secret = dir.path().join("secret.txt");
     std::fs::write(&secret, "outside").unwrap();
     std::os::unix::fs::symlink(&secret, root.join("labs/hello/python/starter/leak.txt")).unwrap();
@@ -78,16 +78,4 @@ fn a_symlink_out_of_the_lab_folder_is_rejected() {
         .code(2)
         .stderr(contains("symlink points outside the lab folder"));
     assert!(!target.exists());
-}
-
-pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }

@@ -9,22 +9,10 @@ use common::{fixtures, lab, python};
 use predicates::prelude::*;
 use predicates::str::contains;
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
 /// A copy of the fixture labs that a test may break.
 fn fixture_copy(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("labs-copy");
-    copy_dir(&fixtures(), &root);
+    common::copy_dir(&fixtures(), &root);
     root
 }
 

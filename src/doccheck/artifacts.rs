@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::doccheck::json;
 use crate::doccheck::rules::ApiSpec;
-use crate::doccheck::workspace::{section, Workspace};
+use crate::doccheck::workspace::{doc_section, Workspace};
 use crate::doccheck::Finding;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -48,14 +48,11 @@ fn http_body(content: &str) -> Option<String> {
 }
 
 pub fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Finding> {
-    let doc = match ws.doc(&spec.file) {
-        Ok(d) => d,
-        Err(f) => return vec![f],
-    };
-    let (r, h) = match section(&doc, &spec.section) {
+    let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
     };
+    let h = &h;
     let mut items: Vec<(usize, u32, Item)> = Vec::new();
     let push_text = |offset: usize, text: &str, items: &mut Vec<(usize, u32, Item)>| {
         for (m, p) in endpoints_in(text) {

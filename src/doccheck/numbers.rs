@@ -10,7 +10,7 @@ use crate::doccheck::text::{
     fmt_duration, fmt_num, normalize_title, parse_duration, parse_number, parse_percent, quantities,
     starts_with_percent, unit_matches,
 };
-use crate::doccheck::workspace::{section, Workspace};
+use crate::doccheck::workspace::{doc_section, section, Workspace};
 use crate::doccheck::Finding;
 
 pub const DEFAULT_UNITS: &[&str] = &[
@@ -213,14 +213,11 @@ fn section_text(doc: &Doc, r: Range) -> Vec<String> {
 }
 
 pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Finding> {
-    let doc = match ws.doc(&spec.file) {
-        Ok(d) => d,
-        Err(f) => return vec![f],
-    };
-    let (r, h) = match section(&doc, &spec.section) {
+    let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
     };
+    let h = &h;
     let line = doc.line(h.offset);
     let units: Vec<String> = match &spec.units {
         Some(u) => u.clone(),
@@ -417,14 +414,11 @@ fn column(t: &Table, aliases: &[&str], taken: &[usize]) -> Option<usize> {
 }
 
 pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
-    let doc = match ws.doc(&spec.file) {
-        Ok(d) => d,
-        Err(f) => return vec![f],
-    };
-    let (r, h) = match section(&doc, &spec.section) {
+    let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
     };
+    let h = &h;
     let mut out = Vec::new();
     let mut complete = 0;
     let mut saw_table = false;

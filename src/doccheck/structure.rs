@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::doccheck::markdown::{Doc, Range};
 use crate::doccheck::rules::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
 use crate::doccheck::text::{find_word, word_count};
-use crate::doccheck::workspace::{quoted, section, wildcard, Workspace};
+use crate::doccheck::workspace::{doc_section, quoted, section, wildcard, Workspace};
 use crate::doccheck::Finding;
 
 pub const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
@@ -97,14 +97,11 @@ pub fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Finding> {
 }
 
 pub fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Finding> {
-    let doc = match ws.doc(&spec.file) {
-        Ok(d) => d,
-        Err(f) => return vec![f],
-    };
-    let (r, h) = match section(&doc, &spec.section) {
+    let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
     };
+    let h = &h;
     let n = doc.items_in(r).filter(|i| word_count(&i.text) >= spec.min_words).count();
     if n >= spec.min_items {
         return Vec::new();

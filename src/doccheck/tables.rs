@@ -5,7 +5,7 @@
 use crate::doccheck::markdown::{Cell, Doc, Table};
 use crate::doccheck::rules::{CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
 use crate::doccheck::text::{normalize_title, quantities};
-use crate::doccheck::workspace::{section, Workspace};
+use crate::doccheck::workspace::{doc_section, Workspace};
 use crate::doccheck::Finding;
 
 fn col(name: &str, aliases: &[&str]) -> ColumnSpec {
@@ -101,14 +101,11 @@ fn row_name(row: &[Cell]) -> String {
 }
 
 pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<Finding> {
-    let doc = match ws.doc(&spec.file) {
-        Ok(d) => d,
-        Err(f) => return vec![f],
-    };
-    let (r, h) = match section(&doc, &spec.section) {
+    let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
     };
+    let h = &h;
     let cols = spec.columns.clone().unwrap_or_else(|| preset_columns(preset));
     let min_rows = spec.min_rows.unwrap_or_else(|| default_min_rows(preset));
     let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
@@ -266,14 +263,11 @@ fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[Strin
 }
 
 pub fn tradeoff(spec: &TradeoffSpec, ws: &mut Workspace) -> Vec<Finding> {
-    let doc = match ws.doc(&spec.file) {
-        Ok(d) => d,
-        Err(f) => return vec![f],
-    };
-    let (r, h) = match section(&doc, &spec.section) {
+    let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
     };
+    let h = &h;
     let markers: Vec<String> =
         spec.chosen_markers.clone().unwrap_or_else(|| DEFAULT_MARKERS.iter().map(|s| s.to_string()).collect());
     let mut good = 0;

@@ -161,6 +161,14 @@ impl Workspace {
     }
 }
 
+/// The document and section most rules read: either, when missing, is the rule's one finding.
+pub fn doc_section(ws: &mut Workspace, file: &str, names: &Names) -> Result<(Rc<Doc>, Range, Heading), Finding> {
+    let doc = ws.doc(file)?;
+    let (range, heading) = section(&doc, names)?;
+    let heading = heading.clone();
+    Ok((doc, range, heading))
+}
+
 /// The section a rule reads, or a finding telling the learner to add the heading.
 pub fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Finding> {
     let list = names.list();

@@ -102,6 +102,19 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
+/// Copies a folder tree (a lab to break in a test, a solution to lay over a workspace).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
 /// Scaffolds the fixture lab into `parent/name` without git and returns its root.
 pub fn new_fixture(parent: &Path, name: &str, extra: &[&str]) -> PathBuf {
     lab_fixture(parent).args(["new", "hello", name, "--no-git"]).args(extra).assert().success();
