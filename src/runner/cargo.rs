@@ -39,11 +39,10 @@ pub fn run(spec: &Spec) -> Result<Run> {
             Some(format!("the grading suite did not build or run ({}): see the output below", describe_exit(out.code)));
     } else {
         run.results = libtest::parse(&output);
-        // Panics inside the suite name files relative to its package: point at the learner's copy.
         let suite = spec.root.join(RUN_DIR).join("grading");
         for result in &mut run.results {
-            if let Some(file) = result.file.as_mut().filter(|f| suite.join(f.as_str()).is_file()) {
-                *file = format!("{}/{file}", spec.grading_dir);
+            if let Some(file) = result.file.as_mut() {
+                *file = workspace_path(file, spec.root, |rel| suite.join(rel).is_file(), spec.grading_dir);
             }
         }
         if run.results.is_empty() {
@@ -51,4 +50,35 @@ pub fn run(spec: &Spec) -> Result<Run> {
         }
     }
     Ok(run)
+}
+
+/// Where a panic happened, as a path the learner can open: panics in the suite name files
+/// relative to its package (shown in the learner's copy of the suite); panics in the learner's
+/// crate, a path dependency, name absolute paths (shown relative to the workspace).
+fn workspace_path(file: &str, root: &std::path::Path, in_suite: impl Fn(&str) -> bool, grading_dir: &str) -> String {
+    let root = format!("{}/", root.display());
+    if let Some(rel) = file.strip_prefix(&root) {
+        rel.to_string()
+    } else if !file.starts_with('/') && in_suite(file) {
+        format!("{grading_dir}/{file}")
+    } else {
+        file.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_locations_become_paths_in_the_workspace() {
+        let root = std::path::Path::new("/ws");
+        let suite = |f: &str| f == "tests/stage1.rs";
+        assert_eq!(workspace_path("/ws/src/ratelimit.rs", root, suite, "grading"), "src/ratelimit.rs");
+        assert_eq!(workspace_path("tests/stage1.rs", root, suite, "grading"), "grading/tests/stage1.rs");
+        assert_eq!(
+            workspace_path("/rustc/abc/library/core/src/x.rs", root, suite, "grading"),
+            "/rustc/abc/library/core/src/x.rs"
+        );
+    }
 }

@@ -1,0 +1,225 @@
+"""Stage `auth`: argon2id, pinned JWT verification, refresh rotation, logout, login throttling."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+ISSUER = "http://localhost:8000"  # the Settings defaults
+AUDIENCE = "lab-api"
+
+# OWASP Password Storage Cheat Sheet: argon2id rows of (memory KiB, iterations), p=1.
+OWASP_ARGON2ID = [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def claims_at(now: float, **overrides: Any) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "grader",
+        "jti": uuid.uuid4().hex,
+        "iat": int(now),
+        "nbf": int(now),
+        "exp": int(now) + 300,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def me(client: Any, token: str) -> int:
+    return client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def login(client: Any, username: str, password: str) -> Any:
+    return client.post("/auth/login", json={"username": username, "password": password})
+
+
+def test_password_hashes_are_argon2id_at_owasp_strength(load):
+    passwords = load("passwords")
+    encoded = passwords.hash_password("correct horse battery staple 42")
+    match = re.fullmatch(r"\$(argon2\w+)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$[^$]+\$[^$]+", encoded)
+    assert match, f"expected a PHC-format argon2 hash, got {encoded[:40]!r}..."
+    variant, version, memory, iterations, lanes = match.groups()
+    assert variant == "argon2id", f"OWASP asks for argon2id, got {variant}"
+    assert int(version) == 19
+    assert int(lanes) >= 1
+    assert any(int(memory) >= m and int(iterations) >= t for m, t in OWASP_ARGON2ID), (
+        f"m={memory} KiB, t={iterations} is below every OWASP argon2id row "
+        "(e.g. at least m=19456 KiB with t=2)"
+    )
+    assert passwords.verify_password(encoded, "correct horse battery staple 42")
+    assert not passwords.verify_password(encoded, "correct horse battery staple 43")
+    assert not passwords.verify_password(None, "anything"), "no stored hash never verifies"
+
+
+def _alg_none(now: float) -> str:
+    header = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{b64url(json.dumps(claims_at(now)).encode())}."
+
+
+def _hs256_keyed_with_public_key(now: float, key: Any) -> str:
+    # The classic confusion attack: HMAC "signed" with the server's public RSA key.
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(json.dumps(claims_at(now)).encode())
+    signature = hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{b64url(signature)}"
+
+
+FORGERIES = ["alg_none", "hs256_keyed_with_rsa_public_key", "rs256_signed_by_foreign_key"]
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_jwt_forgeries_are_rejected(make_client, clock, signing_key, foreign_key, forgery):
+    client = make_client()
+    now = clock.now()
+    genuine = jwt.encode(claims_at(now), signing_key[1], algorithm="RS256")
+    assert me(client, genuine) == 200, "a correctly signed RS256 token must be accepted"
+    forged = {
+        "alg_none": lambda: _alg_none(now),
+        "hs256_keyed_with_rsa_public_key": lambda: _hs256_keyed_with_public_key(
+            now, signing_key[1]
+        ),
+        "rs256_signed_by_foreign_key": lambda: jwt.encode(
+            claims_at(now), foreign_key[1], algorithm="RS256"
+        ),
+    }[forgery]()
+    response = client.get("/api/me", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401, (
+        "accept only RS256 with our key; never trust the header's alg"
+    )
+    assert response.headers.get("WWW-Authenticate", "").lower().startswith("bearer")
+
+
+# (case, claim overrides relative to now, expected status). Leeway must be small
+# but non-zero: 5 s late is tolerated, 61 s late never is.
+CLAIM_CASES = [
+    ("valid", {}, 200),
+    ("expired_within_leeway", {"exp": -5}, 200),
+    ("expired_beyond_leeway", {"exp": -61}, 401),
+    ("not_yet_valid", {"nbf": 61}, 401),
+    ("issued_in_future", {"iat": 3600, "nbf": None}, 401),
+    ("missing_exp", {"exp": None}, 401),
+    ("wrong_audience", {"aud": "someone-else"}, 401),
+    ("wrong_issuer", {"iss": "https://evil.example"}, 401),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "shift", "expected"), CLAIM_CASES, ids=[c[0] for c in CLAIM_CASES]
+)
+def test_jwt_claims_checked_against_injected_clock(
+    make_client, clock, signing_key, case, shift, expected
+):
+    client = make_client()
+    now = clock.now()
+    overrides = {
+        k: (int(now) + v if k in {"exp", "nbf", "iat"} and v is not None else v)
+        for k, v in shift.items()
+    }
+    token = jwt.encode(claims_at(now, **overrides), signing_key[1], algorithm="RS256")
+    assert me(client, token) == expected, (
+        f"{case}: times are judged by the injected clock (now={now:.0f}), with a small leeway"
+    )
+
+
+def test_refresh_token_rotates_and_is_single_use(api_user):
+    client, username, password = api_user()
+    first = login(client, username, password).json()
+    assert me(client, first["access_token"]) == 200
+
+    rotated = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200
+    second = rotated.json()
+    assert second["refresh_token"] != first["refresh_token"], "refresh must rotate the token"
+    assert me(client, second["access_token"]) == 200
+
+    replay = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401, "a refresh token works once"
+    unknown = client.post("/auth/refresh", json={"refresh_token": "not-a-token"})
+    assert unknown.status_code == 401
+
+
+def test_refresh_token_reuse_revokes_the_family(api_user):
+    client, username, password = api_user()
+    stolen = login(client, username, password).json()
+    other_session = login(client, username, password).json()
+
+    legit = client.post("/auth/refresh", json={"refresh_token": stolen["refresh_token"]}).json()
+    reuse = client.post("/auth/refresh", json={"refresh_token": stolen["refresh_token"]})
+    assert reuse.status_code == 401
+
+    # RFC 9700: reuse means theft; every token of that family is now dead...
+    after = client.post("/auth/refresh", json={"refresh_token": legit["refresh_token"]})
+    assert after.status_code == 401, "reuse of a rotated token must revoke its whole family"
+    # ...but other sessions of the same user are not.
+    still_ok = client.post("/auth/refresh", json={"refresh_token": other_session["refresh_token"]})
+    assert still_ok.status_code == 200, "only the compromised family is revoked"
+
+
+def test_logout_denylists_only_that_token(api_user):
+    client, username, password = api_user()
+    one = login(client, username, password).json()["access_token"]
+    two = login(client, username, password).json()["access_token"]
+
+    auth = {"Authorization": f"Bearer {one}"}
+    assert client.post("/auth/logout", headers=auth).status_code == 204
+    assert me(client, one) == 401, "a logged-out access token must stop working before its exp"
+    assert me(client, two) == 200, "logging out one session leaves the others alone"
+
+
+def _comparable(response: Any) -> tuple[int, Any, list[tuple[str, str]]]:
+    volatile = {"date", "x-request-id", "content-length"}
+    headers = sorted(
+        (k.lower(), v) for k, v in response.headers.items() if k.lower() not in volatile
+    )
+    return response.status_code, response.json(), headers
+
+
+def test_login_failure_is_identical_for_unknown_user_and_wrong_password(api_user):
+    client, username, _ = api_user()
+    wrong_password = login(client, username, "not the password at all")
+    unknown_user = login(client, f"ghost{uuid.uuid4().hex[:6]}", "not the password at all")
+    assert wrong_password.status_code == 401
+    assert _comparable(wrong_password) == _comparable(unknown_user), (
+        "status, body and headers must not reveal whether the account exists"
+    )
+
+
+def test_login_throttle_is_per_account_across_ips(api_user, make_client, clock):
+    client, username, password = api_user(login_max_failures=5, login_failure_window_seconds=900)
+    addresses = [(f"198.51.100.{n}", 1000 + n) for n in range(1, 8)]
+    clients = [make_client(app=client.app, client_addr=addr) for addr in addresses]
+
+    for attacker in clients[:5]:  # five failures, each from a different address
+        assert login(attacker, username, "wrong password guess").status_code == 401
+    blocked = login(clients[5], username, password)
+    assert blocked.status_code == 429, (
+        "after 5 failures the account is throttled for everyone, even with the right password"
+    )
+    assert re.fullmatch(r"\d+", blocked.headers.get("Retry-After", "")), "say when to retry"
+
+    ghost = f"ghost{uuid.uuid4().hex[:6]}"
+    for attacker in clients[:5]:
+        login(attacker, ghost, "wrong password guess")
+    assert login(clients[5], ghost, "x" * 12).status_code == 429, (
+        "unknown accounts are throttled the same way, or throttling reveals which exist"
+    )
+
+    clock.advance(901)  # the failures age out of the window
+    assert login(clients[6], username, password).status_code == 200

@@ -1,0 +1,215 @@
+"""Accounts, sessions and the HTTP routes that expose them.
+
+A login starts a session ("family"): one access JWT plus an opaque refresh
+token. Refreshing rotates the refresh token; presenting an already-used one is
+treated as theft and revokes the whole family (RFC 9700). Logout denylists the
+access token's `jti` and ends its family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from .clock import Clock
+from .passwords import hash_password, needs_rehash, verify_password
+from .problems import problem
+from .settings import Settings
+from .store import Store
+from .tokens import TokenError, TokenService
+
+log = logging.getLogger(__name__)
+
+
+class Unauthorized(Exception):
+    """No valid credentials; always answered with the same 401."""
+
+
+class InvalidCredentials(Exception):
+    """Unknown user or wrong password: deliberately indistinguishable."""
+
+
+class LoginThrottled(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many failed logins")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+        }
+
+
+def _normalise(username: str) -> str:
+    return username.strip().lower()
+
+
+def _digest(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(
+        self, store: Store, tokens: TokenService, clock: Clock, settings: Settings
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._clock = clock
+        self._settings = settings
+
+    def register(self, username: str, password: str) -> bool:
+        return self._store.create_user(_normalise(username), hash_password(password))
+
+    def login(self, username: str, password: str) -> TokenPair:
+        name = _normalise(username)
+        self._check_throttle(name)
+        stored = self._store.password_hash(name)
+        if not verify_password(stored, password) or stored is None:
+            self._store.record_login_failure(name, self._clock.now())
+            log.warning("login failed", extra={"event": "login_failed", "username": name})
+            raise InvalidCredentials
+        self._store.clear_login_failures(name)
+        if needs_rehash(stored):
+            self._store.set_password_hash(name, hash_password(password))
+        log.info("login succeeded", extra={"event": "login_succeeded", "username": name})
+        return self._issue(name, family_id=uuid.uuid4().hex)
+
+    def _check_throttle(self, name: str) -> None:
+        window = self._settings.login_failure_window_seconds
+        limit = self._settings.login_max_failures
+        now = self._clock.now()
+        failures = self._store.login_failures_since(name, now - window)
+        if len(failures) >= limit:
+            # Allowed again once the oldest of the last `limit` failures leaves the window.
+            raise LoginThrottled(failures[-limit] + window - now)
+
+    def _issue(self, username: str, family_id: str) -> TokenPair:
+        access, _ = self._tokens.issue_access(username, family_id)
+        refresh = secrets.token_urlsafe(32)
+        expires_at = self._clock.now() + self._settings.refresh_token_ttl_seconds
+        self._store.add_refresh_token(_digest(refresh), family_id, username, expires_at)
+        return TokenPair(access, refresh, self._settings.access_token_ttl_seconds)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        digest = _digest(refresh_token)
+        record = self._store.refresh_token(digest)
+        if record is None or record.family_revoked:
+            raise Unauthorized
+        now = self._clock.now()
+        # mark_refresh_used is a compare-and-set, so two racing refreshes cannot both win.
+        if record.used or not self._store.mark_refresh_used(digest, now):
+            self._store.revoke_family(record.family_id)
+            log.warning(
+                "refresh token reuse; family revoked",
+                extra={"event": "refresh_reuse_detected", "username": record.username},
+            )
+            raise Unauthorized
+        if now >= record.expires_at:
+            raise Unauthorized
+        return self._issue(record.username, record.family_id)
+
+    def authenticate(self, token: str) -> dict[str, Any]:
+        try:
+            claims = self._tokens.decode_access(token)
+        except TokenError as exc:
+            log.info("access token rejected", extra={"event": "token_rejected", "reason": str(exc)})
+            raise Unauthorized from exc
+        if self._store.is_jti_denied(claims["jti"]):
+            raise Unauthorized
+        session = claims.get("sid")
+        if isinstance(session, str) and self._store.is_family_revoked(session):
+            raise Unauthorized
+        return claims
+
+    def logout(self, claims: dict[str, Any]) -> None:
+        self._store.deny_jti(claims["jti"], float(claims["exp"]))
+        session = claims.get("sid")
+        if isinstance(session, str):
+            self._store.revoke_family(session)
+        log.info("logout", extra={"event": "logout", "username": claims["sub"]})
+
+
+class Credentials(BaseModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=12, max_length=1024)
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(max_length=512)
+
+
+def current_claims(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> dict[str, Any]:
+    """Dependency: the verified claims of the request's bearer token."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized
+    service: AuthService = request.app.state.auth
+    return service.authenticate(token.strip())
+
+
+Claims = Annotated[dict[str, Any], Depends(current_claims)]
+
+
+def build_auth_router(service: AuthService) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/auth/register", status_code=201, response_model=None)
+    def register(body: Credentials) -> JSONResponse | dict[str, str]:
+        if not service.register(body.username, body.password):
+            return problem(409, "Username already registered")
+        return {"username": _normalise(body.username)}
+
+    @router.post("/auth/login", response_model=None)
+    def login(body: LoginRequest) -> JSONResponse | dict[str, Any]:
+        try:
+            return service.login(body.username, body.password).as_json()
+        except LoginThrottled as exc:
+            retry = str(max(1, math.ceil(exc.retry_after)))
+            return problem(429, "Too many failed logins", headers={"Retry-After": retry})
+        except InvalidCredentials:
+            return problem(401, "Invalid credentials")
+
+    @router.post("/auth/refresh", response_model=None)
+    def refresh(body: RefreshRequest) -> dict[str, Any]:
+        return service.refresh(body.refresh_token).as_json()
+
+    @router.post("/auth/logout", status_code=204)
+    def logout(claims: Claims) -> Response:
+        service.logout(claims)
+        return Response(status_code=204)
+
+    @router.get("/api/me")
+    def me(claims: Claims) -> dict[str, str]:
+        return {"username": str(claims["sub"])}
+
+    return router
+
+
+def unauthorized_response() -> JSONResponse:
+    return problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,48 @@
+"""A fixed-window limiter whose counters live in Redis, shared by every instance.
+
+Requirements (the grading suite checks them):
+
+* the read-check-increment-expire step is ONE Lua script run by Redis, never
+  separate INCR/EXPIRE calls (a crash between them leaves a key with no TTL, and
+  two instances can race past the limit);
+* every key it writes has a TTL no longer than its window;
+* the window comes from the injected clock (pass what the script needs in
+  ARGV); Redis's own clock decides nothing;
+* keys start with `prefix`;
+* a Redis error surfaces as `LimiterUnavailable`, which the HTTP layer turns
+  into the documented behaviour (see README, "When Redis is down").
+"""
+
+from __future__ import annotations
+
+import redis
+
+from .clock import Clock
+from .ratelimit import Decision
+
+
+class LimiterUnavailable(RuntimeError):
+    """The shared limiter's backend could not be reached."""
+
+
+class RedisRateLimiter:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        limit: int,
+        window_seconds: int,
+        clock: Clock,
+        prefix: str = "rl:",
+    ) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self.prefix = prefix
+        self._client = client
+        self._clock = clock
+
+    def hit(self, key: str, cost: int = 1) -> Decision:
+        # TODO(lab:distributed): register a Lua script once (client.register_script)
+        # and call it here with KEYS=[prefix + key + window id] and the limit, cost
+        # and remaining window time in ARGV. Wrap redis.RedisError.
+        raise NotImplementedError("TODO(lab:distributed): RedisRateLimiter.hit")
