@@ -1,0 +1,265 @@
+//! Stage `algorithms`: four limiters, exact on an injected clock.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{approx, FakeClock};
+use service::ratelimit::{FixedWindow, Gcra, RateLimiter, SlidingWindowCounter, TokenBucket};
+use service::Clock;
+
+/// 2_199_999_960 is a multiple of 60 (and of 10), so window arithmetic below is exact.
+const W0: f64 = 2_199_999_960.0;
+
+fn dyn_clock(clock: &Arc<FakeClock>) -> Arc<dyn Clock> {
+    clock.clone()
+}
+
+/// How many of `attempts` back-to-back hits are allowed.
+fn admitted(limiter: &dyn RateLimiter, key: &str, attempts: usize) -> usize {
+    (0..attempts)
+        .filter(|_| limiter.hit(key, 1).allowed)
+        .count()
+}
+
+#[test]
+fn token_bucket_allows_burst_then_denies() {
+    let clock = FakeClock::new();
+    let bucket = TokenBucket::new(5, 2.0, dyn_clock(&clock));
+
+    let decisions: Vec<_> = (0..5).map(|_| bucket.hit("k", 1)).collect();
+    assert!(
+        decisions.iter().all(|d| d.allowed),
+        "a full bucket must admit a burst of `capacity`"
+    );
+    let remaining: Vec<u64> = decisions.iter().map(|d| d.remaining).collect();
+    assert_eq!(remaining, [4, 3, 2, 1, 0]);
+
+    let denied = bucket.hit("k", 1);
+    assert!(!denied.allowed, "the hit after the burst must be denied");
+    // One token is missing and tokens arrive at 2/s: exactly half a second.
+    assert!(
+        approx(denied.retry_after, 0.5),
+        "retry_after = {}, expected 0.5",
+        denied.retry_after
+    );
+}
+
+#[test]
+fn token_bucket_refills_at_rate_and_never_above_capacity() {
+    let clock = FakeClock::new();
+    let bucket = TokenBucket::new(4, 1.0, dyn_clock(&clock));
+    assert_eq!(admitted(&bucket, "k", 4), 4);
+
+    clock.advance(2.5); // 2.5 tokens: two whole hits, half a token left over
+    assert_eq!(
+        admitted(&bucket, "k", 5),
+        2,
+        "after 2.5 s at 1 token/s exactly 2 hits fit"
+    );
+    let retry = bucket.hit("k", 1).retry_after;
+    assert!(
+        approx(retry, 0.5),
+        "half a token was kept, so retry_after is 0.5, got {retry}"
+    );
+
+    clock.advance(10_000.0); // a long idle period must not bank more than `capacity`
+    assert_eq!(
+        admitted(&bucket, "k", 10),
+        4,
+        "the bucket must be capped at its capacity"
+    );
+}
+
+#[test]
+fn fixed_window_resets_exactly_at_boundary() {
+    let clock = FakeClock::new();
+    let limiter = FixedWindow::new(3, 10.0, dyn_clock(&clock));
+    clock.set(W0 + 9.5); // half a second before the window [W0, W0 + 10) ends
+
+    assert_eq!(admitted(&limiter, "k", 3), 3);
+    let denied = limiter.hit("k", 1);
+    assert!(!denied.allowed);
+    assert!(
+        approx(denied.retry_after, 0.5),
+        "retry_after is the time left in the window, got {}",
+        denied.retry_after
+    );
+
+    clock.advance(0.5); // exactly on the boundary: a brand-new window
+    assert_eq!(
+        admitted(&limiter, "k", 5),
+        3,
+        "windows are aligned to multiples of their length: at W0 + 10 a new one starts \
+         (which is why a fixed window can admit 2x the limit within one second)"
+    );
+}
+
+#[test]
+fn sliding_window_counter_weights_previous_window() {
+    let clock = FakeClock::new();
+    let limiter = SlidingWindowCounter::new(10, 60.0, dyn_clock(&clock));
+    clock.set(W0 + 30.0);
+    assert_eq!(admitted(&limiter, "k", 12), 10);
+
+    // 25% into the next window the previous 10 hits weigh 10 * 0.75 = 7.5,
+    // so only 2 more fit (7.5 + 2 = 9.5; a third would make 10.5).
+    clock.set(W0 + 60.0 + 15.0);
+    assert_eq!(
+        admitted(&limiter, "k", 5),
+        2,
+        "estimate = previous * (1 - progress) + current"
+    );
+    let denied = limiter.hit("k", 1);
+    assert!(!denied.allowed && denied.retry_after > 0.0);
+
+    // Halfway: 10 * 0.5 + 2 = 7, so exactly 3 more.
+    clock.set(W0 + 60.0 + 30.0);
+    assert_eq!(admitted(&limiter, "k", 5), 3);
+
+    // Two windows later the window just before was empty: nothing carries over.
+    clock.set(W0 + 180.0 + 5.0);
+    assert_eq!(
+        admitted(&limiter, "k", 12),
+        10,
+        "only the immediately previous window counts"
+    );
+}
+
+#[test]
+fn gcra_spacing_and_exact_retry_after() {
+    let clock = FakeClock::new();
+    // 10 per minute: emission interval T = 6 s; burst 3: tolerance tau = 12 s.
+    let gcra = Gcra::new(10, 60.0, 3, dyn_clock(&clock));
+    let t0 = clock.now();
+
+    assert_eq!(
+        admitted(&gcra, "k", 3),
+        3,
+        "`burst` hits may arrive at once"
+    );
+    let denied = gcra.hit("k", 1);
+    assert!(!denied.allowed);
+    // TAT is now t0 + 18, so the next hit conforms at TAT - tau = t0 + 6.
+    assert!(
+        approx(denied.retry_after, 6.0),
+        "retry_after = {}, expected 6",
+        denied.retry_after
+    );
+
+    clock.set(t0 + 5.0);
+    let late = gcra.hit("k", 1);
+    assert!(
+        !late.allowed && approx(late.retry_after, 1.0),
+        "at t0 + 5 one second is left, got {late:?}"
+    );
+
+    for step in 1..5 {
+        // after the burst, exactly one hit every T seconds
+        clock.set(t0 + 6.0 * f64::from(step));
+        assert!(
+            gcra.hit("k", 1).allowed,
+            "a hit exactly T after the previous one must conform ({step})"
+        );
+        assert!(!gcra.hit("k", 1).allowed, "and only one");
+    }
+
+    clock.advance(1_000.0); // idle time restores the burst, and no more than the burst
+    assert_eq!(
+        admitted(&gcra, "k", 10),
+        3,
+        "TAT must be max(TAT, now) + T, not TAT + T"
+    );
+}
+
+/// name -> (limiter, hits it admits at once, seconds after which it admits again).
+fn limiters(clock: &Arc<FakeClock>) -> Vec<(&'static str, Box<dyn RateLimiter>, usize, f64)> {
+    vec![
+        (
+            "token_bucket",
+            Box::new(TokenBucket::new(3, 1.0, dyn_clock(clock))),
+            3,
+            1.0,
+        ),
+        (
+            "fixed_window",
+            Box::new(FixedWindow::new(3, 60.0, dyn_clock(clock))),
+            3,
+            60.0,
+        ),
+        (
+            "sliding_window",
+            Box::new(SlidingWindowCounter::new(3, 60.0, dyn_clock(clock))),
+            3,
+            120.0,
+        ),
+        (
+            "gcra",
+            Box::new(Gcra::new(3, 60.0, 3, dyn_clock(clock))),
+            3,
+            20.0,
+        ),
+    ]
+}
+
+/// Rust cannot patch `SystemTime`, so the twin of the Python test works the
+/// other way round: the injected clock sits in 2039 and only it moves. A
+/// limiter that reads `SystemTime` or `Instant` sees neither the 2039 window
+/// boundaries nor the time that passes, and stays shut.
+#[test]
+fn algorithms_read_only_the_injected_clock() {
+    for (name, _, burst, recovery) in limiters(&FakeClock::new()) {
+        let clock = FakeClock::new();
+        let limiter = limiters(&clock)
+            .into_iter()
+            .find(|l| l.0 == name)
+            .expect("known limiter")
+            .1;
+        assert_eq!(
+            admitted(limiter.as_ref(), "k", burst + 1),
+            burst,
+            "{name}: burst then deny"
+        );
+        assert!(
+            !limiter.hit("k", 1).allowed,
+            "{name}: nothing moved, so still denied"
+        );
+        // Only the fake clock moves; a limiter that looks at real time would stay shut.
+        clock.advance(recovery);
+        assert!(
+            limiter.hit("k", 1).allowed,
+            "{name}: advancing the injected clock must restore quota"
+        );
+        // And moving the fake clock back to a fresh window start must not be
+        // second-guessed by the wall clock either.
+        clock.set(W0 + 600.0);
+        let fresh = limiters(&clock)
+            .into_iter()
+            .find(|l| l.0 == name)
+            .expect("known limiter")
+            .1;
+        assert_eq!(
+            admitted(fresh.as_ref(), "k", burst + 1),
+            burst,
+            "{name}: a fresh limiter admits one burst"
+        );
+    }
+}
+
+#[test]
+fn algorithm_keys_are_isolated() {
+    let clock = FakeClock::new();
+    for (name, limiter, burst, _) in limiters(&clock) {
+        assert_eq!(
+            admitted(limiter.as_ref(), "alice", burst + 2),
+            burst,
+            "{name}"
+        );
+        assert_eq!(
+            admitted(limiter.as_ref(), "bob", burst + 2),
+            burst,
+            "{name}: one key's usage must not affect another's"
+        );
+        assert!(!limiter.hit("alice", 1).allowed, "{name}");
+    }
+}

@@ -1,0 +1,195 @@
+//! Metrics (Prometheus text exposition) and structured logs (tracing, JSON).
+
+use std::io;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{HeaderValue, CONTENT_TYPE};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use tracing::{info, info_span, Instrument, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::app::SharedState;
+use crate::tokens::random_hex;
+
+/// The header that carries a request id in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The route label of requests that matched no route: one value, not one per path.
+const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// One registry per app instance, so several apps (or tests) never collide.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    rejections: IntCounterVec,
+    limiter_errors: IntCounter,
+}
+
+impl Metrics {
+    /// The service's metrics; `policy` is the rate-limit policy's name.
+    pub fn new(policy: &str) -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route template and status.",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request, in seconds.",
+            ),
+            &["method", "route"],
+        )
+        .expect("valid metric");
+        let rejections = IntCounterVec::new(
+            Opts::new(
+                "rate_limit_rejections_total",
+                "Requests rejected with 429 by the rate limiter.",
+            ),
+            &["policy"],
+        )
+        .expect("valid metric");
+        let limiter_errors = IntCounter::new(
+            "rate_limit_backend_errors_total",
+            "Times the rate limiter's backend could not be reached.",
+        )
+        .expect("valid metric");
+        rejections.with_label_values(&[policy]);
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(duration.clone()),
+            Box::new(rejections.clone()),
+            Box::new(limiter_errors.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+        Self {
+            registry,
+            requests,
+            duration,
+            rejections,
+            limiter_errors,
+        }
+    }
+
+    /// Count one request and observe its duration.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.duration
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+
+    /// Count one rate-limit rejection.
+    pub fn record_rejection(&self, policy: &str) {
+        self.rejections.with_label_values(&[policy]).inc();
+    }
+
+    /// Count one failure to reach the limiter's backend.
+    pub fn record_limiter_error(&self) {
+        self.limiter_errors.inc();
+    }
+
+    /// The exposition body and its content type (`text/plain; version=0.0.4`).
+    pub fn render(&self) -> (Vec<u8>, String) {
+        let encoder = TextEncoder::new();
+        let mut body = Vec::new();
+        // Encoding into a Vec cannot fail for lack of space; an empty body is the fallback.
+        let _ = encoder.encode(&self.registry.gather(), &mut body);
+        (body, encoder.format_type().to_owned())
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics_endpoint(State(state): State<SharedState>) -> Response {
+    let (body, content_type) = state.metrics.render();
+    ([(CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// The service's log subscriber: one JSON object per line, written to
+/// `writer` at `level` and above, with the current request's span fields
+/// (`request_id`, `method`, `route`) on every line.
+///
+/// `main` installs it globally; tests install it for one thread with
+/// `tracing::subscriber::set_default`.
+pub fn subscriber<W>(writer: W, level: &str) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let level = level.parse().unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
+        .with_max_level(level)
+        .finish()
+}
+
+/// The subscriber `main` uses: the service's format on standard error.
+pub fn stderr_subscriber(level: &str) -> impl Subscriber + Send + Sync {
+    subscriber(io::stderr, level)
+}
+
+/// An incoming request id we are willing to echo: short, and from a safe alphabet.
+fn sane_request_id(raw: &str) -> bool {
+    (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|raw| sane_request_id(raw))
+        .map_or_else(|| random_hex(16), str::to_owned)
+}
+
+/// Middleware: request ids, access logs and request metrics.
+pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let id = request_id(&request);
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+        .to_owned();
+    let span = info_span!("request", request_id = %id, method = %method, route = %route);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe_request(&method, &route, status, seconds);
+    span.in_scope(|| {
+        info!(
+            event = "request",
+            status,
+            duration_seconds = seconds,
+            "request answered"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
