@@ -19,6 +19,8 @@ pub const BOLD: Style = Style::new().bold();
 /// Failing tests listed in full for the first unfinished stage; the rest are counted.
 const MAX_FAILURES_SHOWN: usize = 5;
 const BAR_WIDTH: usize = 30;
+/// Names listed on a "newly passing" or "regressed" line before it is summarised.
+const MAX_NAMES_SHOWN: usize = 4;
 
 /// A stdout that strips colour when it is not wanted (pipe, NO_COLOR, --color never).
 pub fn out() -> AutoStream<std::io::Stdout> {
@@ -115,10 +117,10 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
         c.total
     )?;
     if !check.newly_passing.is_empty() {
-        writeln!(o, "  {} {}", paint(GREEN, "newly passing:"), check.newly_passing.join(", "))?;
+        writeln!(o, "  {} {}", paint(GREEN, "newly passing:"), names(&check.newly_passing, verbose))?;
     }
     if !check.regressed.is_empty() {
-        writeln!(o, "  {} {}", paint(RED, "regressed:"), check.regressed.join(", "))?;
+        writeln!(o, "  {} {}", paint(RED, "regressed:"), names(&check.regressed, verbose))?;
     }
     if !check.first_check && check.newly_passing.is_empty() && check.regressed.is_empty() {
         writeln!(o, "  {}", paint(DIM, "no change since the last check"))?;
@@ -182,6 +184,15 @@ pub fn json_document(check: &Check) -> serde_json::Value {
         "elapsed_ms": check.elapsed_ms,
         "runner_ms": check.runner_ms,
     })
+}
+
+/// Test names for one line: all of them with --verbose, else the first few and a count.
+fn names(list: &[String], verbose: bool) -> String {
+    if verbose || list.len() <= MAX_NAMES_SHOWN {
+        list.join(", ")
+    } else {
+        format!("{}, … {} in all (--verbose lists them)", list[..MAX_NAMES_SHOWN].join(", "), list.len())
+    }
 }
 
 pub fn indent(text: &str, prefix: &str) -> String {
