@@ -246,3 +246,16 @@ fn reports_in_a_pipe_have_no_escape_codes_even_with_color_auto() {
         .clone();
     assert!(forced.contains(&0x1b), "--color always colours even in a pipe");
 }
+
+#[test]
+fn workspace_commands_outside_a_workspace_exit_2_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["hint"][..], &["todo"], &["progress"], &["report"], &["reset", "x.py", "--yes"]] {
+        lab(dir.path())
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains("not inside a lab workspace").and(contains("lab new <lab>")));
+    }
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "nothing was written");
+}
