@@ -39,7 +39,7 @@ cd "$tmp/ws"
 export LAB_PYTHON="$python"
 "$lab" --labs-dir "$fixtures" check >/dev/null || true
 # The same pytest command lab check runs, with the same environment.
-raw="env PYTHONPATH=$tmp/ws/src:$tmp/ws PYTHONDONTWRITEBYTECODE=1 $python -m pytest .lab/run/grading -c .lab/run/pytest.ini --rootdir .lab/run --confcutdir .lab/run -p no:cacheprovider -q --color=no --junitxml .lab/run/junit.xml"
+raw="env PYTHONPATH=$tmp/ws/src:$tmp/ws PYTHONDONTWRITEBYTECODE=1 $python -m pytest .lab/run/grading -c .lab/run/pytest.ini --rootdir .lab/run --confcutdir .lab/run -p no:cacheprovider -q --color=no --tb=native --junitxml .lab/run/junit.xml"
 hyperfine -N -i --warmup 3 --runs 30 \
   "$lab --labs-dir $fixtures check" \
   "$raw"
