@@ -137,31 +137,13 @@ pub fn grading_changes(root: &Path, grading_dir: &str, pristine: &[Rendered]) ->
         }
     }
     let known: Vec<String> = pristine.iter().map(|f| f.path.clone()).collect();
-    let mut added = Vec::new();
-    list_files(&root.join(grading_dir), "", &mut added);
-    for rel in added {
+    for rel in work_files(&root.join(grading_dir)) {
         if !known.contains(&rel) && !rel.ends_with(".pyc") {
             out.push(Modification { path: format!("{grading_dir}/{rel}"), change: Change::Added });
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
-}
-
-fn list_files(dir: &Path, rel: &str, out: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        if NOT_WORK.contains(&name.as_str()) {
-            continue;
-        }
-        let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            list_files(&entry.path(), &child, out);
-        } else {
-            out.push(child);
-        }
-    }
 }
 
 /// One line of `.lab/history.jsonl`: documented in docs/workspace.md.
