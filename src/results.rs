@@ -10,8 +10,7 @@ use crate::runner::{Outcome, Run};
 use crate::workspace::{HistoryEntry, Modification, Todo};
 
 /// The `status` of a check and of each test, as Exercism's test-runner results v3 name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pass,
     Fail,
@@ -28,7 +27,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct GradedTest {
     pub name: String,
     pub status: Status,
@@ -60,7 +59,7 @@ pub struct Counts {
     pub total: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Graded {
     pub status: Status,
     pub message: Option<String>,
@@ -191,10 +190,9 @@ pub fn next_todo<'a>(graded: &Graded, todos: &'a [Todo]) -> Option<&'a Todo> {
 }
 
 /// Everything a report shows about one check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Check {
     pub lab: String,
-    pub title: String,
     pub track: String,
     pub lab_version: String,
     pub graded: Graded,

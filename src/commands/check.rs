@@ -237,7 +237,6 @@ pub fn check_workspace(
     });
     Ok(Check {
         lab: lab.def.id.clone(),
-        title: lab.def.title.clone(),
         track: track.to_string(),
         lab_version: lab.def.version.clone(),
         graded,
