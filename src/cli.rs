@@ -95,6 +95,35 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+    /// Tools for lab authors
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Write a new lab's skeleton (lab.toml, starter, grading suite, solution, mutants/) that validates as it is
+    New {
+        /// The new lab's id: lower-case letters, digits and '-'
+        id: String,
+        /// Where to write it (default: labs/<id> when ./labs exists, else ./<id>); must be new or empty
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A track to lay out (repeatable; default: python)
+        #[arg(long, value_enum)]
+        track: Vec<TrackArg>,
+    },
+    /// Compare each stage's test list in lab.toml with the tests the grading suite defines
+    CheckTests {
+        /// Labs to compare (default: all)
+        labs: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrackArg {
+    Python,
+    Rust,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +178,9 @@ pub struct ValidateArgs {
     /// Stop each grading run after this many seconds
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub timeout: u64,
+    /// Exit 0 when the only gaps are checks skipped for a tool missing here (they are still listed)
+    #[arg(long)]
+    pub allow_missing_tools: bool,
 }
 
 /// Plain configuration for the commands.
@@ -175,6 +207,8 @@ pub enum Action {
     Reset { path: PathBuf, yes: bool },
     Completions(clap_complete::Shell),
     Man,
+    DevNew { id: String, dir: Option<PathBuf>, tracks: Vec<crate::dev::SkeletonTrack> },
+    DevCheckTests { labs: Vec<String> },
 }
 
 #[derive(Debug)]
@@ -202,6 +236,7 @@ pub struct Validate {
     pub labs: Vec<String>,
     pub track: Option<String>,
     pub timeout: Duration,
+    pub allow_missing_tools: bool,
 }
 
 impl Cli {
@@ -241,6 +276,7 @@ impl Cli {
                 labs: a.labs,
                 track: a.track,
                 timeout: Duration::from_secs(a.timeout.max(1)),
+                allow_missing_tools: a.allow_missing_tools,
             }),
             Command::Hint { stage, all } => Action::Hint { stage, all },
             Command::Todo { stage, json } => Action::Todo { stage, json },
@@ -250,6 +286,21 @@ impl Cli {
             Command::Reset { path, yes } => Action::Reset { path, yes },
             Command::Completions { shell } => Action::Completions(shell),
             Command::Man => Action::Man,
+            Command::Dev(DevCommand::New { id, dir, track }) => {
+                let mut tracks: Vec<crate::dev::SkeletonTrack> = track
+                    .into_iter()
+                    .map(|t| match t {
+                        TrackArg::Python => crate::dev::SkeletonTrack::Python,
+                        TrackArg::Rust => crate::dev::SkeletonTrack::Rust,
+                    })
+                    .collect();
+                tracks.dedup();
+                if tracks.is_empty() {
+                    tracks.push(crate::dev::SkeletonTrack::Python);
+                }
+                Action::DevNew { id, dir, tracks }
+            }
+            Command::Dev(DevCommand::CheckTests { labs }) => Action::DevCheckTests { labs },
         };
         Ok(Config { labs_dirs, quiet: self.quiet, action })
     }

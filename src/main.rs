@@ -1,34 +1,18 @@
 //! `lab`: parse the command line, run the command, map the outcome to an exit code.
 
-mod catalog;
-mod cli;
-mod commands;
-mod doccheck;
-mod process;
-mod progress;
-mod report;
-mod results;
-mod runner;
-mod scaffold;
-mod validate;
-mod workspace;
-
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let result = cli.into_config(std::env::var_os("LAB_PATH")).and_then(commands::run);
-    match result {
-        Ok(outcome) => ExitCode::from(outcome.code()),
-        Err(err) if err.is::<process::Interrupted>() => {
-            eprintln!("lab: interrupted");
-            ExitCode::from(130)
-        }
+    let cli = match lab::cli::Cli::try_parse() {
+        Ok(cli) => cli,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(2)
+            // Help and version exit 0, usage errors 2; a closed pipe is no reason to panic.
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
-    }
+    };
+    let result = cli.into_config(std::env::var_os("LAB_PATH")).and_then(lab::run);
+    ExitCode::from(lab::exit_code(result))
 }

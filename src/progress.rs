@@ -73,7 +73,7 @@ pub fn analyse(def: &LabDef, track: &str, history: &[HistoryEntry]) -> Progress 
         def.stages.iter().map(|s| (s.id.as_str(), s.tests.get(track).map(Vec::as_slice).unwrap_or_default())).collect();
     for entry in history {
         for (name, status) in &entry.tests {
-            let now = status == "pass";
+            let now = status.is_pass();
             let was = state.insert(name.as_str(), now);
             match (was, now) {
                 (Some(true), false) => {
@@ -179,10 +179,13 @@ tests.python = ["c"]
             format_version: 1,
             time: time.into(),
             lab_version: "1".into(),
-            status: "fail".into(),
+            status: crate::status::Status::Fail,
             passed: tests.iter().filter(|t| t.1 == "pass").count(),
             total: tests.len(),
-            tests: tests.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect(),
+            tests: tests
+                .iter()
+                .map(|(n, s)| (n.to_string(), serde_json::from_value(serde_json::json!(s)).unwrap()))
+                .collect(),
         }
     }
 

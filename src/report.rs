@@ -3,33 +3,18 @@
 
 use std::io::Write;
 
-use anstream::{stdout, AutoStream};
-use anstyle::{AnsiColor, Style};
-use serde_json::json;
+use serde::Serialize;
 
-use crate::results::{Check, Status};
-use crate::workspace::Change;
-
-pub const GREEN: Style = AnsiColor::Green.on_default();
-pub const RED: Style = AnsiColor::Red.on_default();
-pub const YELLOW: Style = AnsiColor::Yellow.on_default();
-pub const DIM: Style = Style::new().dimmed();
-pub const BOLD: Style = Style::new().bold();
+pub use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::results::{Check, Counts, StageResult};
+use crate::status::{Reason, Status};
+use crate::workspace::{Change, Modification, Todo};
 
 /// Failing tests listed in full for the first unfinished stage; the rest are counted.
 const MAX_FAILURES_SHOWN: usize = 5;
 const BAR_WIDTH: usize = 30;
 /// Names listed on a "newly passing" or "regressed" line before it is summarised.
 const MAX_NAMES_SHOWN: usize = 4;
-
-/// A stdout that strips colour when it is not wanted (pipe, NO_COLOR, --color never).
-pub fn out() -> AutoStream<std::io::Stdout> {
-    stdout()
-}
-
-pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
-    format!("{style}{text}{style:#}")
-}
 
 pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
     let mut o = out();
@@ -49,6 +34,7 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
             Change::Modified => "modified",
             Change::Deleted => "deleted",
             Change::Added => "added",
+            Change::Outdated => "from an older version of the lab, untouched",
         };
         writeln!(o, "{} {}: {what}; the pristine suite was graded", paint(YELLOW, "note:"), m.path)?;
     }
@@ -151,39 +137,85 @@ pub fn print_summary(check: &Check) -> std::io::Result<()> {
     )
 }
 
-/// The JSON results document: a superset of Exercism's test-runner results v3.
-pub fn json_document(check: &Check) -> serde_json::Value {
+/// The JSON results document (docs/check-results.md): a superset of Exercism's test-runner
+/// results v3.
+#[derive(Debug, Serialize)]
+pub struct JsonResults<'a> {
+    pub version: u32,
+    pub status: Status,
+    pub message: Option<&'a str>,
+    pub tests: Vec<JsonTest<'a>>,
+    pub lab: &'a str,
+    pub track: &'a str,
+    pub lab_version: &'a str,
+    pub tool_version: &'static str,
+    pub stages: &'a [StageResult],
+    pub counts: &'a Counts,
+    pub modified: &'a [Modification],
+    pub newly_passing: &'a [String],
+    pub regressed: &'a [String],
+    pub undeclared: &'a [String],
+    pub next_todo: Option<&'a Todo>,
+    pub runner_output: Option<&'a str>,
+    pub elapsed_ms: u128,
+    pub runner_ms: u128,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonTest<'a> {
+    pub name: &'a str,
+    pub status: Status,
+    pub reason: Option<Reason>,
+    pub message: Option<&'a str>,
+    pub output: Option<&'a str>,
+    pub task_id: usize,
+    pub stage: &'a str,
+    pub skipped: bool,
+    pub file: Option<&'a str>,
+    pub line: Option<u32>,
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+pub fn json_document(check: &Check) -> JsonResults<'_> {
     let g = &check.graded;
-    json!({
-        "version": 3,
-        "status": g.status.as_str(),
-        "message": g.message,
-        "tests": g.tests.iter().map(|t| json!({
-            "name": t.name,
-            "status": t.status.as_str(),
-            "message": if t.message.is_empty() { None } else { Some(&t.message) },
-            "output": if t.output.is_empty() { None } else { Some(&t.output) },
-            "task_id": t.task_id,
-            "stage": t.stage,
-            "skipped": t.skipped,
-            "file": t.file,
-            "line": t.line,
-        })).collect::<Vec<_>>(),
-        "lab": check.lab,
-        "track": check.track,
-        "lab_version": check.lab_version,
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "stages": g.stages,
-        "counts": g.counts,
-        "modified": check.modified,
-        "newly_passing": check.newly_passing,
-        "regressed": check.regressed,
-        "undeclared": g.undeclared,
-        "next_todo": check.next_todo,
-        "runner_output": if g.message.is_some() { Some(&check.runner_output) } else { None },
-        "elapsed_ms": check.elapsed_ms,
-        "runner_ms": check.runner_ms,
-    })
+    JsonResults {
+        version: 3,
+        status: g.status,
+        message: g.message.as_deref(),
+        tests: g
+            .tests
+            .iter()
+            .map(|t| JsonTest {
+                name: &t.name,
+                status: t.status,
+                reason: t.reason,
+                message: non_empty(&t.message),
+                output: non_empty(&t.output),
+                task_id: t.task_id,
+                stage: &t.stage,
+                skipped: t.skipped,
+                file: t.file.as_deref(),
+                line: t.line,
+            })
+            .collect(),
+        lab: &check.lab,
+        track: &check.track,
+        lab_version: &check.lab_version,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        stages: &g.stages,
+        counts: &g.counts,
+        modified: &check.modified,
+        newly_passing: &check.newly_passing,
+        regressed: &check.regressed,
+        undeclared: &g.undeclared,
+        next_todo: check.next_todo.as_ref(),
+        runner_output: g.message.is_some().then_some(check.runner_output.as_str()),
+        elapsed_ms: check.elapsed_ms,
+        runner_ms: check.runner_ms,
+    }
 }
 
 /// Test names for one line: all of them with --verbose, else the first few and a count.

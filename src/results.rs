@@ -7,30 +7,15 @@ use serde::Serialize;
 
 use crate::catalog::LabDef;
 use crate::runner::{Outcome, Run};
+use crate::status::{Reason, Status};
 use crate::workspace::{HistoryEntry, Modification, Todo};
-
-/// The `status` of a check and of each test, as Exercism's test-runner results v3 name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pass,
-    Fail,
-    Error,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Error => "error",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct GradedTest {
     pub name: String,
     pub status: Status,
+    /// Why it did not pass; None when it passed.
+    pub reason: Option<Reason>,
     /// True when the runner skipped it (a missing tool, say): never a pass.
     pub skipped: bool,
     pub message: String,
@@ -89,11 +74,13 @@ pub fn grade(def: &LabDef, track: &str, run: &Run, only_stage: Option<&str>) -> 
             let test = match (&run.error, reported.remove(name.as_str())) {
                 (Some(_), _) => GradedTest {
                     status: Status::Error,
+                    reason: Some(Reason::RunnerError),
                     message: "not graded: the runner failed (see the message above)".into(),
                     ..blank(name, index, &stage.id)
                 },
                 (None, None) => GradedTest {
                     status: Status::Fail,
+                    reason: Some(Reason::NotRun),
                     message: "not run: the runner did not report this test".into(),
                     ..blank(name, index, &stage.id)
                 },
@@ -102,6 +89,12 @@ pub fn grade(def: &LabDef, track: &str, run: &Run, only_stage: Option<&str>) -> 
                         Outcome::Pass => Status::Pass,
                         Outcome::Error => Status::Error,
                         Outcome::Fail | Outcome::Skipped => Status::Fail,
+                    },
+                    reason: match r.outcome {
+                        Outcome::Pass => None,
+                        Outcome::Skipped => Some(Reason::Skipped),
+                        Outcome::Fail => Some(Reason::Failed),
+                        Outcome::Error => Some(Reason::Errored),
                     },
                     skipped: r.outcome == Outcome::Skipped,
                     message: if r.outcome == Outcome::Skipped && !r.message.starts_with("skipped") {
@@ -153,6 +146,7 @@ fn blank(name: &str, index: usize, stage: &str) -> GradedTest {
     GradedTest {
         name: name.to_string(),
         status: Status::Fail,
+        reason: None,
         skipped: false,
         message: String::new(),
         output: String::new(),
@@ -171,8 +165,8 @@ pub fn changes_since(previous: Option<&HistoryEntry>, graded: &Graded) -> (Vec<S
     let mut regressed = Vec::new();
     for test in &graded.tests {
         let Some(before) = previous.tests.get(&test.name) else { continue };
-        let was = before == "pass";
-        let is = test.status == Status::Pass;
+        let was = before.is_pass();
+        let is = test.status.is_pass();
         if is && !was {
             newly_passing.push(test.name.clone());
         } else if was && !is {

@@ -10,7 +10,9 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::catalog::Lab;
 use crate::scaffold::{Rendered, Vars};
+use crate::status::Status;
 
 pub const MANIFEST: &str = ".lab/workspace.toml";
 pub const HISTORY: &str = ".lab/history.jsonl";
@@ -95,6 +97,53 @@ impl Manifest {
     }
 }
 
+/// Written as `.lab/.gitignore`: the pristine suite and runner output are rebuilt by every check.
+const LAB_GITIGNORE: &str = "# Rebuilt by every `lab check`.\nrun/\ntarget/\nbackup/\n";
+
+/// What `create` wrote.
+pub struct Created {
+    pub files: usize,
+}
+
+/// Writes a complete workspace at `target` (which must be new or empty): the rendered files,
+/// `.lab/workspace.toml` and `.lab/.gitignore`, all or nothing.
+pub fn create(lab: &Lab, track: &str, vars: &Vars, files: &[Rendered], target: &Path) -> Result<Created> {
+    let tdef = lab.def.track(track)?;
+    let grading_prefix = format!("{}/", tdef.grading_dir);
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        lab: lab.def.id.clone(),
+        lab_version: lab.def.version.clone(),
+        track: track.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        labs_dir: match &lab.source {
+            crate::catalog::Source::Embedded => None,
+            crate::catalog::Source::Dir { root, .. } => Some(root.clone()),
+        },
+        vars: vars.clone(),
+        grading: GradingRecord {
+            dir: tdef.grading_dir.clone(),
+            files: files
+                .iter()
+                .filter(|f| f.path.starts_with(&grading_prefix))
+                .map(|f| (f.path.clone(), sha256_hex(&f.contents)))
+                .collect(),
+        },
+    };
+    let manifest_text = manifest.to_toml()?;
+    crate::scaffold::write_atomically(target, |dir| {
+        crate::scaffold::write_files(dir, files)?;
+        crate::scaffold::write_files(
+            dir,
+            &[
+                Rendered { path: MANIFEST.into(), contents: manifest_text.into_bytes() },
+                Rendered { path: ".lab/.gitignore".into(), contents: LAB_GITIGNORE.as_bytes().to_vec() },
+            ],
+        )
+    })?;
+    Ok(Created { files: files.len() + 2 })
+}
+
 /// The workspace root: the nearest folder at or above `start` with a `.lab/workspace.toml`.
 pub fn find_root(start: &Path) -> Result<PathBuf> {
     let start = start.canonicalize().with_context(|| format!("cannot resolve {}", start.display()))?;
@@ -113,9 +162,12 @@ pub fn find_root(start: &Path) -> Result<PathBuf> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
+    /// The learner changed it since `lab new` wrote it.
     Modified,
     Deleted,
     Added,
+    /// Untouched since `lab new`, but the lab's suite has changed since (an upgraded lab).
+    Outdated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,21 +177,31 @@ pub struct Modification {
 }
 
 /// Compares the workspace's editable grading suite with the pristine one (`pristine` paths are
-/// relative to the suite's root, the returned ones to the workspace root).
-pub fn grading_changes(root: &Path, grading_dir: &str, pristine: &[Rendered]) -> Vec<Modification> {
+/// relative to the suite's root, the returned ones to the workspace root). The hashes recorded
+/// at `lab new` tell a learner's edit from a copy that is merely older than the lab.
+pub fn grading_changes(root: &Path, record: &GradingRecord, pristine: &[Rendered]) -> Vec<Modification> {
+    let grading_dir = record.dir.as_str();
+    let as_written = |rel: &str, bytes: &[u8]| record.files.get(rel).is_some_and(|hash| *hash == sha256_hex(bytes));
     let mut out = Vec::new();
     for file in pristine {
         let rel = format!("{grading_dir}/{}", file.path);
         match fs::read(root.join(&rel)) {
             Ok(bytes) if bytes == file.contents => {}
-            Ok(_) => out.push(Modification { path: rel, change: Change::Modified }),
+            Ok(bytes) => {
+                let change = if as_written(&rel, &bytes) { Change::Outdated } else { Change::Modified };
+                out.push(Modification { path: rel, change });
+            }
             Err(_) => out.push(Modification { path: rel, change: Change::Deleted }),
         }
     }
     let known: Vec<String> = pristine.iter().map(|f| f.path.clone()).collect();
     for rel in work_files(&root.join(grading_dir)) {
         if !known.contains(&rel) && !rel.ends_with(".pyc") {
-            out.push(Modification { path: format!("{grading_dir}/{rel}"), change: Change::Added });
+            let path = format!("{grading_dir}/{rel}");
+            // A file an older lab wrote and the learner left alone is not the learner's addition.
+            let old = fs::read(root.join(&path)).is_ok_and(|bytes| as_written(&path, &bytes));
+            let change = if old { Change::Outdated } else { Change::Added };
+            out.push(Modification { path, change });
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -153,11 +215,11 @@ pub struct HistoryEntry {
     /// RFC 3339, UTC.
     pub time: String,
     pub lab_version: String,
-    pub status: String,
+    pub status: Status,
     pub passed: usize,
     pub total: usize,
-    /// Every declared test's outcome: "pass", "fail" or "error".
-    pub tests: BTreeMap<String, String>,
+    /// Every graded test's outcome.
+    pub tests: BTreeMap<String, Status>,
 }
 
 /// Every readable line of the history, oldest first; a torn or hand-edited line is skipped.
@@ -330,7 +392,8 @@ mod tests {
             Rendered { path: "b.py".into(), contents: b"original".to_vec() },
             Rendered { path: "c.py".into(), contents: b"gone".to_vec() },
         ];
-        let changes = grading_changes(dir.path(), "tests/grading", &pristine);
+        let record = GradingRecord { dir: "tests/grading".into(), files: BTreeMap::new() };
+        let changes = grading_changes(dir.path(), &record, &pristine);
         let got: Vec<(&str, Change)> = changes.iter().map(|m| (m.path.as_str(), m.change)).collect();
         assert_eq!(
             got,
@@ -338,6 +401,40 @@ mod tests {
                 ("tests/grading/b.py", Change::Modified),
                 ("tests/grading/c.py", Change::Deleted),
                 ("tests/grading/extra.py", Change::Added)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_copy_left_as_written_is_outdated_not_modified_when_the_lab_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = dir.path().join("tests/grading");
+        fs::create_dir_all(&g).unwrap();
+        fs::write(g.join("a.py"), "old suite").unwrap();
+        fs::write(g.join("b.py"), "learner's edit").unwrap();
+        fs::write(g.join("gone.py"), "dropped by the new lab").unwrap();
+        let record = GradingRecord {
+            dir: "tests/grading".into(),
+            files: [
+                ("tests/grading/a.py".to_string(), sha256_hex(b"old suite")),
+                ("tests/grading/b.py".to_string(), sha256_hex(b"old suite b")),
+                ("tests/grading/gone.py".to_string(), sha256_hex(b"dropped by the new lab")),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let pristine = vec![
+            Rendered { path: "a.py".into(), contents: b"new suite".to_vec() },
+            Rendered { path: "b.py".into(), contents: b"new suite b".to_vec() },
+        ];
+        let got: Vec<(String, Change)> =
+            grading_changes(dir.path(), &record, &pristine).into_iter().map(|m| (m.path, m.change)).collect();
+        assert_eq!(
+            got,
+            [
+                ("tests/grading/a.py".to_string(), Change::Outdated),
+                ("tests/grading/b.py".to_string(), Change::Modified),
+                ("tests/grading/gone.py".to_string(), Change::Outdated),
             ]
         );
     }

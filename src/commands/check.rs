@@ -11,33 +11,23 @@ use std::io::{IsTerminal, Write};
 use super::{open, Opened, Outcome};
 use crate::catalog::{Lab, RunnerKind};
 use crate::cli::Check as CheckArgs;
+use crate::grading::check_workspace;
+use crate::output;
 use crate::process;
 use crate::report;
-use crate::results::{self, Check, Status};
+use crate::results::Check;
 use crate::runner::{self, python};
-use crate::scaffold;
-use crate::workspace::{self, HistoryEntry, Manifest};
+use crate::status::Status;
+use crate::workspace;
 
 pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
     let lab = opened.lab()?;
-    setup_workspace(lab, &opened.manifest.track, &opened.root, python::Install::AsDeclared, quiet)?;
+    runner::setup(lab, &opened.manifest.track, &opened.root, python::Install::AsDeclared, quiet)?;
     if !quiet {
-        println!("Ready: run `lab check`.");
+        writeln!(output::stdout(), "Ready: run `lab check`.")?;
     }
     Ok(Outcome::Success)
-}
-
-/// Prepares a workspace's runner: for pytest tracks a venv with the declared dependencies.
-pub fn setup_workspace(lab: &Lab, track: &str, root: &Path, install: python::Install, quiet: bool) -> Result<()> {
-    let tdef = lab.def.track(track)?;
-    match tdef.runner {
-        RunnerKind::Pytest => {
-            python::setup(root, &tdef.setup, install, quiet)?;
-        }
-        RunnerKind::Cargo | RunnerKind::Docs => {}
-    }
-    Ok(())
 }
 
 pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outcome> {
@@ -71,7 +61,8 @@ fn outcome(check: &Check) -> Outcome {
 
 fn print(check: &Check, args: &CheckArgs, quiet: bool) -> Result<()> {
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report::json_document(check))?);
+        let text = serde_json::to_string_pretty(&report::json_document(check))?;
+        writeln!(output::stdout(), "{text}")?;
     } else if quiet {
         report::print_summary(check)?;
     } else {
@@ -89,22 +80,23 @@ fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Ou
         let before = fingerprint(&opened.root);
         if terminal && !args.json {
             // Redraw from the top of the screen, as a terminal dashboard does.
-            print!("\x1b[2J\x1b[H");
+            write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
         }
         match check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout) {
             Ok(check) => print(&check, args, quiet)?,
             Err(e) if e.is::<process::Interrupted>() => break,
-            Err(e) => eprintln!("error: {e:#}"),
+            Err(e) => crate::say!("error: {e:#}"),
         }
+        let mut o = output::stdout();
         if !args.json {
-            println!("\nWatching for changes (Ctrl-C to stop)…");
+            writeln!(o, "\nWatching for changes (Ctrl-C to stop)…")?;
         }
-        std::io::stdout().flush().ok();
+        o.flush()?;
         if !wait_for_change(&opened.root, &before) {
             break;
         }
     }
-    eprintln!("Stopped watching.");
+    crate::say!("Stopped watching.");
     Ok(Outcome::Success)
 }
 
@@ -173,11 +165,11 @@ impl Spinner {
             let mut i = 0;
             // Plain carriage returns and spaces: no escape codes even on a terminal.
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-                eprint!("\r{} {label}… {}s ", FRAMES[i % FRAMES.len()], started.elapsed().as_secs());
+                crate::say_inline!("\r{} {label}… {}s ", FRAMES[i % FRAMES.len()], started.elapsed().as_secs());
                 i += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
-            eprint!("\r{}\r", " ".repeat(label.len() + 16));
+            crate::say_inline!("\r{}\r", " ".repeat(label.len() + 16));
         });
         Some(Spinner { stop, thread: Some(thread) })
     }
@@ -190,64 +182,4 @@ impl Drop for Spinner {
             let _ = t.join();
         }
     }
-}
-
-/// Grades a workspace and appends the run to its history. Writes only under `.lab/`.
-pub fn check_workspace(
-    lab: &Lab,
-    root: &Path,
-    manifest: &Manifest,
-    stage: Option<&str>,
-    timeout: Duration,
-) -> Result<Check> {
-    let started = Instant::now();
-    let track = manifest.track.as_str();
-    let tdef = lab.def.track(track)?;
-    let pristine = scaffold::grading(lab, track, &manifest.vars)?;
-    let modified = workspace::grading_changes(root, &tdef.grading_dir, &pristine);
-    let run = runner::run(&runner::Spec {
-        root,
-        runner: tdef.runner,
-        suite: &pristine,
-        grading_dir: &tdef.grading_dir,
-        timeout,
-    })?;
-    let graded = results::grade(&lab.def, track, &run, stage);
-    let previous = workspace::last_history(root);
-    let (newly_passing, regressed) = results::changes_since(previous.as_ref(), &graded);
-    let todos = workspace::todos(root, &tdef.grading_dir);
-    let next_todo = results::next_todo(&graded, &todos).cloned();
-    workspace::append_history(
-        root,
-        &HistoryEntry {
-            format_version: workspace::HISTORY_FORMAT_VERSION,
-            time: workspace::now_rfc3339(),
-            lab_version: lab.def.version.clone(),
-            status: graded.status.as_str().to_string(),
-            passed: graded.counts.passed,
-            total: graded.counts.total,
-            tests: graded.tests.iter().map(|t| (t.name.clone(), t.status.as_str().to_string())).collect(),
-        },
-    )?;
-    let version_note = (manifest.lab_version != lab.def.version).then(|| {
-        format!(
-            "note: this workspace was made from lab version {}; it was graded with version {}",
-            manifest.lab_version, lab.def.version
-        )
-    });
-    Ok(Check {
-        lab: lab.def.id.clone(),
-        track: track.to_string(),
-        lab_version: lab.def.version.clone(),
-        graded,
-        modified,
-        newly_passing,
-        regressed,
-        next_todo,
-        first_check: previous.is_none(),
-        runner_output: run.output.clone(),
-        elapsed_ms: started.elapsed().as_millis(),
-        runner_ms: run.elapsed.as_millis(),
-        version_note,
-    })
 }

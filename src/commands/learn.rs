@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{bail, Result};
-use serde_json::json;
+use serde::Serialize;
 
 use super::{Opened, Outcome};
 use crate::catalog::{LabDef, StageDef};
@@ -86,14 +86,18 @@ pub fn todo(opened: &Opened, only: Option<&str>, as_json: bool) -> Result<Outcom
     groups.retain(|g| only.is_none_or(|s| s == g.0) && !g.2.is_empty());
     let total: usize = groups.iter().map(|g| g.2.len()).sum();
     if as_json {
-        let doc = json!({
-            "total": total,
-            "stages": groups.iter().map(|(id, title, items)| json!({
-                "id": id, "title": title,
-                "todos": items.iter().map(|t| json!({"path": t.path, "line": t.line, "text": t.text})).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        let doc = TodoDocument {
+            total,
+            stages: groups
+                .iter()
+                .map(|(id, title, items)| TodoStage {
+                    id,
+                    title,
+                    todos: items.iter().map(|t| TodoItem { path: &t.path, line: t.line, text: &t.text }).collect(),
+                })
+                .collect(),
+        };
+        writeln!(out(), "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Success);
     }
     let mut o = out();
@@ -108,4 +112,25 @@ pub fn todo(opened: &Opened, only: Option<&str>, as_json: bool) -> Result<Outcom
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `lab todo --json`.
+#[derive(Serialize)]
+struct TodoDocument<'a> {
+    total: usize,
+    stages: Vec<TodoStage<'a>>,
+}
+
+#[derive(Serialize)]
+struct TodoStage<'a> {
+    id: &'a str,
+    title: &'a str,
+    todos: Vec<TodoItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct TodoItem<'a> {
+    path: &'a str,
+    line: usize,
+    text: &'a str,
 }

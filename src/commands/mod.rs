@@ -1,11 +1,13 @@
 //! One function per command, each taking plain configuration and returning how it ended.
 
 mod check;
+mod dev;
 mod info;
 mod learn;
 mod new;
 mod portfolio;
 mod reset;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -13,10 +15,8 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::catalog::{Catalog, Lab};
 use crate::cli::{self, Action, Config};
+use crate::output;
 use crate::workspace::{self, Manifest};
-
-pub use check::{check_workspace, setup_workspace};
-pub use new::create_workspace;
 
 /// How a command ended, when it ran to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub fn run(config: Config) -> Result<Outcome> {
         Action::New(args) => new::new(&catalog()?, args, quiet),
         Action::Setup => check::setup(&labs_dirs, quiet),
         Action::Check(args) => check::check(&labs_dirs, args, quiet),
-        Action::Validate(args) => crate::validate::validate(&catalog()?, args, quiet),
+        Action::Validate(args) => validate::validate(&catalog()?, args, quiet),
         Action::Hint { stage, all } => learn::hint(&open(&labs_dirs)?, stage.as_deref(), all),
         Action::Todo { stage, json } => learn::todo(&open(&labs_dirs)?, stage.as_deref(), json),
         Action::Progress { json } => portfolio::progress(&open(&labs_dirs)?, json),
@@ -56,11 +56,18 @@ pub fn run(config: Config) -> Result<Outcome> {
         Action::Report => portfolio::report(&open(&labs_dirs)?, quiet),
         Action::Reset { path, yes } => reset::reset(&open(&labs_dirs)?, &path, yes),
         Action::Completions(shell) => {
-            cli::write_completions(shell, &mut std::io::stdout());
+            // Rendered into memory first: the generator panics on a write error such as a closed pipe.
+            let mut script = Vec::new();
+            cli::write_completions(shell, &mut script);
+            output::write_all(&script)?;
             Ok(Outcome::Success)
         }
+        Action::DevNew { id, dir, tracks } => dev::new(&id, dir, &tracks, quiet),
+        Action::DevCheckTests { labs } => dev::check_tests(&catalog()?, &labs, quiet),
         Action::Man => {
-            cli::write_man(&mut std::io::stdout()).context("cannot write the man page")?;
+            let mut page = Vec::new();
+            cli::write_man(&mut page).context("cannot render the man page")?;
+            output::write_all(&page)?;
             Ok(Outcome::Success)
         }
     }

@@ -7,15 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::Outcome;
-use crate::catalog::{Catalog, Lab, Source};
+use crate::catalog::{Catalog, Lab};
 use crate::cli::New;
 use crate::process::Cmd;
 use crate::report::{out, paint, BOLD, DIM, YELLOW};
-use crate::scaffold::{self, Rendered, Vars};
-use crate::workspace::{self, GradingRecord, Manifest, MANIFEST};
-
-/// Written as `.lab/.gitignore`: the pristine suite and runner output are rebuilt by every check.
-const LAB_GITIGNORE: &str = "# Rebuilt by every `lab check`.\nrun/\ntarget/\nbackup/\n";
+use crate::scaffold::{self, Vars};
+use crate::workspace::{self, MANIFEST};
 
 pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     let lab = catalog.get(&args.lab)?;
@@ -56,7 +53,7 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
         writeln!(o, "Nothing was written (--dry-run).")?;
         return Ok(Outcome::Success);
     }
-    let created = create_workspace(lab, &track, &vars, &files, &target)?;
+    let created = workspace::create(lab, &track, &vars, &files, &target)?;
     let git_note = if args.git { init_git(&target, lab) } else { None };
     if quiet {
         return Ok(Outcome::Success);
@@ -79,49 +76,6 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     writeln!(o, "  lab check        # grade it: every stage starts unfinished")?;
     writeln!(o, "  README.md has the brief; look for TODO(lab:{}) to begin.", lab.def.stages[0].id)?;
     Ok(Outcome::Success)
-}
-
-pub struct Created {
-    pub files: usize,
-}
-
-/// Writes a complete workspace at `target` (which must be new or empty): the rendered files,
-/// `.lab/workspace.toml` and `.lab/.gitignore`, all or nothing.
-pub fn create_workspace(lab: &Lab, track: &str, vars: &Vars, files: &[Rendered], target: &Path) -> Result<Created> {
-    let tdef = lab.def.track(track)?;
-    let grading_prefix = format!("{}/", tdef.grading_dir);
-    let manifest = Manifest {
-        format_version: workspace::FORMAT_VERSION,
-        lab: lab.def.id.clone(),
-        lab_version: lab.def.version.clone(),
-        track: track.to_string(),
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        labs_dir: match &lab.source {
-            Source::Embedded => None,
-            Source::Dir { root, .. } => Some(root.clone()),
-        },
-        vars: vars.clone(),
-        grading: GradingRecord {
-            dir: tdef.grading_dir.clone(),
-            files: files
-                .iter()
-                .filter(|f| f.path.starts_with(&grading_prefix))
-                .map(|f| (f.path.clone(), workspace::sha256_hex(&f.contents)))
-                .collect(),
-        },
-    };
-    let manifest_text = manifest.to_toml()?;
-    scaffold::write_atomically(target, |dir| {
-        scaffold::write_files(dir, files)?;
-        scaffold::write_files(
-            dir,
-            &[
-                Rendered { path: MANIFEST.into(), contents: manifest_text.into_bytes() },
-                Rendered { path: ".lab/.gitignore".into(), contents: LAB_GITIGNORE.as_bytes().to_vec() },
-            ],
-        )
-    })?;
-    Ok(Created { files: files.len() + 2 })
 }
 
 /// The folder's own name, also for `.` (the current folder).

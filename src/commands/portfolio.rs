@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde_json::json;
+use serde::Serialize;
 
 use super::{open_at, Opened, Outcome};
 use crate::progress::{chart, Progress};
@@ -30,12 +30,19 @@ pub fn progress(opened: &Opened, as_json: bool) -> Result<Outcome> {
     let lab = opened.lab()?;
     let p = opened.progress()?;
     if as_json {
-        let doc = json!({
-            "lab": lab.def.id, "track": opened.manifest.track,
-            "checks": p.checks, "passed": p.passed, "total": p.total, "percent": p.percent(),
-            "last_checked": p.last_checked, "stages": p.stages, "points": p.points, "regressions": p.regressions,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        let doc = ProgressDocument {
+            lab: &lab.def.id,
+            track: &opened.manifest.track,
+            checks: p.checks,
+            passed: p.passed,
+            total: p.total,
+            percent: p.percent(),
+            last_checked: p.last_checked.as_deref(),
+            stages: &p.stages,
+            points: &p.points,
+            regressions: &p.regressions,
+        };
+        writeln!(out(), "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Success);
     }
     let mut o = out();
@@ -98,6 +105,36 @@ pub fn progress(opened: &Opened, as_json: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// `lab progress --json`.
+#[derive(Serialize)]
+struct ProgressDocument<'a> {
+    lab: &'a str,
+    track: &'a str,
+    checks: usize,
+    passed: usize,
+    total: usize,
+    percent: usize,
+    last_checked: Option<&'a str>,
+    stages: &'a [crate::progress::StageProgress],
+    points: &'a [crate::progress::Point],
+    regressions: &'a [crate::progress::Regression],
+}
+
+/// One workspace in `lab status --json`.
+#[derive(Serialize)]
+struct StatusRow<'a> {
+    path: &'a str,
+    lab: &'a str,
+    track: &'a str,
+    stages_done: Option<usize>,
+    stages: Option<usize>,
+    passed: Option<usize>,
+    total: Option<usize>,
+    percent: Option<usize>,
+    last_checked: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
 struct Row {
     path: String,
     lab: String,
@@ -134,22 +171,25 @@ pub fn status(labs_dirs: &[PathBuf], dir: &Path, as_json: bool) -> Result<Outcom
         })
         .collect();
     if as_json {
-        let doc: Vec<_> = rows
+        let doc: Vec<StatusRow> = rows
             .iter()
             .map(|r| {
-                json!({
-                    "path": r.path, "lab": r.lab, "track": r.track,
-                    "stages_done": r.progress.as_ref().map(|p| p.stages_done()),
-                    "stages": r.progress.as_ref().map(|p| p.stages.len()),
-                    "passed": r.progress.as_ref().map(|p| p.passed),
-                    "total": r.progress.as_ref().map(|p| p.total),
-                    "percent": r.progress.as_ref().map(|p| p.percent()),
-                    "last_checked": r.progress.as_ref().and_then(|p| p.last_checked.clone()),
-                    "problem": r.problem,
-                })
+                let p = r.progress.as_ref();
+                StatusRow {
+                    path: &r.path,
+                    lab: &r.lab,
+                    track: &r.track,
+                    stages_done: p.map(Progress::stages_done),
+                    stages: p.map(|p| p.stages.len()),
+                    passed: p.map(|p| p.passed),
+                    total: p.map(|p| p.total),
+                    percent: p.map(Progress::percent),
+                    last_checked: p.and_then(|p| p.last_checked.as_deref()),
+                    problem: r.problem.as_deref(),
+                }
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        writeln!(out(), "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Success);
     }
     let mut o = out();
@@ -223,14 +263,15 @@ pub fn report(opened: &Opened, quiet: bool) -> Result<Outcome> {
         fs::write(&path, &new).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !quiet {
-        println!(
+        writeln!(
+            out(),
             "README.md: progress section {} ({}/{} tests, {} of {} stages).",
             if old.contains(REPORT_START) { "refreshed" } else { "added at the end" },
             p.passed,
             p.total,
             p.stages_done(),
             p.stages.len()
-        );
+        )?;
     }
     Ok(Outcome::Success)
 }

@@ -8,6 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::{Opened, Outcome};
+use crate::output;
 use crate::scaffold;
 use crate::workspace;
 
@@ -25,7 +26,7 @@ pub fn reset(opened: &Opened, path: &Path, yes: bool) -> Result<Outcome> {
     let target = opened.root.join(&rel);
     let current = fs::read(&target).ok();
     if current.as_deref() == Some(starter.contents.as_slice()) {
-        println!("{rel} is already as the starter wrote it; nothing changed.");
+        writeln!(output::stdout(), "{rel} is already as the starter wrote it; nothing changed.")?;
         return Ok(Outcome::Success);
     }
     let stamp = workspace::now_rfc3339().replace(':', "-");
@@ -34,12 +35,13 @@ pub fn reset(opened: &Opened, path: &Path, yes: bool) -> Result<Outcome> {
         if !std::io::stdin().is_terminal() {
             bail!("`lab reset` asks before overwriting {rel}; pass --yes to restore it without a prompt");
         }
-        eprint!("Restore {rel} to the starter version? Your version is kept in .lab/backup/{stamp}/. [y/N] ");
-        std::io::stderr().flush().ok();
+        crate::say_inline!(
+            "Restore {rel} to the starter version? Your version is kept in .lab/backup/{stamp}/. [y/N] "
+        );
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            println!("Nothing changed.");
+            writeln!(output::stdout(), "Nothing changed.")?;
             return Ok(Outcome::Success);
         }
     }
@@ -50,8 +52,8 @@ pub fn reset(opened: &Opened, path: &Path, yes: bool) -> Result<Outcome> {
     }
     scaffold::write_files(&opened.root, std::slice::from_ref(starter))?;
     match current {
-        Some(_) => println!("Restored {rel}; your version is in .lab/backup/{stamp}/{rel}"),
-        None => println!("Restored {rel} (it was missing)."),
+        Some(_) => writeln!(output::stdout(), "Restored {rel}; your version is in .lab/backup/{stamp}/{rel}")?,
+        None => writeln!(output::stdout(), "Restored {rel} (it was missing).")?,
     }
     Ok(Outcome::Success)
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::catalog::RunnerKind;
+use crate::catalog::{Lab, RunnerKind};
 use crate::scaffold::{write_files, Rendered};
 use crate::workspace::RUN_DIR;
 
@@ -95,5 +95,15 @@ pub fn run(spec: &Spec) -> Result<Run> {
         RunnerKind::Pytest => pytest::run(spec),
         RunnerKind::Cargo => cargo::run(spec),
         RunnerKind::Docs => docs::run(spec),
+    }
+}
+
+/// Prepares a workspace's runner (`lab setup`): for pytest tracks a venv with the declared
+/// dependencies; cargo and docs tracks need nothing here.
+pub fn setup(lab: &Lab, track: &str, root: &Path, install: python::Install, quiet: bool) -> Result<()> {
+    let tdef = lab.def.track(track)?;
+    match tdef.runner {
+        RunnerKind::Pytest => python::setup(root, &tdef.setup, install, quiet).map(|_| ()),
+        RunnerKind::Cargo | RunnerKind::Docs => Ok(()),
     }
 }

@@ -57,7 +57,7 @@ pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) ->
             let python = venv.join("bin/python");
             if !python.exists() {
                 if !quiet {
-                    eprintln!("Creating a virtual environment in {}", venv.display());
+                    crate::say!("Creating a virtual environment in {}", venv.display());
                 }
                 let cmd = if uv {
                     Cmd::new("uv").arg("venv").arg(&venv).args(["--python", "python3"])
@@ -77,7 +77,7 @@ pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) ->
         return Ok(python);
     }
     if !quiet {
-        eprintln!("Installing {}", args.join(" "));
+        crate::say!("Installing {}", args.join(" "));
     }
     let cmd = if uv {
         Cmd::new("uv").args(["pip", "install", "--python"]).arg(&python).args(&args)

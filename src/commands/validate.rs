@@ -8,25 +8,47 @@ use std::io::Write;
 
 use anyhow::Result;
 
+use super::Outcome;
 use crate::catalog::{Catalog, Lab};
 use crate::cli::Validate;
-use crate::commands::{check_workspace, create_workspace, setup_workspace, Outcome};
-use crate::report::{out, paint, truncate, BOLD, DIM, GREEN, RED};
-use crate::results::{Check, Status};
-use crate::runner::python::{self, Install};
-use crate::scaffold::{self, Vars};
+use crate::grading::check_workspace;
+use crate::report::{out, paint, truncate, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::results::Check;
+use crate::runner::{
+    self,
+    python::{self, Install},
+};
+use crate::scaffold;
+use crate::status::{Reason, Status};
 use crate::workspace::{self, Manifest};
+
+/// Said when a property could not be proven because a tool it needs is missing here.
+const MISSING_TOOLS_ADVICE: &str = "Some checks could not run on this machine because a tool they need is missing \
+(each is named above). Install it and validate again; nothing that could not run was counted as valid.";
+
+/// How one line of the results table ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowState {
+    Ok,
+    Fail,
+    /// Everything that ran held, but some tests were skipped for a missing tool.
+    Skipped,
+}
 
 /// One line of the results table.
 struct Row {
     check: &'static str,
-    ok: bool,
+    state: RowState,
     detail: String,
 }
 
 impl Row {
     fn new(check: &'static str, ok: bool, detail: impl Into<String>) -> Row {
-        Row { check, ok, detail: detail.into() }
+        Row { check, state: if ok { RowState::Ok } else { RowState::Fail }, detail: detail.into() }
+    }
+
+    fn ok(&self) -> bool {
+        self.state == RowState::Ok
     }
 }
 
@@ -42,32 +64,46 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
         }
     }
     let mut failed = 0;
+    let mut skipped = 0;
     let mut o = out();
     for lab in labs {
         for track in lab.def.tracks.keys().filter(|t| args.track.as_ref().is_none_or(|only| only == *t)) {
             if !quiet {
-                eprintln!("validating {} ({track})…", lab.def.id);
+                crate::say!("validating {} ({track})…", lab.def.id);
             }
             let rows = validate_track(catalog, lab, track, args.timeout);
-            for row in rows.iter().filter(|r| !quiet || !r.ok) {
-                let mark = if row.ok { paint(GREEN, "ok  ") } else { paint(RED, "FAIL") };
+            for row in rows.iter().filter(|r| !quiet || !r.ok()) {
+                let mark = match row.state {
+                    RowState::Ok => paint(GREEN, "ok  "),
+                    RowState::Fail => paint(RED, "FAIL"),
+                    RowState::Skipped => paint(YELLOW, "SKIP"),
+                };
                 writeln!(o, "{mark} {:<16} {:<8} {}", truncate(&lab.def.id, 16), track, row.check)?;
-                if !row.detail.is_empty() && !row.ok {
+                if !row.detail.is_empty() && !row.ok() {
                     writeln!(o, "{}", crate::report::indent(&row.detail, "       "))?;
                 } else if !row.detail.is_empty() {
                     writeln!(o, "       {}", paint(DIM, &row.detail))?;
                 }
             }
-            failed += rows.iter().filter(|r| !r.ok).count();
+            failed += rows.iter().filter(|r| r.state == RowState::Fail).count();
+            skipped += rows.iter().filter(|r| r.state == RowState::Skipped).count();
         }
     }
-    if failed == 0 {
-        writeln!(o, "{}", paint(BOLD, "All labs valid."))?;
-        Ok(Outcome::Success)
-    } else {
+    if failed > 0 {
         writeln!(o, "{}", paint(RED, format!("{failed} check(s) failed.")))?;
-        Ok(Outcome::Failed)
+        if skipped > 0 {
+            writeln!(o, "{}", paint(YELLOW, format!("{skipped} check(s) could not run here: a tool is missing.")))?;
+        }
+        return Ok(Outcome::Failed);
     }
+    if skipped > 0 {
+        let line = format!("Valid except {skipped} check(s) that could not run here (SKIP above).");
+        writeln!(o, "{}\n{MISSING_TOOLS_ADVICE}", paint(YELLOW, line))?;
+        // Unproven is not valid, unless the caller asked to accept what this machine cannot run.
+        return Ok(if args.allow_missing_tools { Outcome::Success } else { Outcome::Failed });
+    }
+    writeln!(o, "{}", paint(BOLD, "All labs valid."))?;
+    Ok(Outcome::Success)
 }
 
 fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time::Duration) -> Vec<Row> {
@@ -81,12 +117,12 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
         Err(e) => return with(rows, Row::new("scaffold the starter", false, e.to_string())),
     };
     let root = tmp.path().join(&lab.def.id);
-    let vars = match default_vars(lab) {
+    let vars = match crate::dev::default_vars(lab) {
         Ok(v) => v,
         Err(e) => return with(rows, Row::new("scaffold the starter", false, format!("{e:#}"))),
     };
     let scaffolded = scaffold::compose(catalog, lab, track, &vars)
-        .and_then(|files| create_workspace(lab, track, &vars, &files, &root))
+        .and_then(|files| workspace::create(lab, track, &vars, &files, &root))
         .and_then(|_| Manifest::load(&root));
     let manifest = match scaffolded {
         Ok(m) => m,
@@ -95,7 +131,7 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
     rows.push(todo_markers(lab, &root, &manifest.grading.dir));
     let shared = std::env::var_os(python::ENV_VENV).is_some() || std::env::var_os(python::ENV_PYTHON).is_some();
     let install = if shared { Install::DependenciesOnly } else { Install::AsDeclared };
-    if let Err(e) = setup_workspace(lab, track, &root, install, true) {
+    if let Err(e) = runner::setup(lab, track, &root, install, true) {
         return with(rows, Row::new("set up the workspace", false, format!("{e:#}")));
     }
     let starter = match check_workspace(lab, &root, &manifest, None, timeout) {
@@ -122,19 +158,6 @@ fn with(mut rows: Vec<Row>, row: Row) -> Vec<Row> {
     rows
 }
 
-fn default_vars(lab: &Lab) -> Result<Vars> {
-    let (package_name, dist_name) = scaffold::derive_names(&lab.def.id)?;
-    Ok(Vars {
-        project_name: lab.def.id.clone(),
-        package_name,
-        dist_name,
-        author: "Lab Validate".into(),
-        author_email: "validate@example.com".into(),
-        year: workspace::current_year(),
-        options: scaffold::resolve_options(lab, &[])?,
-    })
-}
-
 fn metadata(lab: &Lab) -> Row {
     let problems: Vec<String> = lab
         .def
@@ -157,7 +180,7 @@ fn metadata(lab: &Lab) -> Row {
 /// Renders the starter, grading suite and solution with the default options and with each
 /// choice of each option, so a template that breaks only for one choice is caught.
 fn render_every_variant(catalog: &Catalog, lab: &Lab, track: &str) -> Result<usize> {
-    let base = default_vars(lab)?;
+    let base = crate::dev::default_vars(lab)?;
     let mut variants = vec![base.clone()];
     for option in &lab.def.options {
         for choice in option.choices.iter().filter(|c| **c != option.default) {
@@ -218,14 +241,27 @@ fn solution_row(solved: &Check) -> Row {
             format!("{message}\n{}", solved.runner_output.trim_end()),
         );
     }
-    let failing: Vec<String> = g
-        .tests
-        .iter()
-        .filter(|t| t.status != Status::Pass)
-        .map(|t| format!("{}: {}", t.name, t.message.lines().next().unwrap_or_default()))
-        .collect();
-    let detail = if failing.is_empty() { format!("{} tests", g.counts.total) } else { failing.join("\n") };
-    Row::new("solution passes every test", failing.is_empty(), detail)
+    let line = |t: &crate::results::GradedTest| format!("{}: {}", t.name, t.message.lines().next().unwrap_or_default());
+    let failing: Vec<String> =
+        g.tests.iter().filter(|t| t.status != Status::Pass && t.reason != Some(Reason::Skipped)).map(line).collect();
+    let skipped: Vec<String> = g.tests.iter().filter(|t| t.reason == Some(Reason::Skipped)).map(line).collect();
+    if !failing.is_empty() {
+        return Row::new("solution passes every test", false, [failing, skipped].concat().join("\n"));
+    }
+    if !skipped.is_empty() {
+        let ran = g.counts.total - skipped.len();
+        return Row {
+            check: "solution passes every test",
+            state: RowState::Skipped,
+            detail: format!(
+                "{ran} of {} tests pass; {} could not run here:\n{}",
+                g.counts.total,
+                skipped.len(),
+                skipped.join("\n")
+            ),
+        };
+    }
+    Row::new("solution passes every test", true, format!("{} tests", g.counts.total))
 }
 
 fn declared_row(checks: &[&Check]) -> Row {
@@ -234,7 +270,7 @@ fn declared_row(checks: &[&Check]) -> Row {
         for name in &check.graded.undeclared {
             problems.insert(format!("the runner reported `{name}`, which lab.toml does not declare"));
         }
-        for t in check.graded.tests.iter().filter(|t| t.message.starts_with("not run")) {
+        for t in check.graded.tests.iter().filter(|t| t.reason == Some(Reason::NotRun)) {
             problems.insert(format!("`{}` is declared but the runner never reported it", t.name));
         }
     }

@@ -1,0 +1,74 @@
+//! One check of a workspace end to end: render the pristine suite, compare the learner's copy,
+//! run the suite, grade the run against the lab, work out what changed, record it in the
+//! history. Commands (`check`, `validate`) call this; it writes only under `.lab/`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::catalog::Lab;
+use crate::results::{self, Check};
+use crate::runner;
+use crate::scaffold;
+use crate::workspace::{self, HistoryEntry, Manifest};
+
+/// Grades a workspace (or one stage of it) and appends the run to its history.
+pub fn check_workspace(
+    lab: &Lab,
+    root: &Path,
+    manifest: &Manifest,
+    stage: Option<&str>,
+    timeout: Duration,
+) -> Result<Check> {
+    let started = Instant::now();
+    let track = manifest.track.as_str();
+    let tdef = lab.def.track(track)?;
+    let pristine = scaffold::grading(lab, track, &manifest.vars)?;
+    let modified = workspace::grading_changes(root, &manifest.grading, &pristine);
+    let run = runner::run(&runner::Spec {
+        root,
+        runner: tdef.runner,
+        suite: &pristine,
+        grading_dir: &tdef.grading_dir,
+        timeout,
+    })?;
+    let graded = results::grade(&lab.def, track, &run, stage);
+    let previous = workspace::last_history(root);
+    let (newly_passing, regressed) = results::changes_since(previous.as_ref(), &graded);
+    let todos = workspace::todos(root, &tdef.grading_dir);
+    let next_todo = results::next_todo(&graded, &todos).cloned();
+    workspace::append_history(
+        root,
+        &HistoryEntry {
+            format_version: workspace::HISTORY_FORMAT_VERSION,
+            time: workspace::now_rfc3339(),
+            lab_version: lab.def.version.clone(),
+            status: graded.status,
+            passed: graded.counts.passed,
+            total: graded.counts.total,
+            tests: graded.tests.iter().map(|t| (t.name.clone(), t.status)).collect(),
+        },
+    )?;
+    let version_note = (manifest.lab_version != lab.def.version).then(|| {
+        format!(
+            "note: this workspace was made from lab version {}; it was graded with version {}",
+            manifest.lab_version, lab.def.version
+        )
+    });
+    Ok(Check {
+        lab: lab.def.id.clone(),
+        track: track.to_string(),
+        lab_version: lab.def.version.clone(),
+        graded,
+        modified,
+        newly_passing,
+        regressed,
+        next_todo,
+        first_check: previous.is_none(),
+        runner_output: run.output.clone(),
+        elapsed_ms: started.elapsed().as_millis(),
+        runner_ms: run.elapsed.as_millis(),
+        version_note,
+    })
+}
