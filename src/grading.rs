@@ -30,13 +30,13 @@ pub fn check_workspace(
         root,
         runner: tdef.runner,
         suite: &pristine,
-        grading_dir: &tdef.grading_dir,
+        grading_dir: &manifest.grading.dir,
         timeout,
     })?;
     let graded = results::grade(&lab.def, track, &run, stage);
     let previous = workspace::last_history(root);
     let (newly_passing, regressed) = results::changes_since(previous.as_ref(), &graded);
-    let todos = workspace::todos(root, &tdef.grading_dir);
+    let todos = workspace::todos(root, &manifest.grading.dir);
     let next_todo = results::next_todo(&graded, &todos).cloned();
     workspace::append_history(
         root,

@@ -18,6 +18,9 @@ pub const MANIFEST: &str = ".lab/workspace.toml";
 pub const HISTORY: &str = ".lab/history.jsonl";
 /// Where `lab check` writes the pristine suite and the runner's raw results.
 pub const RUN_DIR: &str = ".lab/run";
+/// The one place the pristine grading suite is run from: inside RUN_DIR. (The learner's
+/// editable copy lives where the manifest's `[grading] dir` says.)
+pub const SUITE_DIR: &str = ".lab/run/grading";
 /// The manifest format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 pub const HISTORY_FORMAT_VERSION: u32 = 1;

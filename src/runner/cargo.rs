@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use super::{libtest, Run, Spec};
 use crate::process::{describe_exit, on_path, Cmd};
-use crate::workspace::RUN_DIR;
+use crate::workspace::SUITE_DIR;
 
 /// Build output for grading stays under `.lab/`, apart from the learner's own `target/`.
 const TARGET_DIR: &str = ".lab/target";
@@ -16,7 +16,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
     anyhow::ensure!(on_path("cargo"), "cargo is not on PATH: install Rust (https://rustup.rs) to grade this workspace");
     let cmd = Cmd::new("cargo")
         .args(["test", "--no-fail-fast", "--color", "never", "--manifest-path"])
-        .arg(format!("{RUN_DIR}/grading/Cargo.toml"))
+        .arg(format!("{SUITE_DIR}/Cargo.toml"))
         .cwd(spec.root)
         .env(
             "CARGO_TARGET_DIR",
@@ -39,7 +39,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
             Some(format!("the grading suite did not build or run ({}): see the output below", describe_exit(out.code)));
     } else {
         run.results = libtest::parse(&output);
-        let suite = spec.root.join(RUN_DIR).join("grading");
+        let suite = spec.root.join(SUITE_DIR);
         for result in &mut run.results {
             if let Some(file) = result.file.as_mut() {
                 *file = workspace_path(file, spec.root, |rel| suite.join(rel).is_file(), spec.grading_dir);

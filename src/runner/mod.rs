@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::catalog::{Lab, RunnerKind};
 use crate::scaffold::{write_files, Rendered};
-use crate::workspace::RUN_DIR;
+use crate::workspace::{RUN_DIR, SUITE_DIR};
 
 /// One test's outcome, worst last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,7 +76,8 @@ pub struct Spec<'a> {
     pub runner: RunnerKind,
     /// The pristine suite, paths relative to its root.
     pub suite: &'a [Rendered],
-    /// The editable copy's folder, to point failures at files the learner can open.
+    /// The editable copy's folder (the manifest's `[grading] dir`), to point failures at files
+    /// the learner can open.
     pub grading_dir: &'a str,
     pub timeout: Duration,
 }
@@ -88,7 +89,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
     if run_dir.exists() {
         fs::remove_dir_all(&run_dir).with_context(|| format!("cannot clear {}", run_dir.display()))?;
     }
-    let suite_dir = run_dir.join("grading");
+    let suite_dir = spec.root.join(SUITE_DIR);
     fs::create_dir_all(&suite_dir).with_context(|| format!("cannot create {}", suite_dir.display()))?;
     write_files(&suite_dir, spec.suite)?;
     match spec.runner {
