@@ -3,7 +3,6 @@
 mod catalog;
 mod cli;
 mod commands;
-mod doccheck;
 mod process;
 mod progress;
 mod report;

@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::{Outcome, Run, Spec, TestResult};
-use crate::doccheck;
 use crate::workspace::RUN_DIR;
 
 /// The rules file every docs grading suite holds at its root.
@@ -18,7 +17,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
     let rules = fs::read_to_string(&path)
         .with_context(|| format!("the grading suite has no {RULES_FILE} ({})", path.display()))?;
     let mut run = Run { results: Vec::new(), error: None, output: String::new(), elapsed: started.elapsed() };
-    match doccheck::check(&rules, spec.root) {
+    match lab_doccheck::check(&rules, spec.root) {
         Ok(outcomes) => {
             run.results = outcomes
                 .into_iter()

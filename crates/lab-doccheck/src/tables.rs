@@ -2,11 +2,11 @@
 //! ratings or resolving links; required row cases), its presets for data models and failure
 //! modes, and trade-off tables (options x criteria with exactly one chosen option).
 
-use crate::doccheck::markdown::{Cell, Doc, Table};
-use crate::doccheck::rules::{CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
-use crate::doccheck::text::{normalize_title, quantities};
-use crate::doccheck::workspace::{doc_section, Workspace};
-use crate::doccheck::Finding;
+use crate::markdown::{Cell, Doc, Table};
+use crate::rules::{CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
+use crate::text::{normalize_title, quantities};
+use crate::workspace::{doc_section, Workspace};
+use crate::Finding;
 
 fn col(name: &str, aliases: &[&str]) -> ColumnSpec {
     ColumnSpec {

@@ -4,7 +4,7 @@ use super::common::*;
 use std::path::Path;
 
 fn err(rules: &str) -> String {
-    let e = crate::doccheck::check(rules, Path::new("/nonexistent")).unwrap_err();
+    let e = crate::check(rules, Path::new("/nonexistent")).unwrap_err();
     format!("{e:#}")
 }
 

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::doccheck::markdown::{Doc, Range};
-use crate::doccheck::rules::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
-use crate::doccheck::text::{find_word, word_count};
-use crate::doccheck::workspace::{doc_section, quoted, section, wildcard, Workspace};
-use crate::doccheck::Finding;
+use crate::markdown::{Doc, Range};
+use crate::rules::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
+use crate::text::{find_word, word_count};
+use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
+use crate::Finding;
 
 pub const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 

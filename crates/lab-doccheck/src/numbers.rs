@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 
-use crate::doccheck::markdown::{Doc, Range, Table};
-use crate::doccheck::rules::{CapacitySpec, SloSpec, UnitsSpec};
-use crate::doccheck::text::{
+use crate::markdown::{Doc, Range, Table};
+use crate::rules::{CapacitySpec, SloSpec, UnitsSpec};
+use crate::text::{
     fmt_duration, fmt_num, normalize_title, parse_duration, parse_number, parse_percent, quantities,
     starts_with_percent, unit_matches,
 };
-use crate::doccheck::workspace::{doc_section, section, Workspace};
-use crate::doccheck::Finding;
+use crate::workspace::{doc_section, section, Workspace};
+use crate::Finding;
 
 pub const DEFAULT_UNITS: &[&str] = &[
     "QPS",

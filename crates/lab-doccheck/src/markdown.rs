@@ -7,7 +7,7 @@
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::collections::HashMap;
 
-use crate::doccheck::text::normalize_title;
+use crate::text::normalize_title;
 
 #[derive(Debug, Clone)]
 pub struct Heading {

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::doccheck::json;
-use crate::doccheck::rules::ApiSpec;
-use crate::doccheck::workspace::{doc_section, Workspace};
-use crate::doccheck::Finding;
+use crate::json;
+use crate::rules::ApiSpec;
+use crate::workspace::{doc_section, Workspace};
+use crate::Finding;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 

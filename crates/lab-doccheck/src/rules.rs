@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::doccheck::numbers::Expr;
+use crate::numbers::Expr;
 
 /// A section named by its title, or by a list of accepted titles (the first is shown).
 #[derive(Debug, Clone, Deserialize)]
@@ -377,8 +377,8 @@ fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
         "mermaid" => {
             let m: MermaidSpec = params(t)?;
             for k in &m.kinds {
-                if !crate::doccheck::mermaid::KNOWN_KINDS.contains(&k.as_str()) {
-                    bail!("unknown diagram kind {k:?} (known: {})", crate::doccheck::mermaid::KNOWN_KINDS.join(", "));
+                if !crate::mermaid::KNOWN_KINDS.contains(&k.as_str()) {
+                    bail!("unknown diagram kind {k:?} (known: {})", crate::mermaid::KNOWN_KINDS.join(", "));
                 }
             }
             Spec::Mermaid(m)

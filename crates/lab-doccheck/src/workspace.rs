@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::doccheck::markdown::{Doc, Heading, Range};
-use crate::doccheck::rules::Names;
-use crate::doccheck::Finding;
+use crate::markdown::{Doc, Heading, Range};
+use crate::rules::Names;
+use crate::Finding;
 
 /// Documents larger than this are refused rather than parsed: nobody writes a 4 MB design doc,
 /// and grading must stay fast.

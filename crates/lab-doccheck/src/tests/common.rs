@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::doccheck::RuleOutcome;
+use crate::RuleOutcome;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -34,7 +34,7 @@ pub fn workspace(files: &[(&str, &str)]) -> Ws {
 /// Runs a rules file over the files.
 pub fn run(rules: &str, files: &[(&str, &str)]) -> Vec<RuleOutcome> {
     let ws = workspace(files);
-    crate::doccheck::check(rules, &ws.root).unwrap()
+    crate::check(rules, &ws.root).unwrap()
 }
 
 /// Runs one rule (the body of a [[rule]] table, without id) over the files.

@@ -3,9 +3,9 @@
 //! sequence messages well formed). Not a full parse: that would need Node and the mermaid
 //! package, which the docs runner deliberately does without.
 
-use crate::doccheck::rules::MermaidSpec;
-use crate::doccheck::workspace::{section, Workspace};
-use crate::doccheck::Finding;
+use crate::rules::MermaidSpec;
+use crate::workspace::{section, Workspace};
+use crate::Finding;
 
 pub const KNOWN_KINDS: &[&str] = &[
     "flowchart",

@@ -2,12 +2,12 @@
 //! context, decision and consequences, at least one negative consequence, and a link to it
 //! from the main document(s).
 
-use crate::doccheck::markdown::Doc;
-use crate::doccheck::rules::AdrSpec;
-use crate::doccheck::structure::has_content;
-use crate::doccheck::text::{normalize_title, word_count};
-use crate::doccheck::workspace::{wildcard, Workspace};
-use crate::doccheck::Finding;
+use crate::markdown::Doc;
+use crate::rules::AdrSpec;
+use crate::structure::has_content;
+use crate::text::{normalize_title, word_count};
+use crate::workspace::{wildcard, Workspace};
+use crate::Finding;
 
 const STATUSES: &[&str] = &["proposed", "accepted", "rejected", "deprecated", "superseded"];
 const NEGATIVE: &[&str] = &[
