@@ -4,11 +4,14 @@
 
 mod adr;
 mod artifacts;
+mod formula;
 mod json;
 mod markdown;
 mod mermaid;
 mod numbers;
+mod problem;
 mod rules;
+mod spec;
 mod structure;
 mod tables;
 mod text;
@@ -19,6 +22,7 @@ mod tests;
 
 use std::path::Path;
 
+use problem::Problem;
 use rules::Spec;
 use workspace::Workspace;
 
@@ -45,32 +49,15 @@ pub fn check(rules_toml: &str, root: &Path) -> anyhow::Result<Vec<RuleOutcome>> 
     Ok(rules.iter().map(|r| run_rule(r, &mut ws)).collect())
 }
 
-/// One problem found by a rule, before it is folded into an outcome.
-#[derive(Debug, Clone)]
-pub(crate) struct Finding {
-    pub file: Option<String>,
-    pub line: Option<u32>,
-    pub message: String,
-}
-
-impl Finding {
-    pub fn at(file: &str, line: u32, message: impl Into<String>) -> Finding {
-        Finding { file: Some(file.to_string()), line: Some(line), message: message.into() }
-    }
-    pub fn in_file(file: &str, message: impl Into<String>) -> Finding {
-        Finding { file: Some(file.to_string()), line: None, message: message.into() }
-    }
-}
-
-/// How many findings one outcome spells out; the rest are counted, so a message stays readable.
+/// How many problems one outcome spells out; the rest are counted, so a message stays readable.
 const SHOWN: usize = 4;
 
-fn fold(id: &str, findings: Vec<Finding>) -> RuleOutcome {
-    let Some(first) = findings.first() else {
+fn fold(id: &str, problems: Vec<Problem>) -> RuleOutcome {
+    let Some(first) = problems.first() else {
         return RuleOutcome { id: id.to_string(), passed: true, message: String::new(), file: None, line: None };
     };
     let mut message = first.message.clone();
-    for f in findings.iter().skip(1).take(SHOWN - 1) {
+    for f in problems.iter().skip(1).take(SHOWN - 1) {
         let place = match (&f.file, f.line) {
             (Some(file), Some(line)) if Some(file) == first.file.as_ref() => format!("line {line}"),
             (Some(file), Some(line)) => format!("{file}:{line}"),
@@ -83,14 +70,14 @@ fn fold(id: &str, findings: Vec<Finding>) -> RuleOutcome {
             message.push_str(&format!("\nalso ({place}): {}", f.message));
         }
     }
-    if findings.len() > SHOWN {
-        message.push_str(&format!("\n... and {} more", findings.len() - SHOWN));
+    if problems.len() > SHOWN {
+        message.push_str(&format!("\n... and {} more", problems.len() - SHOWN));
     }
     RuleOutcome { id: id.to_string(), passed: false, message, file: first.file.clone(), line: first.line }
 }
 
 fn run_rule(rule: &rules::Rule, ws: &mut Workspace) -> RuleOutcome {
-    let findings = match &rule.spec {
+    let problems = match &rule.spec {
         Spec::Sections(s) => structure::sections(s, ws),
         Spec::WordFloor(s) => structure::word_floor(s, ws),
         Spec::ListItems(s) => structure::list_items(s, ws),
@@ -105,5 +92,5 @@ fn run_rule(rule: &rules::Rule, ws: &mut Workspace) -> RuleOutcome {
         Spec::Tradeoff(s) => tables::tradeoff(s, ws),
         Spec::Adr(s) => adr::rule(s, ws),
     };
-    fold(&rule.id, findings)
+    fold(&rule.id, problems)
 }

@@ -1,5 +1,5 @@
 //! The Markdown model: one parsed document (headings, prose, lists, tables, code blocks, links,
-//! front matter), with byte offsets so every finding can be reported as a 1-based line.
+//! front matter), with byte offsets so every problem can be reported as a 1-based line.
 //!
 //! Everything is built from pulldown-cmark events in one pass; rule modules never look at raw
 //! Markdown syntax except to report lines and to scan for placeholders in source spans.
@@ -7,7 +7,7 @@
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::collections::HashMap;
 
-use crate::text::normalize_title;
+use crate::text::{normalize_title, word_count};
 
 #[derive(Debug, Clone)]
 pub struct Heading {
@@ -305,6 +305,14 @@ impl Doc {
     }
     pub fn headings_in(&self, r: Range) -> impl Iterator<Item = &Heading> {
         self.headings.iter().filter(move |p| r.contains(p.offset))
+    }
+
+    /// Is there anything but the heading (and HTML comments) in the range?
+    pub fn has_content(&self, r: Range) -> bool {
+        self.prose_in(r).any(|p| word_count(&p.text) > 0)
+            || self.items_in(r).any(|i| !i.text.is_empty())
+            || self.tables_in(r).next().is_some()
+            || self.codes_in(r).any(|c| !c.content.trim().is_empty())
     }
 
     pub fn front_value(&self, key: &str) -> Option<&FrontMatter> {

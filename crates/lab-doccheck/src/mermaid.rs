@@ -3,9 +3,9 @@
 //! sequence messages well formed). Not a full parse: that would need Node and the mermaid
 //! package, which the docs runner deliberately does without.
 
-use crate::rules::MermaidSpec;
+use crate::problem::Problem;
+use crate::spec::MermaidSpec;
 use crate::workspace::{section, Workspace};
-use crate::Finding;
 
 pub const KNOWN_KINDS: &[&str] = &[
     "flowchart",
@@ -297,7 +297,7 @@ fn message(l: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -320,13 +320,13 @@ pub fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Finding> {
             bad.extend(kind);
         }
         for (i, m) in problems {
-            out.push(Finding::at(&doc.path, block.content_line + i as u32, format!("mermaid diagram: {m}")));
+            out.push(Problem::at(&doc.path, block.content_line + i as u32, format!("mermaid diagram: {m}")));
         }
     }
     for k in &spec.kinds {
         if !good.contains(&k.as_str()) && !bad.contains(&k.as_str()) {
             let start = if k == "sequence" { "sequenceDiagram" } else { k.as_str() };
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 line,
                 format!("no Mermaid {k} diagram{place}: add a ```mermaid block that starts with `{start}`"),

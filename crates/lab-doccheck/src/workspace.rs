@@ -1,13 +1,13 @@
 //! The learner's workspace as the rules see it: documents loaded once and cached, simple `*`
-//! globs, link resolution, and the shared "missing file / missing section" findings.
+//! globs, link resolution, and the shared "missing file / missing section" problems.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::markdown::{Doc, Heading, Range};
-use crate::rules::Names;
-use crate::Finding;
+use crate::problem::Problem;
+use crate::spec::Names;
 
 /// Documents larger than this are refused rather than parsed: nobody writes a 4 MB design doc,
 /// and grading must stay fast.
@@ -37,15 +37,15 @@ impl Workspace {
         self.abs(rel).exists()
     }
 
-    /// Loads and parses a document; a missing or unreadable file is a finding, not an error.
-    pub fn doc(&mut self, rel: &str) -> Result<Rc<Doc>, Finding> {
+    /// Loads and parses a document; a missing or unreadable file is a problem, not an error.
+    pub fn doc(&mut self, rel: &str) -> Result<Rc<Doc>, Problem> {
         if !self.cache.contains_key(rel) {
             let loaded = self.load(rel);
             self.cache.insert(rel.to_string(), loaded);
         }
         match &self.cache[rel] {
             Ok(d) => Ok(d.clone()),
-            Err(m) => Err(Finding::in_file(rel, m.clone())),
+            Err(m) => Err(Problem::in_file(rel, m.clone())),
         }
     }
 
@@ -161,20 +161,20 @@ impl Workspace {
     }
 }
 
-/// The document and section most rules read: either, when missing, is the rule's one finding.
-pub fn doc_section(ws: &mut Workspace, file: &str, names: &Names) -> Result<(Rc<Doc>, Range, Heading), Finding> {
+/// The document and section most rules read: either, when missing, is the rule's one problem.
+pub fn doc_section(ws: &mut Workspace, file: &str, names: &Names) -> Result<(Rc<Doc>, Range, Heading), Problem> {
     let doc = ws.doc(file)?;
     let (range, heading) = section(&doc, names)?;
     let heading = heading.clone();
     Ok((doc, range, heading))
 }
 
-/// The section a rule reads, or a finding telling the learner to add the heading.
-pub fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Finding> {
+/// The section a rule reads, or a problem telling the learner to add the heading.
+pub fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Problem> {
     let list = names.list();
     doc.section(&list).ok_or_else(|| {
         let also = if list.len() > 1 { format!(" (also accepted: {})", quoted(&list[1..])) } else { String::new() };
-        Finding::in_file(
+        Problem::in_file(
             &doc.path,
             format!("{} has no section titled \"{}\"{also}: add it as a heading", doc.path, names.shown()),
         )
