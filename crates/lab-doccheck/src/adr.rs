@@ -84,7 +84,7 @@ fn has_negative(doc: &Doc, markers: &[String]) -> bool {
     false
 }
 
-pub fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Problem> {
     let statuses: Vec<String> =
         spec.statuses.clone().unwrap_or_else(|| STATUSES.iter().map(|s| s.to_string()).collect());
     let markers: Vec<String> =

@@ -11,7 +11,7 @@ use crate::workspace::{doc_section, Workspace};
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// `METHOD /path` pairs in a line of text.
-pub fn endpoints_in(text: &str) -> Vec<(String, String)> {
+pub(crate) fn endpoints_in(text: &str) -> Vec<(String, String)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = Vec::new();
     for pair in words.windows(2) {
@@ -47,7 +47,7 @@ fn http_body(content: &str) -> Option<String> {
     }
 }
 
-pub fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 /// A formula over capacity-block names: numbers, names, + - * / and parentheses.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Num(f64),
     Var(String),
     Neg(Box<Expr>),
@@ -14,7 +14,7 @@ pub enum Expr {
 }
 
 impl Expr {
-    pub fn parse(s: &str) -> Result<Expr, String> {
+    pub(crate) fn parse(s: &str) -> Result<Expr, String> {
         let toks = tokenize(s)?;
         let mut p = ExprParser { toks, pos: 0 };
         let e = p.sum()?;
@@ -24,7 +24,7 @@ impl Expr {
         Ok(e)
     }
 
-    pub fn eval(&self, vars: &HashMap<String, f64>) -> Result<f64, String> {
+    pub(crate) fn eval(&self, vars: &HashMap<String, f64>) -> Result<f64, String> {
         Ok(match self {
             Expr::Num(n) => *n,
             Expr::Var(v) => *vars.get(v).ok_or_else(|| v.clone())?,

@@ -1,9 +1,43 @@
-//! The built-in document checker: grades Markdown design documents against a TOML rules file.
-//! Each rule is one graded test; its outcome names the file and line to look at and says what to
-//! do. The rules file format is documented in docs/doc-rules.md.
+//! Grades Markdown design documents against a TOML rules file. Each rule is one graded test; its
+//! finding says whether it passed and, when not, names the file and line to look at and says what
+//! to do. The rules file format is documented in docs/doc-rules.md.
+//!
+//! Two steps: [`parse_rules`] reads and validates a rules file, and [`check`] grades a folder
+//! against it, one [`Finding`] per rule.
+//!
+//! ```
+//! use lab_doccheck::{check, parse_rules, Status};
+//!
+//! let rules = parse_rules(
+//!     r#"
+//! format_version = 1
+//!
+//! [[rule]]
+//! id = "design-sections"
+//! kind = "sections"
+//! file = "design.md"
+//! sections = [{ title = "Goals" }]
+//! "#,
+//! )?;
+//! let folder = std::env::temp_dir().join(format!("lab-doccheck-example-{}", std::process::id()));
+//! std::fs::create_dir_all(&folder)?;
+//! std::fs::write(folder.join("design.md"), "# Design\n\nNothing yet.\n")?;
+//!
+//! let findings = check(&rules, &folder);
+//! assert_eq!(findings[0].rule_id, "design-sections");
+//! assert_eq!(findings[0].status, Status::Fail);
+//! assert_eq!(findings[0].file.as_deref(), Some("design.md"));
+//! assert!(findings[0].message.starts_with("missing section \"Goals\""));
+//! # std::fs::remove_dir_all(&folder)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod adr;
 mod artifacts;
+mod engine;
+mod finding;
 mod formula;
 mod json;
 mod markdown;
@@ -17,80 +51,20 @@ mod tables;
 mod text;
 mod workspace;
 
-#[cfg(test)]
-mod tests;
-
 use std::path::Path;
 
-use problem::Problem;
-use rules::Spec;
-use workspace::Workspace;
+pub use finding::{Finding, Status};
+pub use rules::{Rules, RulesError};
 
-/// One graded rule's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleOutcome {
-    /// The rule id from the rules file; this is the graded test name.
-    pub id: String,
-    pub passed: bool,
-    /// Empty when passed; otherwise says what is wrong and what to do.
-    pub message: String,
-    /// Path relative to the workspace root, '/'-separated.
-    pub file: Option<String>,
-    /// 1-based.
-    pub line: Option<u32>,
+/// Parses a rules file (TOML text). Parsing is strict: an unknown field or kind, a path that
+/// leaves the folder, a bad formula or a duplicate id is an error that names the rule.
+pub fn parse_rules(text: &str) -> Result<Rules, RulesError> {
+    rules::parse(text)
 }
 
-/// Parse the rules file (TOML text) and check the documents under `root`.
-/// Err only for a malformed rules file (message names the problem and the rule); a missing or
-/// malformed *document* is a failed rule with a message, never an Err and never a panic.
-pub fn check(rules_toml: &str, root: &Path) -> anyhow::Result<Vec<RuleOutcome>> {
-    let rules = rules::parse(rules_toml)?;
-    let mut ws = Workspace::new(root);
-    Ok(rules.iter().map(|r| run_rule(r, &mut ws)).collect())
-}
-
-/// How many problems one outcome spells out; the rest are counted, so a message stays readable.
-const SHOWN: usize = 4;
-
-fn fold(id: &str, problems: Vec<Problem>) -> RuleOutcome {
-    let Some(first) = problems.first() else {
-        return RuleOutcome { id: id.to_string(), passed: true, message: String::new(), file: None, line: None };
-    };
-    let mut message = first.message.clone();
-    for f in problems.iter().skip(1).take(SHOWN - 1) {
-        let place = match (&f.file, f.line) {
-            (Some(file), Some(line)) if Some(file) == first.file.as_ref() => format!("line {line}"),
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
-            _ => String::new(),
-        };
-        if place.is_empty() {
-            message.push_str(&format!("\nalso: {}", f.message));
-        } else {
-            message.push_str(&format!("\nalso ({place}): {}", f.message));
-        }
-    }
-    if problems.len() > SHOWN {
-        message.push_str(&format!("\n... and {} more", problems.len() - SHOWN));
-    }
-    RuleOutcome { id: id.to_string(), passed: false, message, file: first.file.clone(), line: first.line }
-}
-
-fn run_rule(rule: &rules::Rule, ws: &mut Workspace) -> RuleOutcome {
-    let problems = match &rule.spec {
-        Spec::Sections(s) => structure::sections(s, ws),
-        Spec::WordFloor(s) => structure::word_floor(s, ws),
-        Spec::ListItems(s) => structure::list_items(s, ws),
-        Spec::Placeholders(s) => structure::placeholders(s, ws),
-        Spec::Links(s) => structure::links(s, ws),
-        Spec::Units(s) => numbers::units(s, ws),
-        Spec::Capacity(s, exprs) => numbers::capacity(s, exprs, ws),
-        Spec::Slo(s) => numbers::slo(s, ws),
-        Spec::Mermaid(s) => mermaid::rule(s, ws),
-        Spec::Api(s) => artifacts::api(s, ws),
-        Spec::Table(s, preset) => tables::table(s, *preset, ws),
-        Spec::Tradeoff(s) => tables::tradeoff(s, ws),
-        Spec::Adr(s) => adr::rule(s, ws),
-    };
-    fold(&rule.id, problems)
+/// Checks the documents under `root` against the rules: one finding per rule, in the rules
+/// file's order. A missing, unreadable or malformed document fails the rules that read it, with
+/// a message; it is never an error and never a panic.
+pub fn check(rules: &Rules, root: &Path) -> Vec<Finding> {
+    engine::run(rules, root)
 }

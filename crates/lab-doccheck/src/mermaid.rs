@@ -7,7 +7,7 @@ use crate::problem::Problem;
 use crate::spec::MermaidSpec;
 use crate::workspace::{section, Workspace};
 
-pub const KNOWN_KINDS: &[&str] = &[
+pub(crate) const KNOWN_KINDS: &[&str] = &[
     "flowchart",
     "sequence",
     "class",
@@ -58,7 +58,7 @@ fn kind_of(keyword: &str) -> Option<&'static str> {
 type Problems = Vec<(usize, String)>;
 
 /// Checks one diagram's text; returns its kind (when the header is known) and its problems.
-pub fn check_diagram(content: &str) -> (Option<&'static str>, Problems) {
+pub(crate) fn check_diagram(content: &str) -> (Option<&'static str>, Problems) {
     let mut lines: Vec<(usize, &str)> = content.lines().enumerate().map(|(i, l)| (i, l.trim())).collect();
     // optional config front matter at the top of the diagram
     if lines.iter().find(|(_, l)| !l.is_empty()).map(|(_, l)| *l) == Some("---") {
@@ -297,7 +297,7 @@ fn message(l: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],

@@ -14,7 +14,7 @@ use crate::text::{
 };
 use crate::workspace::{doc_section, section, Workspace};
 
-pub const DEFAULT_UNITS: &[&str] = &[
+pub(crate) const DEFAULT_UNITS: &[&str] = &[
     "QPS",
     "RPS",
     "TPS",
@@ -84,7 +84,7 @@ fn section_text(doc: &Doc, r: Range) -> Vec<String> {
     out
 }
 
-pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -169,7 +169,7 @@ fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f
     (values, problems)
 }
 
-pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -285,7 +285,7 @@ fn column(t: &Table, aliases: &[&str], taken: &[usize]) -> Option<usize> {
     t.header.iter().enumerate().position(|(i, c)| !taken.contains(&i) && aliases.iter().any(|a| has_words(&c.text, a)))
 }
 
-pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],

@@ -3,6 +3,8 @@
 //! naming the rule) so an instructor's typo fails `lab validate` instead of silently grading
 //! nothing.
 
+use std::fmt;
+
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 
@@ -13,8 +15,9 @@ use crate::spec::{
     TablePreset, TableSpec, TradeoffSpec, UnitsSpec, WordFloorSpec,
 };
 
+/// A rule's kind with its parameters (a `capacity` rule also holds its parsed formulas).
 #[derive(Debug, Clone)]
-pub enum Spec {
+pub(crate) enum Spec {
     Sections(SectionsSpec),
     WordFloor(WordFloorSpec),
     ListItems(ListItemsSpec),
@@ -30,13 +33,41 @@ pub enum Spec {
     Links(LinksSpec),
 }
 
+/// One `[[rule]]`: its id (the graded test's name) and what it checks.
 #[derive(Debug, Clone)]
-pub struct Rule {
-    pub id: String,
-    pub spec: Spec,
+pub(crate) struct Rule {
+    pub(crate) id: String,
+    pub(crate) spec: Spec,
 }
 
-pub const KINDS: &[&str] = &[
+/// A parsed rules file: its rules in file order, each one graded test.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    rules: Vec<Rule>,
+}
+
+impl Rules {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter()
+    }
+}
+
+/// Why a rules file was refused. The message names the rule (by id and kind) and the problem,
+/// e.g. `rule "numbers-slos" (kind slo): unknown field `min_slo``.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesError {
+    message: String,
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RulesError {}
+
+pub(crate) const KINDS: &[&str] = &[
     "sections",
     "word_floor",
     "list_items",
@@ -71,7 +102,12 @@ fn check_path(p: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn parse(text: &str) -> Result<Vec<Rule>> {
+/// Parses a rules file; the error carries the whole chain of causes as one message.
+pub(crate) fn parse(text: &str) -> Result<Rules, RulesError> {
+    parse_rules(text).map(|rules| Rules { rules }).map_err(|e| RulesError { message: format!("{e:#}") })
+}
+
+fn parse_rules(text: &str) -> Result<Vec<Rule>> {
     let doc: toml::Table = text.parse().context("the rules file is not valid TOML")?;
     for key in doc.keys() {
         if key != "format_version" && key != "rule" {

@@ -7,19 +7,19 @@ use serde::Deserialize;
 /// A section named by its title, or by a list of accepted titles (the first is shown).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum Names {
+pub(crate) enum Names {
     One(String),
     Many(Vec<String>),
 }
 
 impl Names {
-    pub fn list(&self) -> Vec<String> {
+    pub(crate) fn list(&self) -> Vec<String> {
         match self {
             Names::One(s) => vec![s.clone()],
             Names::Many(v) => v.clone(),
         }
     }
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         self.list().first().cloned().unwrap_or_default()
     }
 }
@@ -45,123 +45,123 @@ fn capacity_lang() -> String {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SectionReq {
-    pub title: String,
+pub(crate) struct SectionReq {
+    pub(crate) title: String,
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     #[serde(default = "yes")]
-    pub non_empty: bool,
+    pub(crate) non_empty: bool,
 }
 
 impl SectionReq {
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         std::iter::once(self.title.clone()).chain(self.aliases.iter().cloned()).collect()
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SectionsSpec {
-    pub file: String,
-    pub sections: Vec<SectionReq>,
+pub(crate) struct SectionsSpec {
+    pub(crate) file: String,
+    pub(crate) sections: Vec<SectionReq>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WordFloorSpec {
-    pub file: String,
-    pub section: Option<Names>,
-    pub min_words: usize,
+pub(crate) struct WordFloorSpec {
+    pub(crate) file: String,
+    pub(crate) section: Option<Names>,
+    pub(crate) min_words: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListItemsSpec {
-    pub file: String,
-    pub section: Names,
-    pub min_items: usize,
+pub(crate) struct ListItemsSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    pub(crate) min_items: usize,
     #[serde(default = "three")]
-    pub min_words: usize,
+    pub(crate) min_words: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlaceholdersSpec {
-    pub files: Vec<String>,
+pub(crate) struct PlaceholdersSpec {
+    pub(crate) files: Vec<String>,
     #[serde(default)]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     #[serde(default)]
-    pub sections: Vec<Names>,
-    pub patterns: Option<Vec<String>>,
+    pub(crate) sections: Vec<Names>,
+    pub(crate) patterns: Option<Vec<String>>,
     #[serde(default)]
-    pub extra_patterns: Vec<String>,
+    pub(crate) extra_patterns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UnitsSpec {
-    pub file: String,
-    pub section: Names,
-    pub min_count: usize,
-    pub units: Option<Vec<String>>,
+pub(crate) struct UnitsSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    pub(crate) min_count: usize,
+    pub(crate) units: Option<Vec<String>>,
     #[serde(default)]
-    pub require_units: Vec<Vec<String>>,
+    pub(crate) require_units: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Derived {
-    pub name: String,
-    pub formula: String,
-    pub tolerance: Option<f64>,
+pub(crate) struct Derived {
+    pub(crate) name: String,
+    pub(crate) formula: String,
+    pub(crate) tolerance: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CapacitySpec {
-    pub file: String,
-    pub section: Option<Names>,
+pub(crate) struct CapacitySpec {
+    pub(crate) file: String,
+    pub(crate) section: Option<Names>,
     #[serde(default = "capacity_lang")]
-    pub block: String,
+    pub(crate) block: String,
     #[serde(default)]
-    pub inputs: Vec<String>,
+    pub(crate) inputs: Vec<String>,
     #[serde(default)]
-    pub derived: Vec<Derived>,
+    pub(crate) derived: Vec<Derived>,
     #[serde(default = "five_percent")]
-    pub tolerance: f64,
+    pub(crate) tolerance: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SloSpec {
-    pub file: String,
-    pub section: Names,
+pub(crate) struct SloSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
     #[serde(default = "two")]
-    pub min_slos: usize,
+    pub(crate) min_slos: usize,
     #[serde(default = "five_percent")]
-    pub tolerance: f64,
+    pub(crate) tolerance: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MermaidSpec {
-    pub file: String,
-    pub section: Option<Names>,
-    pub kinds: Vec<String>,
+pub(crate) struct MermaidSpec {
+    pub(crate) file: String,
+    pub(crate) section: Option<Names>,
+    pub(crate) kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ApiSpec {
-    pub file: String,
-    pub section: Names,
+pub(crate) struct ApiSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
     #[serde(default = "three")]
-    pub min_endpoints: usize,
+    pub(crate) min_endpoints: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum CellCheck {
+pub(crate) enum CellCheck {
     Nonempty,
     Any,
     Number,
@@ -175,79 +175,79 @@ fn nonempty() -> CellCheck {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ColumnSpec {
-    pub name: String,
+pub(crate) struct ColumnSpec {
+    pub(crate) name: String,
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub(crate) aliases: Vec<String>,
     #[serde(default = "nonempty")]
-    pub check: CellCheck,
+    pub(crate) check: CellCheck,
 }
 
 impl ColumnSpec {
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         std::iter::once(self.name.clone()).chain(self.aliases.iter().cloned()).collect()
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Case {
-    pub label: String,
-    pub any: Vec<String>,
+pub(crate) struct Case {
+    pub(crate) label: String,
+    pub(crate) any: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TableSpec {
-    pub file: String,
-    pub section: Names,
-    pub columns: Option<Vec<ColumnSpec>>,
-    pub min_rows: Option<usize>,
+pub(crate) struct TableSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    pub(crate) columns: Option<Vec<ColumnSpec>>,
+    pub(crate) min_rows: Option<usize>,
     #[serde(default)]
-    pub required_rows: Vec<Case>,
+    pub(crate) required_rows: Vec<Case>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TradeoffSpec {
-    pub file: String,
-    pub section: Names,
+pub(crate) struct TradeoffSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
     #[serde(default = "two")]
-    pub min_options: usize,
+    pub(crate) min_options: usize,
     #[serde(default = "three")]
-    pub min_criteria: usize,
+    pub(crate) min_criteria: usize,
     #[serde(default = "one")]
-    pub min_tables: usize,
-    pub chosen_markers: Option<Vec<String>>,
+    pub(crate) min_tables: usize,
+    pub(crate) chosen_markers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AdrSpec {
-    pub dir: String,
+pub(crate) struct AdrSpec {
+    pub(crate) dir: String,
     #[serde(default)]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     #[serde(default = "three")]
-    pub min_count: usize,
-    pub statuses: Option<Vec<String>>,
+    pub(crate) min_count: usize,
+    pub(crate) statuses: Option<Vec<String>>,
     #[serde(default)]
-    pub referenced_from: Vec<String>,
-    pub negative_markers: Option<Vec<String>>,
+    pub(crate) referenced_from: Vec<String>,
+    pub(crate) negative_markers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LinksSpec {
-    pub files: Vec<String>,
+pub(crate) struct LinksSpec {
+    pub(crate) files: Vec<String>,
     #[serde(default)]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     #[serde(default)]
-    pub min_links: usize,
+    pub(crate) min_links: usize,
 }
 
 /// Which preset a `table`-family rule uses for its default columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TablePreset {
+pub(crate) enum TablePreset {
     Plain,
     DataModel,
     FailureModes,

@@ -9,9 +9,9 @@ use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, Word
 use crate::text::{find_word, word_count};
 use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
 
-pub const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
+pub(crate) const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 
-pub fn prose_words(doc: &Doc, r: Range) -> usize {
+pub(crate) fn prose_words(doc: &Doc, r: Range) -> usize {
     doc.prose_in(r).map(|p| word_count(&p.text)).sum()
 }
 
@@ -27,7 +27,7 @@ fn expand(ws: &Workspace, files: &[String], exclude: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -62,7 +62,7 @@ pub fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> {
     out
 }
 
-pub fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -88,7 +88,7 @@ pub fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Problem> {
     )]
 }
 
-pub fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -108,7 +108,7 @@ pub fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Problem> {
     )]
 }
 
-pub fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Problem> {
     let mut patterns: Vec<String> = match &spec.patterns {
         Some(p) => p.clone(),
         None => DEFAULT_PLACEHOLDERS.iter().map(|s| s.to_string()).collect(),
@@ -157,7 +157,7 @@ pub fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Problem>
     out
 }
 
-pub fn links(spec: &LinksSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn links(spec: &LinksSpec, ws: &mut Workspace) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut internal = 0;
     let files = expand(ws, &spec.files, &spec.exclude);

@@ -74,13 +74,13 @@ fn map_columns(t: &Table, cols: &[ColumnSpec]) -> Vec<Option<usize>> {
 }
 
 /// Cell text that still means "nothing written yet".
-pub fn blank(s: &str) -> bool {
+pub(crate) fn blank(s: &str) -> bool {
     let t = s.trim().trim_matches('*').trim();
     t.is_empty() || matches!(t, "-" | "—" | "–" | "?" | "..." | "…" | "TBD" | "TODO" | "tbd" | "todo")
 }
 
 /// An ATAM-style (importance, difficulty) rating: "(H, M)", "H/M", "High, Low".
-pub fn is_rating(s: &str) -> bool {
+pub(crate) fn is_rating(s: &str) -> bool {
     let toks: Vec<String> =
         s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase()).collect();
     toks.len() == 2 && toks.iter().all(|t| matches!(t.as_str(), "h" | "m" | "l" | "high" | "medium" | "med" | "low"))
@@ -100,7 +100,7 @@ fn row_name(row: &[Cell]) -> String {
     }
 }
 
-pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -262,7 +262,7 @@ fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[Strin
     out
 }
 
-pub fn tradeoff(spec: &TradeoffSpec, ws: &mut Workspace) -> Vec<Problem> {
+pub(crate) fn tradeoff(spec: &TradeoffSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
