@@ -1,6 +1,6 @@
 //! Grades Markdown design documents against a TOML rules file. Each rule is one graded test; its
 //! finding says whether it passed and, when not, names the file and line to look at and says what
-//! to do. The rules file format is documented in docs/doc-rules.md.
+//! to do. The crate's README.md documents the rules file, kind by kind and field by field.
 //!
 //! Two steps: [`parse_rules`] reads and validates a rules file, and [`check`] grades a folder
 //! against it, one [`Finding`] per rule.

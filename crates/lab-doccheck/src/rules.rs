@@ -53,7 +53,7 @@ impl Rules {
 }
 
 /// Why a rules file was refused. The message names the rule (by id and kind) and the problem,
-/// e.g. `rule "numbers-slos" (kind slo): unknown field `min_slo``.
+/// e.g. ``rule "numbers-slos" (kind slo): unknown field `min_slo`, expected one of ...``.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesError {
     message: String,
