@@ -11,7 +11,7 @@ use crate::workspace::{doc_section, Workspace};
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// `METHOD /path` pairs in a line of text.
-pub(crate) fn endpoints_in(text: &str) -> Vec<(String, String)> {
+fn endpoints_in(text: &str) -> Vec<(String, String)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = Vec::new();
     for pair in words.windows(2) {

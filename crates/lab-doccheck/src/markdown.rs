@@ -387,7 +387,7 @@ fn strip_front_matter(input: &str) -> (String, Vec<FrontMatter>) {
 }
 
 /// GitHub's heading anchor: lower-case, drop punctuation except '-' and '_', spaces to '-'.
-pub(crate) fn github_slug(text: &str) -> String {
+fn github_slug(text: &str) -> String {
     text.to_lowercase()
         .chars()
         .filter_map(|c| {

@@ -58,7 +58,7 @@ fn kind_of(keyword: &str) -> Option<&'static str> {
 type Problems = Vec<(usize, String)>;
 
 /// Checks one diagram's text; returns its kind (when the header is known) and its problems.
-pub(crate) fn check_diagram(content: &str) -> (Option<&'static str>, Problems) {
+fn check_diagram(content: &str) -> (Option<&'static str>, Problems) {
     let mut lines: Vec<(usize, &str)> = content.lines().enumerate().map(|(i, l)| (i, l.trim())).collect();
     // optional config front matter at the top of the diagram
     if lines.iter().find(|(_, l)| !l.is_empty()).map(|(_, l)| *l) == Some("---") {

@@ -14,7 +14,7 @@ use crate::text::{
 };
 use crate::workspace::{doc_section, section, Workspace};
 
-pub(crate) const DEFAULT_UNITS: &[&str] = &[
+const DEFAULT_UNITS: &[&str] = &[
     "QPS",
     "RPS",
     "TPS",

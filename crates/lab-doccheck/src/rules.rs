@@ -67,7 +67,7 @@ impl fmt::Display for RulesError {
 
 impl std::error::Error for RulesError {}
 
-pub(crate) const KINDS: &[&str] = &[
+const KINDS: &[&str] = &[
     "sections",
     "word_floor",
     "list_items",
@@ -104,10 +104,10 @@ fn check_path(p: &str) -> Result<()> {
 
 /// Parses a rules file; the error carries the whole chain of causes as one message.
 pub(crate) fn parse(text: &str) -> Result<Rules, RulesError> {
-    parse_rules(text).map(|rules| Rules { rules }).map_err(|e| RulesError { message: format!("{e:#}") })
+    parse_entries(text).map(|rules| Rules { rules }).map_err(|e| RulesError { message: format!("{e:#}") })
 }
 
-fn parse_rules(text: &str) -> Result<Vec<Rule>> {
+fn parse_entries(text: &str) -> Result<Vec<Rule>> {
     let doc: toml::Table = text.parse().context("the rules file is not valid TOML")?;
     for key in doc.keys() {
         if key != "format_version" && key != "rule" {

@@ -9,9 +9,9 @@ use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, Word
 use crate::text::{find_word, word_count};
 use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
 
-pub(crate) const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
+const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 
-pub(crate) fn prose_words(doc: &Doc, r: Range) -> usize {
+fn prose_words(doc: &Doc, r: Range) -> usize {
     doc.prose_in(r).map(|p| word_count(&p.text)).sum()
 }
 

@@ -80,7 +80,7 @@ pub(crate) fn blank(s: &str) -> bool {
 }
 
 /// An ATAM-style (importance, difficulty) rating: "(H, M)", "H/M", "High, Low".
-pub(crate) fn is_rating(s: &str) -> bool {
+fn is_rating(s: &str) -> bool {
     let toks: Vec<String> =
         s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase()).collect();
     toks.len() == 2 && toks.iter().all(|t| matches!(t.as_str(), "h" | "m" | "l" | "high" | "medium" | "med" | "low"))

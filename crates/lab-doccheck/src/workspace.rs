@@ -33,7 +33,7 @@ impl Workspace {
         self.root.join(rel)
     }
 
-    pub(crate) fn exists(&self, rel: &str) -> bool {
+    fn exists(&self, rel: &str) -> bool {
         self.abs(rel).exists()
     }
 
