@@ -8,7 +8,6 @@ pub mod catalog;
 pub mod cli;
 mod commands;
 pub mod dev;
-mod doccheck;
 pub mod grading;
 pub mod output;
 pub mod process;

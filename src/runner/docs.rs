@@ -4,35 +4,38 @@ use std::fs;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use lab_doccheck::Status;
 
 use super::{Outcome, Run, Spec, TestResult};
-use crate::doccheck;
-use crate::workspace::RUN_DIR;
+use crate::workspace::SUITE_DIR;
 
 /// The rules file every docs grading suite holds at its root.
 pub const RULES_FILE: &str = "rules.toml";
 
 pub fn run(spec: &Spec) -> Result<Run> {
     let started = Instant::now();
-    let path = spec.root.join(RUN_DIR).join("grading").join(RULES_FILE);
+    let path = spec.root.join(SUITE_DIR).join(RULES_FILE);
     let rules = fs::read_to_string(&path)
         .with_context(|| format!("the grading suite has no {RULES_FILE} ({})", path.display()))?;
     let mut run = Run { results: Vec::new(), error: None, output: String::new(), elapsed: started.elapsed() };
-    match doccheck::check(&rules, spec.root) {
-        Ok(outcomes) => {
-            run.results = outcomes
+    match lab_doccheck::parse_rules(&rules) {
+        Ok(rules) => {
+            run.results = lab_doccheck::check(&rules, spec.root)
                 .into_iter()
-                .map(|o| TestResult {
-                    name: o.id,
-                    outcome: if o.passed { Outcome::Pass } else { Outcome::Fail },
-                    message: o.message,
+                .map(|f| TestResult {
+                    name: f.rule_id,
+                    outcome: match f.status {
+                        Status::Pass => Outcome::Pass,
+                        Status::Fail => Outcome::Fail,
+                    },
+                    message: f.message,
                     output: String::new(),
-                    file: o.file,
-                    line: o.line,
+                    file: f.file,
+                    line: f.line,
                 })
                 .collect();
         }
-        Err(err) => run.error = Some(format!("the grading suite's {RULES_FILE} is malformed: {err:#}")),
+        Err(err) => run.error = Some(format!("the grading suite's {RULES_FILE} is malformed: {err}")),
     }
     run.elapsed = started.elapsed();
     Ok(run)

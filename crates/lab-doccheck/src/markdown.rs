@@ -1,5 +1,5 @@
 //! The Markdown model: one parsed document (headings, prose, lists, tables, code blocks, links,
-//! front matter), with byte offsets so every finding can be reported as a 1-based line.
+//! front matter), with byte offsets so every problem can be reported as a 1-based line.
 //!
 //! Everything is built from pulldown-cmark events in one pass; rule modules never look at raw
 //! Markdown syntax except to report lines and to scan for placeholders in source spans.
@@ -7,91 +7,91 @@
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use std::collections::HashMap;
 
-use crate::doccheck::text::normalize_title;
+use crate::text::{normalize_title, word_count};
 
 #[derive(Debug, Clone)]
-pub struct Heading {
-    pub level: u8,
-    pub text: String,
-    pub slug: String,
-    pub offset: usize,
+pub(crate) struct Heading {
+    pub(crate) level: u8,
+    pub(crate) text: String,
+    pub(crate) slug: String,
+    pub(crate) offset: usize,
 }
 
 /// A run of prose: a paragraph, or the text of a tight list item (which has no paragraph).
 #[derive(Debug, Clone)]
-pub struct Prose {
-    pub text: String,
-    pub offset: usize,
+pub(crate) struct Prose {
+    pub(crate) text: String,
+    pub(crate) offset: usize,
 }
 
 #[derive(Debug, Clone)]
-pub struct ListItem {
-    pub text: String,
-    pub offset: usize,
+pub(crate) struct ListItem {
+    pub(crate) text: String,
+    pub(crate) offset: usize,
 }
 
 #[derive(Debug, Clone)]
-pub struct CodeBlock {
+pub(crate) struct CodeBlock {
     /// First word of the fence's info string, lower-cased ("" for indented blocks).
-    pub lang: String,
-    pub content: String,
-    pub offset: usize,
+    pub(crate) lang: String,
+    pub(crate) content: String,
+    pub(crate) offset: usize,
     /// Line of the first content line (the line after the opening fence).
-    pub content_line: u32,
+    pub(crate) content_line: u32,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Cell {
-    pub text: String,
-    pub links: Vec<String>,
+pub(crate) struct Cell {
+    pub(crate) text: String,
+    pub(crate) links: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Table {
-    pub header: Vec<Cell>,
-    pub rows: Vec<Vec<Cell>>,
-    pub row_offsets: Vec<usize>,
-    pub offset: usize,
+pub(crate) struct Table {
+    pub(crate) header: Vec<Cell>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) row_offsets: Vec<usize>,
+    pub(crate) offset: usize,
 }
 
 #[derive(Debug, Clone)]
-pub struct Link {
-    pub dest: String,
-    pub offset: usize,
+pub(crate) struct Link {
+    pub(crate) dest: String,
+    pub(crate) offset: usize,
 }
 
 #[derive(Debug, Clone)]
-pub struct FrontMatter {
-    pub key: String,
-    pub value: String,
-    pub line: u32,
+pub(crate) struct FrontMatter {
+    pub(crate) key: String,
+    pub(crate) value: String,
+    pub(crate) line: u32,
 }
 
 #[derive(Debug, Default)]
-pub struct Doc {
-    pub path: String,
-    pub src: String,
+pub(crate) struct Doc {
+    pub(crate) path: String,
+    pub(crate) src: String,
     line_starts: Vec<usize>,
-    pub headings: Vec<Heading>,
-    pub prose: Vec<Prose>,
-    pub items: Vec<ListItem>,
-    pub codes: Vec<CodeBlock>,
-    pub tables: Vec<Table>,
-    pub links: Vec<Link>,
-    pub front: Vec<FrontMatter>,
+    pub(crate) headings: Vec<Heading>,
+    pub(crate) prose: Vec<Prose>,
+    pub(crate) items: Vec<ListItem>,
+    pub(crate) codes: Vec<CodeBlock>,
+    pub(crate) tables: Vec<Table>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) front: Vec<FrontMatter>,
     /// Source spans of text, inline code, code-block and HTML events (for placeholder scans).
-    pub spans: Vec<(usize, usize)>,
+    pub(crate) spans: Vec<(usize, usize)>,
 }
 
 /// A byte range of the document: a section's body, or the whole file.
 #[derive(Debug, Clone, Copy)]
-pub struct Range {
-    pub start: usize,
-    pub end: usize,
+pub(crate) struct Range {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl Range {
-    pub fn contains(&self, off: usize) -> bool {
+    pub(crate) fn contains(&self, off: usize) -> bool {
         off >= self.start && off < self.end
     }
 }
@@ -105,7 +105,7 @@ struct ItemBuf {
 }
 
 impl Doc {
-    pub fn parse(path: &str, input: &str) -> Doc {
+    pub(crate) fn parse(path: &str, input: &str) -> Doc {
         let mut doc = Doc { path: path.to_string(), ..Doc::default() };
         // Front matter is stripped by hand (replaced by blanks of equal length) so offsets and
         // lines stay those of the file the learner edits.
@@ -252,7 +252,7 @@ impl Doc {
     }
 
     /// 1-based line of a byte offset.
-    pub fn line(&self, offset: usize) -> u32 {
+    pub(crate) fn line(&self, offset: usize) -> u32 {
         let idx = match self.line_starts.binary_search(&offset) {
             Ok(i) => i + 1,
             Err(i) => i,
@@ -260,12 +260,12 @@ impl Doc {
         idx.max(1) as u32
     }
 
-    pub fn whole(&self) -> Range {
+    pub(crate) fn whole(&self) -> Range {
         Range { start: 0, end: self.src.len() + 1 }
     }
 
     /// Index of the first heading whose title matches one of `names` (see `normalize_title`).
-    pub fn find_heading(&self, names: &[String]) -> Option<usize> {
+    pub(crate) fn find_heading(&self, names: &[String]) -> Option<usize> {
         let wanted: Vec<String> = names.iter().map(|n| normalize_title(n)).filter(|n| !n.is_empty()).collect();
         let titles: Vec<String> = self.headings.iter().map(|h| normalize_title(&h.text)).collect();
         // An exact title wins over a longer one that merely starts with it, so "Goals" finds
@@ -277,7 +277,7 @@ impl Doc {
     }
 
     /// Body of heading `idx`: from the heading to the next heading of the same or higher level.
-    pub fn section_range(&self, idx: usize) -> Range {
+    pub(crate) fn section_range(&self, idx: usize) -> Range {
         let h = &self.headings[idx];
         let end = self.headings[idx + 1..]
             .iter()
@@ -287,31 +287,39 @@ impl Doc {
         Range { start: h.offset, end }
     }
 
-    pub fn section(&self, names: &[String]) -> Option<(Range, &Heading)> {
+    pub(crate) fn section(&self, names: &[String]) -> Option<(Range, &Heading)> {
         self.find_heading(names).map(|i| (self.section_range(i), &self.headings[i]))
     }
 
-    pub fn prose_in(&self, r: Range) -> impl Iterator<Item = &Prose> {
+    pub(crate) fn prose_in(&self, r: Range) -> impl Iterator<Item = &Prose> {
         self.prose.iter().filter(move |p| r.contains(p.offset))
     }
-    pub fn items_in(&self, r: Range) -> impl Iterator<Item = &ListItem> {
+    pub(crate) fn items_in(&self, r: Range) -> impl Iterator<Item = &ListItem> {
         self.items.iter().filter(move |p| r.contains(p.offset))
     }
-    pub fn codes_in(&self, r: Range) -> impl Iterator<Item = &CodeBlock> {
+    pub(crate) fn codes_in(&self, r: Range) -> impl Iterator<Item = &CodeBlock> {
         self.codes.iter().filter(move |p| r.contains(p.offset))
     }
-    pub fn tables_in(&self, r: Range) -> impl Iterator<Item = &Table> {
+    pub(crate) fn tables_in(&self, r: Range) -> impl Iterator<Item = &Table> {
         self.tables.iter().filter(move |p| r.contains(p.offset))
     }
-    pub fn headings_in(&self, r: Range) -> impl Iterator<Item = &Heading> {
+    pub(crate) fn headings_in(&self, r: Range) -> impl Iterator<Item = &Heading> {
         self.headings.iter().filter(move |p| r.contains(p.offset))
     }
 
-    pub fn front_value(&self, key: &str) -> Option<&FrontMatter> {
+    /// Is there anything but the heading (and HTML comments) in the range?
+    pub(crate) fn has_content(&self, r: Range) -> bool {
+        self.prose_in(r).any(|p| word_count(&p.text) > 0)
+            || self.items_in(r).any(|i| !i.text.is_empty())
+            || self.tables_in(r).next().is_some()
+            || self.codes_in(r).any(|c| !c.content.trim().is_empty())
+    }
+
+    pub(crate) fn front_value(&self, key: &str) -> Option<&FrontMatter> {
         self.front.iter().find(|f| f.key.eq_ignore_ascii_case(key))
     }
 
-    pub fn has_slug(&self, slug: &str) -> bool {
+    pub(crate) fn has_slug(&self, slug: &str) -> bool {
         let slug = slug.to_lowercase();
         self.headings.iter().any(|h| h.slug == slug)
     }
@@ -379,7 +387,7 @@ fn strip_front_matter(input: &str) -> (String, Vec<FrontMatter>) {
 }
 
 /// GitHub's heading anchor: lower-case, drop punctuation except '-' and '_', spaces to '-'.
-pub fn github_slug(text: &str) -> String {
+fn github_slug(text: &str) -> String {
     text.to_lowercase()
         .chars()
         .filter_map(|c| {

@@ -5,7 +5,7 @@
 const MAX_DEPTH: usize = 128;
 
 /// Ok when `s` is one JSON value; Err names the 1-based line (within `s`) and the problem.
-pub fn validate(s: &str) -> Result<(), (usize, String)> {
+pub(crate) fn validate(s: &str) -> Result<(), (usize, String)> {
     let mut p = P { b: s.as_bytes(), i: 0 };
     p.ws();
     p.value(0)?;

@@ -2,11 +2,11 @@
 //! ratings or resolving links; required row cases), its presets for data models and failure
 //! modes, and trade-off tables (options x criteria with exactly one chosen option).
 
-use crate::doccheck::markdown::{Cell, Doc, Table};
-use crate::doccheck::rules::{CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
-use crate::doccheck::text::{normalize_title, quantities};
-use crate::doccheck::workspace::{doc_section, Workspace};
-use crate::doccheck::Finding;
+use crate::markdown::{Cell, Doc, Table};
+use crate::problem::Problem;
+use crate::spec::{CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
+use crate::text::{normalize_title, quantities};
+use crate::workspace::{doc_section, Workspace};
 
 fn col(name: &str, aliases: &[&str]) -> ColumnSpec {
     ColumnSpec {
@@ -74,13 +74,13 @@ fn map_columns(t: &Table, cols: &[ColumnSpec]) -> Vec<Option<usize>> {
 }
 
 /// Cell text that still means "nothing written yet".
-pub fn blank(s: &str) -> bool {
+pub(crate) fn blank(s: &str) -> bool {
     let t = s.trim().trim_matches('*').trim();
     t.is_empty() || matches!(t, "-" | "—" | "–" | "?" | "..." | "…" | "TBD" | "TODO" | "tbd" | "todo")
 }
 
 /// An ATAM-style (importance, difficulty) rating: "(H, M)", "H/M", "High, Low".
-pub fn is_rating(s: &str) -> bool {
+fn is_rating(s: &str) -> bool {
     let toks: Vec<String> =
         s.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase()).collect();
     toks.len() == 2 && toks.iter().all(|t| matches!(t.as_str(), "h" | "m" | "l" | "high" | "medium" | "med" | "low"))
@@ -100,7 +100,7 @@ fn row_name(row: &[Cell]) -> String {
     }
 }
 
-pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -116,7 +116,7 @@ pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<F
         .map(|t| (*t, map_columns(t, &cols)))
         .max_by_key(|(_, m)| m.iter().filter(|x| x.is_some()).count());
     let Some((t, mapping)) = best else {
-        return vec![Finding::at(
+        return vec![Problem::at(
             &doc.path,
             hline,
             format!("section \"{}\" has no table: add one with the columns {}", h.text, names.join(" | ")),
@@ -125,7 +125,7 @@ pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<F
     let missing: Vec<&str> =
         cols.iter().zip(&mapping).filter(|(_, m)| m.is_none()).map(|(c, _)| c.name.as_str()).collect();
     if !missing.is_empty() {
-        return vec![Finding::at(
+        return vec![Problem::at(
             &doc.path,
             doc.line(t.offset),
             format!(
@@ -140,7 +140,7 @@ pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<F
     let rows: Vec<(usize, &Vec<Cell>)> =
         t.rows.iter().enumerate().filter(|(_, r)| !r.iter().all(|c| blank(&c.text))).collect();
     if rows.len() < min_rows {
-        out.push(Finding::at(
+        out.push(Problem::at(
             &doc.path,
             doc.line(t.offset),
             format!("the table in section \"{}\" has {} filled rows; it needs at least {min_rows}", h.text, rows.len()),
@@ -175,7 +175,7 @@ pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<F
                 }
             };
             if let Some(p) = problem {
-                out.push(Finding::at(&doc.path, line, format!("row \"{}\": {p}", row_name(row))));
+                out.push(Problem::at(&doc.path, line, format!("row \"{}\": {p}", row_name(row))));
             }
         }
     }
@@ -185,7 +185,7 @@ pub fn table(spec: &TableSpec, preset: TablePreset, ws: &mut Workspace) -> Vec<F
             case.any.iter().any(|w| text.contains(&w.to_lowercase()))
         });
         if !hit {
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 doc.line(t.offset),
                 format!("no row covers {} (a row mentioning one of: {})", case.label, case.any.join(", ")),
@@ -205,7 +205,7 @@ fn is_chosen(row: &[Cell], markers: &[String]) -> bool {
 }
 
 /// Problems with one candidate trade-off table; empty when it qualifies.
-fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[String]) -> Vec<Finding> {
+fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[String]) -> Vec<Problem> {
     let mut out = Vec::new();
     let line = doc.line(t.offset);
     // columns that compare (not the option name, not a verdict or notes column)
@@ -217,7 +217,7 @@ fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[Strin
     let rows: Vec<(usize, &Vec<Cell>)> =
         t.rows.iter().enumerate().filter(|(_, r)| r.first().is_some_and(|c| !blank(&c.text))).collect();
     if rows.len() < spec.min_options {
-        out.push(Finding::at(
+        out.push(Problem::at(
             &doc.path,
             line,
             format!(
@@ -228,7 +228,7 @@ fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[Strin
         ));
     }
     if criteria < spec.min_criteria {
-        out.push(Finding::at(
+        out.push(Problem::at(
             &doc.path,
             line,
             format!(
@@ -241,7 +241,7 @@ fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[Strin
         for (ci, h) in t.header.iter().enumerate() {
             // a verdict column may be empty for rejected options; options and criteria may not
             if (ci == 0 || is_criterion(h)) && row.get(ci).is_none_or(|c| blank(&c.text)) {
-                out.push(Finding::at(
+                out.push(Problem::at(
                     &doc.path,
                     row_line(doc, t, ri),
                     format!("trade-off row \"{}\": column \"{}\" is empty", row_name(row), h.text),
@@ -251,18 +251,18 @@ fn tradeoff_problems(doc: &Doc, t: &Table, spec: &TradeoffSpec, markers: &[Strin
     }
     let chosen = rows.iter().filter(|(_, r)| is_chosen(r, markers)).count();
     if chosen == 0 {
-        out.push(Finding::at(
+        out.push(Problem::at(
             &doc.path,
             line,
             "no option is marked as chosen: mark exactly one row with ✅ or \"(chosen)\"".to_string(),
         ));
     } else if chosen > 1 {
-        out.push(Finding::at(&doc.path, line, format!("{chosen} options are marked as chosen: mark exactly one")));
+        out.push(Problem::at(&doc.path, line, format!("{chosen} options are marked as chosen: mark exactly one")));
     }
     out
 }
 
-pub fn tradeoff(spec: &TradeoffSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn tradeoff(spec: &TradeoffSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -285,7 +285,7 @@ pub fn tradeoff(spec: &TradeoffSpec, ws: &mut Workspace) -> Vec<Finding> {
     }
     problems.insert(
         0,
-        Finding::at(
+        Problem::at(
             &doc.path,
             doc.line(h.offset),
             format!(

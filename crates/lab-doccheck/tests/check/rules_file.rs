@@ -1,10 +1,10 @@
-//! Rules-file parsing: malformed rules files are errors naming the rule; outcome shape.
+//! Rules-file parsing: malformed rules files are errors naming the rule; the findings' shape.
 
 use super::common::*;
-use std::path::Path;
+use lab_doccheck::{parse_rules, Status};
 
 fn err(rules: &str) -> String {
-    let e = crate::doccheck::check(rules, Path::new("/nonexistent")).unwrap_err();
+    let e = parse_rules(rules).unwrap_err();
     format!("{e:#}")
 }
 
@@ -57,10 +57,10 @@ fn rule_errors_name_the_rule() {
 fn outcomes_follow_rule_order_and_shape() {
     let rules = "format_version = 1\n[[rule]]\nid = \"second\"\nkind = \"word_floor\"\nfile = \"d.md\"\nmin_words = 1\n[[rule]]\nid = \"first\"\nkind = \"word_floor\"\nfile = \"d.md\"\nmin_words = 100\n";
     let out = run(rules, &[("d.md", "hello world")]);
-    assert_eq!(out[0].id, "second");
-    assert!(out[0].passed && out[0].file.is_none() && out[0].line.is_none());
-    assert_eq!(out[1].id, "first");
-    assert!(!out[1].passed);
+    assert_eq!(out[0].rule_id, "second");
+    assert!(out[0].status == Status::Pass && out[0].file.is_none() && out[0].line.is_none());
+    assert_eq!(out[1].rule_id, "first");
+    assert!(out[1].status == Status::Fail);
     assert_eq!((out[1].file.as_deref(), out[1].line), (Some("d.md"), Some(1)));
 }
 

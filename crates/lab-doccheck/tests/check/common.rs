@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::doccheck::RuleOutcome;
+use lab_doccheck::{check, parse_rules, Finding, Status};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -32,27 +32,27 @@ pub fn workspace(files: &[(&str, &str)]) -> Ws {
 }
 
 /// Runs a rules file over the files.
-pub fn run(rules: &str, files: &[(&str, &str)]) -> Vec<RuleOutcome> {
+pub fn run(rules: &str, files: &[(&str, &str)]) -> Vec<Finding> {
     let ws = workspace(files);
-    crate::doccheck::check(rules, &ws.root).unwrap()
+    check(&parse_rules(rules).unwrap(), &ws.root)
 }
 
 /// Runs one rule (the body of a [[rule]] table, without id) over the files.
-pub fn one(rule: &str, files: &[(&str, &str)]) -> RuleOutcome {
+pub fn one(rule: &str, files: &[(&str, &str)]) -> Finding {
     let rules = format!("format_version = 1\n[[rule]]\nid = \"r\"\n{rule}\n");
     let mut out = run(&rules, files);
     assert_eq!(out.len(), 1);
     out.remove(0)
 }
 
-pub fn assert_pass(o: &RuleOutcome) {
-    assert!(o.passed, "expected pass, got: {:?}:{:?}: {}", o.file, o.line, o.message);
+pub fn assert_pass(o: &Finding) {
+    assert!(o.status == Status::Pass, "expected pass, got: {:?}:{:?}: {}", o.file, o.line, o.message);
     assert!(o.message.is_empty());
 }
 
 /// Asserts failure with a message containing every fragment; returns the outcome.
-pub fn assert_fail(o: &RuleOutcome, fragments: &[&str]) {
-    assert!(!o.passed, "expected failure for {}", o.id);
+pub fn assert_fail(o: &Finding, fragments: &[&str]) {
+    assert!(o.status == Status::Fail, "expected failure for {}", o.rule_id);
     for f in fragments {
         assert!(o.message.contains(f), "message {:?} lacks {:?}", o.message, f);
     }

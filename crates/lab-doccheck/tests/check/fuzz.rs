@@ -2,6 +2,7 @@
 //! and every failure must carry a message.
 
 use super::common::*;
+use lab_doccheck::Status;
 
 const RULES: &str = r#"format_version = 1
 [[rule]]
@@ -147,9 +148,9 @@ fn odd_markdown_never_panics() {
         let out = run(RULES, &files);
         assert_eq!(out.len(), 15, "snippet {i}");
         for o in &out {
-            assert!(o.passed || !o.message.is_empty(), "snippet {i}: {} failed silently", o.id);
+            assert!(o.status == Status::Pass || !o.message.is_empty(), "snippet {i}: {} failed silently", o.rule_id);
             if let Some(l) = o.line {
-                assert!(l >= 1, "snippet {i}: line 0 for {}", o.id);
+                assert!(l >= 1, "snippet {i}: line 0 for {}", o.rule_id);
             }
         }
     }
@@ -158,5 +159,5 @@ fn odd_markdown_never_panics() {
 #[test]
 fn missing_everything_never_panics() {
     let out = run(RULES, &[]);
-    assert!(out.iter().all(|o| !o.passed || o.id == "ph"));
+    assert!(out.iter().all(|o| o.status == Status::Fail || o.rule_id == "ph"));
 }

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::doccheck::json;
-use crate::doccheck::rules::ApiSpec;
-use crate::doccheck::workspace::{doc_section, Workspace};
-use crate::doccheck::Finding;
+use crate::json;
+use crate::problem::Problem;
+use crate::spec::ApiSpec;
+use crate::workspace::{doc_section, Workspace};
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// `METHOD /path` pairs in a line of text.
-pub fn endpoints_in(text: &str) -> Vec<(String, String)> {
+fn endpoints_in(text: &str) -> Vec<(String, String)> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = Vec::new();
     for pair in words.windows(2) {
@@ -47,7 +47,7 @@ fn http_body(content: &str) -> Option<String> {
     }
 }
 
-pub fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -109,7 +109,7 @@ pub fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Finding> {
                 }
             }
             Item::Payload(Err((l, m))) => {
-                out.push(Finding::at(&doc.path, line + l as u32 - 1, format!("example payload is not valid JSON: {m}")))
+                out.push(Problem::at(&doc.path, line + l as u32 - 1, format!("example payload is not valid JSON: {m}")))
             }
         }
     }
@@ -117,7 +117,7 @@ pub fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Finding> {
     for key in &order {
         let s = &seen[key];
         if !s.payload {
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 s.line,
                 format!("endpoint {} {} has no example payload: add a ```json block after it", key.0, key.1),
@@ -127,7 +127,7 @@ pub fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Finding> {
     if complete < spec.min_endpoints {
         out.insert(
             0,
-            Finding::at(
+            Problem::at(
                 &doc.path,
                 doc.line(h.offset),
                 format!(

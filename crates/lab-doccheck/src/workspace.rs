@@ -1,51 +1,51 @@
 //! The learner's workspace as the rules see it: documents loaded once and cached, simple `*`
-//! globs, link resolution, and the shared "missing file / missing section" findings.
+//! globs, link resolution, and the shared "missing file / missing section" problems.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::doccheck::markdown::{Doc, Heading, Range};
-use crate::doccheck::rules::Names;
-use crate::doccheck::Finding;
+use crate::markdown::{Doc, Heading, Range};
+use crate::problem::Problem;
+use crate::spec::Names;
 
 /// Documents larger than this are refused rather than parsed: nobody writes a 4 MB design doc,
 /// and grading must stay fast.
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
-pub struct Workspace {
+pub(crate) struct Workspace {
     root: PathBuf,
     cache: HashMap<String, Result<Rc<Doc>, String>>,
 }
 
 /// Where an internal link points.
-pub struct Target {
-    pub path: String,
-    pub anchor: Option<String>,
+pub(crate) struct Target {
+    pub(crate) path: String,
+    pub(crate) anchor: Option<String>,
 }
 
 impl Workspace {
-    pub fn new(root: &Path) -> Workspace {
+    pub(crate) fn new(root: &Path) -> Workspace {
         Workspace { root: root.to_path_buf(), cache: HashMap::new() }
     }
 
-    pub fn abs(&self, rel: &str) -> PathBuf {
+    pub(crate) fn abs(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
 
-    pub fn exists(&self, rel: &str) -> bool {
+    fn exists(&self, rel: &str) -> bool {
         self.abs(rel).exists()
     }
 
-    /// Loads and parses a document; a missing or unreadable file is a finding, not an error.
-    pub fn doc(&mut self, rel: &str) -> Result<Rc<Doc>, Finding> {
+    /// Loads and parses a document; a missing or unreadable file is a problem, not an error.
+    pub(crate) fn doc(&mut self, rel: &str) -> Result<Rc<Doc>, Problem> {
         if !self.cache.contains_key(rel) {
             let loaded = self.load(rel);
             self.cache.insert(rel.to_string(), loaded);
         }
         match &self.cache[rel] {
             Ok(d) => Ok(d.clone()),
-            Err(m) => Err(Finding::in_file(rel, m.clone())),
+            Err(m) => Err(Problem::in_file(rel, m.clone())),
         }
     }
 
@@ -66,7 +66,7 @@ impl Workspace {
 
     /// Expands a pattern whose last component may hold `*` (e.g. `docs/adr/*.md`); other
     /// patterns are returned as they are (a missing file then fails where it is read).
-    pub fn glob(&self, pattern: &str) -> Vec<String> {
+    pub(crate) fn glob(&self, pattern: &str) -> Vec<String> {
         let (dir, name) = match pattern.rsplit_once('/') {
             Some((d, n)) => (d, n),
             None => ("", pattern),
@@ -81,7 +81,7 @@ impl Workspace {
     }
 
     /// File names (not folders) in a workspace folder, sorted; empty when it does not exist.
-    pub fn list(&self, dir: &str) -> Vec<String> {
+    pub(crate) fn list(&self, dir: &str) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.abs(dir))
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -96,7 +96,7 @@ impl Workspace {
 
     /// Resolves a link written in `from` (a workspace-relative file). None for external links
     /// (with a scheme such as https: or mailto:); Err when it climbs out of the workspace.
-    pub fn resolve(&self, from: &str, dest: &str) -> Option<Result<Target, String>> {
+    pub(crate) fn resolve(&self, from: &str, dest: &str) -> Option<Result<Target, String>> {
         let dest = dest.trim();
         if dest.is_empty() {
             return Some(Err("the link has an empty target".into()));
@@ -141,7 +141,7 @@ impl Workspace {
 
     /// Checks that an internal link resolves: the file exists and, for Markdown targets, the
     /// anchor names a heading. Returns a message when it does not.
-    pub fn broken(&mut self, from: &str, dest: &str) -> Option<String> {
+    pub(crate) fn broken(&mut self, from: &str, dest: &str) -> Option<String> {
         let target = match self.resolve(from, dest)? {
             Ok(t) => t,
             Err(m) => return Some(m),
@@ -161,27 +161,27 @@ impl Workspace {
     }
 }
 
-/// The document and section most rules read: either, when missing, is the rule's one finding.
-pub fn doc_section(ws: &mut Workspace, file: &str, names: &Names) -> Result<(Rc<Doc>, Range, Heading), Finding> {
+/// The document and section most rules read: either, when missing, is the rule's one problem.
+pub(crate) fn doc_section(ws: &mut Workspace, file: &str, names: &Names) -> Result<(Rc<Doc>, Range, Heading), Problem> {
     let doc = ws.doc(file)?;
     let (range, heading) = section(&doc, names)?;
     let heading = heading.clone();
     Ok((doc, range, heading))
 }
 
-/// The section a rule reads, or a finding telling the learner to add the heading.
-pub fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Finding> {
+/// The section a rule reads, or a problem telling the learner to add the heading.
+pub(crate) fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Problem> {
     let list = names.list();
     doc.section(&list).ok_or_else(|| {
         let also = if list.len() > 1 { format!(" (also accepted: {})", quoted(&list[1..])) } else { String::new() };
-        Finding::in_file(
+        Problem::in_file(
             &doc.path,
             format!("{} has no section titled \"{}\"{also}: add it as a heading", doc.path, names.shown()),
         )
     })
 }
 
-pub fn quoted(items: &[String]) -> String {
+pub(crate) fn quoted(items: &[String]) -> String {
     items.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
 }
 
@@ -194,7 +194,7 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// `*` matches any run of characters; everything else literally.
-pub fn wildcard(pattern: &str, name: &str) -> bool {
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == name;

@@ -2,12 +2,11 @@
 //! context, decision and consequences, at least one negative consequence, and a link to it
 //! from the main document(s).
 
-use crate::doccheck::markdown::Doc;
-use crate::doccheck::rules::AdrSpec;
-use crate::doccheck::structure::has_content;
-use crate::doccheck::text::{normalize_title, word_count};
-use crate::doccheck::workspace::{wildcard, Workspace};
-use crate::doccheck::Finding;
+use crate::markdown::Doc;
+use crate::problem::Problem;
+use crate::spec::AdrSpec;
+use crate::text::{normalize_title, word_count};
+use crate::workspace::{wildcard, Workspace};
 
 const STATUSES: &[&str] = &["proposed", "accepted", "rejected", "deprecated", "superseded"];
 const NEGATIVE: &[&str] = &[
@@ -85,7 +84,7 @@ fn has_negative(doc: &Doc, markers: &[String]) -> bool {
     false
 }
 
-pub fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Problem> {
     let statuses: Vec<String> =
         spec.statuses.clone().unwrap_or_else(|| STATUSES.iter().map(|s| s.to_string()).collect());
     let markers: Vec<String> =
@@ -99,7 +98,7 @@ pub fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Finding> {
         .collect();
     let mut out = Vec::new();
     if files.len() < spec.min_count {
-        out.push(Finding::in_file(
+        out.push(Problem::in_file(
             &spec.dir,
             format!(
                 "{} holds {} decision records; write at least {} (copy the template to a new numbered file)",
@@ -133,12 +132,12 @@ pub fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Finding> {
         };
         match status(&doc) {
             None => {
-                out.push(Finding::at(file, 1, "no status: add `status: accepted` front matter or a \"Status\" section"))
+                out.push(Problem::at(file, 1, "no status: add `status: accepted` front matter or a \"Status\" section"))
             }
             Some((s, line)) => {
                 let w = first_word(&s);
                 if !statuses.contains(&w) {
-                    out.push(Finding::at(
+                    out.push(Problem::at(
                         file,
                         line,
                         format!("status \"{}\" is not one of {}", s.trim(), statuses.join(", ")),
@@ -153,8 +152,8 @@ pub fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Finding> {
         ] {
             let names: Vec<String> = aliases.iter().map(|s| s.to_string()).collect();
             match doc.find_heading(&names) {
-                None => out.push(Finding::in_file(file, format!("no \"{name}\" section: add it as a heading"))),
-                Some(i) if !has_content(&doc, doc.section_range(i)) => out.push(Finding::at(
+                None => out.push(Problem::in_file(file, format!("no \"{name}\" section: add it as a heading"))),
+                Some(i) if !doc.has_content(doc.section_range(i)) => out.push(Problem::at(
                     file,
                     doc.line(doc.headings[i].offset),
                     format!("section \"{name}\" is empty: write it"),
@@ -165,14 +164,14 @@ pub fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Finding> {
         if doc.find_heading(&["Consequences".to_string()]).is_some() && !has_negative(&doc, &markers) {
             let line =
                 doc.find_heading(&["Consequences".to_string()]).map(|i| doc.line(doc.headings[i].offset)).unwrap_or(1);
-            out.push(Finding::at(
+            out.push(Problem::at(
                 file,
                 line,
                 "no negative consequence: every decision costs something; list at least one under \"Negative\" (or start a line with \"Bad, because ...\")",
             ));
         }
         if !spec.referenced_from.is_empty() && !linked.contains(file) {
-            out.push(Finding::in_file(
+            out.push(Problem::in_file(
                 file,
                 format!(
                     "this ADR is not linked from {}: link it where the decision is discussed",

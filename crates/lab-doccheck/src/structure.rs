@@ -3,23 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::doccheck::markdown::{Doc, Range};
-use crate::doccheck::rules::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
-use crate::doccheck::text::{find_word, word_count};
-use crate::doccheck::workspace::{doc_section, quoted, section, wildcard, Workspace};
-use crate::doccheck::Finding;
+use crate::markdown::{Doc, Range};
+use crate::problem::Problem;
+use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
+use crate::text::{find_word, word_count};
+use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
 
-pub const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
+const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 
-/// Is there anything but the heading (and HTML comments) in the range?
-pub fn has_content(doc: &Doc, r: Range) -> bool {
-    doc.prose_in(r).any(|p| word_count(&p.text) > 0)
-        || doc.items_in(r).any(|i| !i.text.is_empty())
-        || doc.tables_in(r).next().is_some()
-        || doc.codes_in(r).any(|c| !c.content.trim().is_empty())
-}
-
-pub fn prose_words(doc: &Doc, r: Range) -> usize {
+fn prose_words(doc: &Doc, r: Range) -> usize {
     doc.prose_in(r).map(|p| word_count(&p.text)).sum()
 }
 
@@ -35,7 +27,7 @@ fn expand(ws: &Workspace, files: &[String], exclude: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -47,15 +39,15 @@ pub fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Finding> {
             None => {
                 let also =
                     if names.len() > 1 { format!(" (also accepted: {})", quoted(&names[1..])) } else { String::new() };
-                out.push(Finding::in_file(
+                out.push(Problem::in_file(
                     &doc.path,
                     format!("missing section \"{}\"{also}: add it as a heading", req.title),
                 ));
             }
             Some(i) => {
                 let r = doc.section_range(i);
-                if req.non_empty && !has_content(&doc, r) {
-                    out.push(Finding::at(
+                if req.non_empty && !doc.has_content(r) {
+                    out.push(Problem::at(
                         &doc.path,
                         doc.line(doc.headings[i].offset),
                         format!(
@@ -70,7 +62,7 @@ pub fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Finding> {
     out
 }
 
-pub fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -86,7 +78,7 @@ pub fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Finding> {
     if n >= spec.min_words {
         return Vec::new();
     }
-    vec![Finding::at(
+    vec![Problem::at(
         &doc.path,
         line,
         format!(
@@ -96,7 +88,7 @@ pub fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Finding> {
     )]
 }
 
-pub fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -106,7 +98,7 @@ pub fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Finding> {
     if n >= spec.min_items {
         return Vec::new();
     }
-    vec![Finding::at(
+    vec![Problem::at(
         &doc.path,
         doc.line(h.offset),
         format!(
@@ -116,7 +108,7 @@ pub fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Finding> {
     )]
 }
 
-pub fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Problem> {
     let mut patterns: Vec<String> = match &spec.patterns {
         Some(p) => p.clone(),
         None => DEFAULT_PLACEHOLDERS.iter().map(|s| s.to_string()).collect(),
@@ -149,7 +141,7 @@ pub fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Finding>
                 for at in find_word(slice, p) {
                     if seen.insert(start + at) {
                         let word = slice.get(at..at + p.len()).unwrap_or(p);
-                        out.push(Finding::at(
+                        out.push(Problem::at(
                             &doc.path,
                             doc.line(start + at),
                             format!(
@@ -165,7 +157,7 @@ pub fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<Finding>
     out
 }
 
-pub fn links(spec: &LinksSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn links(spec: &LinksSpec, ws: &mut Workspace) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut internal = 0;
     let files = expand(ws, &spec.files, &spec.exclude);
@@ -184,7 +176,7 @@ pub fn links(spec: &LinksSpec, ws: &mut Workspace) -> Vec<Finding> {
             }
             internal += 1;
             if let Some(msg) = ws.broken(&doc.path, &link.dest) {
-                out.push(Finding::at(&doc.path, doc.line(link.offset), format!("broken link: {msg}")));
+                out.push(Problem::at(&doc.path, doc.line(link.offset), format!("broken link: {msg}")));
             }
         }
     }
@@ -192,7 +184,7 @@ pub fn links(spec: &LinksSpec, ws: &mut Workspace) -> Vec<Finding> {
         let f = first.unwrap_or_default();
         out.insert(
             0,
-            Finding::in_file(
+            Problem::in_file(
                 &f,
                 format!(
                     "found {internal} internal links; a reviewed document links at least {} (its ADRs, its own sections)",

@@ -44,7 +44,7 @@ fn non_utf8_file_fails_cleanly() {
     let ws = workspace(&[]);
     std::fs::write(ws.root.join("doc.md"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
     let rules = format!("format_version = 1\n[[rule]]\nid = \"r\"\n{SECTIONS}\n");
-    let o = &crate::doccheck::check(&rules, &ws.root).unwrap()[0];
+    let o = &lab_doccheck::check(&lab_doccheck::parse_rules(&rules).unwrap(), &ws.root)[0];
     assert_fail(o, &["not UTF-8"]);
 }
 

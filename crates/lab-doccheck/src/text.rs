@@ -4,7 +4,7 @@
 /// Lower-case, punctuation to spaces, collapsed whitespace, leading section numbers dropped
 /// ("3.2 Capacity Estimates:" -> "capacity estimates"), so aliases match however a learner
 /// numbers or punctuates headings.
-pub fn normalize_title(s: &str) -> String {
+pub(crate) fn normalize_title(s: &str) -> String {
     let cleaned: String = s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
     let words: Vec<&str> = cleaned.split_whitespace().collect();
     let skip = words.iter().take_while(|w| w.chars().all(|c| c.is_ascii_digit())).count();
@@ -12,13 +12,13 @@ pub fn normalize_title(s: &str) -> String {
 }
 
 /// Words of prose: whitespace-separated tokens holding at least one letter or digit.
-pub fn word_count(s: &str) -> usize {
+pub(crate) fn word_count(s: &str) -> usize {
     s.split_whitespace().filter(|w| w.chars().any(|c| c.is_alphanumeric())).count()
 }
 
 /// A number as written in a document: digits with optional `,` or `_` grouping, one decimal
 /// point and an exponent. Returns None for anything else.
-pub fn parse_number(s: &str) -> Option<f64> {
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
     let cleaned: String = s.chars().filter(|c| *c != ',' && *c != '_').collect();
     if cleaned.is_empty() || !cleaned.chars().next()?.is_ascii_digit() && !cleaned.starts_with('-') {
         return None;
@@ -28,14 +28,14 @@ pub fn parse_number(s: &str) -> Option<f64> {
 
 /// A quantity found in text: the number and the unit word written right after it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Quantity {
-    pub value: f64,
+pub(crate) struct Quantity {
+    pub(crate) value: f64,
     /// The unit as written, e.g. "ms", "GB/day", "%", "" when none.
-    pub unit: String,
+    pub(crate) unit: String,
     /// A magnitude suffix glued to the number (k, M, B), already applied to `value`.
-    pub magnitude: Option<char>,
+    pub(crate) magnitude: Option<char>,
     /// Byte offset in the scanned string.
-    pub at: usize,
+    pub(crate) at: usize,
 }
 
 fn magnitude_of(s: &str) -> Option<(char, f64)> {
@@ -51,7 +51,7 @@ fn magnitude_of(s: &str) -> Option<(char, f64)> {
 /// Scans text for numbers and the unit that follows each (glued, "200ms", or after one space,
 /// "200 ms"). A glued magnitude ("20M DAU") multiplies the value and the next word is the unit;
 /// a glued letter that is also a unit ("5m") is kept as the unit and the caller decides.
-pub fn quantities(s: &str) -> Vec<Quantity> {
+pub(crate) fn quantities(s: &str) -> Vec<Quantity> {
     let mut out = Vec::new();
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut i = 0;
@@ -157,7 +157,7 @@ fn trim_unit(s: &str) -> &str {
 
 /// Does `written` (a unit as found) match `unit` (from the rules)? Case-insensitive; a compound
 /// like "GB/day" or "req/s" matches on its whole text or on its part before '/'.
-pub fn unit_matches(written: &str, unit: &str) -> bool {
+pub(crate) fn unit_matches(written: &str, unit: &str) -> bool {
     let w = written.to_lowercase();
     let u = unit.to_lowercase();
     if w == u {
@@ -185,7 +185,7 @@ fn duration_unit(u: &str) -> Option<f64> {
 
 /// First duration in text, in seconds: "30 days", "28d", "43 min 12 s", "43.2 minutes".
 /// Consecutive number-unit pairs are summed ("43m 12s").
-pub fn parse_duration(s: &str) -> Option<f64> {
+pub(crate) fn parse_duration(s: &str) -> Option<f64> {
     let qs = quantities(&s.replace('-', " "));
     let mut total: Option<f64> = None;
     let mut last_end: Option<usize> = None;
@@ -220,18 +220,18 @@ pub fn parse_duration(s: &str) -> Option<f64> {
 }
 
 /// First percentage in text ("99.9%", "99.95 %").
-pub fn parse_percent(s: &str) -> Option<f64> {
+pub(crate) fn parse_percent(s: &str) -> Option<f64> {
     quantities(s).into_iter().find(|q| q.unit.starts_with('%') && q.magnitude.is_none()).map(|q| q.value)
 }
 
 /// Is the first quantity in the text a percentage (rather than a duration)?
-pub fn starts_with_percent(s: &str) -> bool {
+pub(crate) fn starts_with_percent(s: &str) -> bool {
     quantities(s).first().is_some_and(|q| q.unit.starts_with('%'))
 }
 
 /// Byte offsets where `pattern` occurs in `hay` as a whole word. Upper-case patterns (TODO,
 /// TBD) match case-sensitively so prose like "a to-do list" is not flagged; others ignore case.
-pub fn find_word(hay: &str, pattern: &str) -> Vec<usize> {
+pub(crate) fn find_word(hay: &str, pattern: &str) -> Vec<usize> {
     if pattern.is_empty() {
         return Vec::new();
     }
@@ -260,7 +260,7 @@ fn ascii_lower(s: &str) -> String {
 }
 
 /// Formats a number for messages: grouped thousands, at most 2 decimals.
-pub fn fmt_num(v: f64) -> String {
+pub(crate) fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         return v.to_string();
     }
@@ -286,7 +286,7 @@ pub fn fmt_num(v: f64) -> String {
 }
 
 /// Formats seconds as a readable duration for messages.
-pub fn fmt_duration(secs: f64) -> String {
+pub(crate) fn fmt_duration(secs: f64) -> String {
     let (v, unit) = if secs >= 86_400.0 {
         (secs / 86_400.0, "day")
     } else if secs >= 3600.0 {

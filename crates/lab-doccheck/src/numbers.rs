@@ -4,16 +4,17 @@
 
 use std::collections::HashMap;
 
-use crate::doccheck::markdown::{Doc, Range, Table};
-use crate::doccheck::rules::{CapacitySpec, SloSpec, UnitsSpec};
-use crate::doccheck::text::{
+use crate::formula::Expr;
+use crate::markdown::{Doc, Range, Table};
+use crate::problem::Problem;
+use crate::spec::{CapacitySpec, SloSpec, UnitsSpec};
+use crate::text::{
     fmt_duration, fmt_num, normalize_title, parse_duration, parse_number, parse_percent, quantities,
     starts_with_percent, unit_matches,
 };
-use crate::doccheck::workspace::{doc_section, section, Workspace};
-use crate::doccheck::Finding;
+use crate::workspace::{doc_section, section, Workspace};
 
-pub const DEFAULT_UNITS: &[&str] = &[
+const DEFAULT_UNITS: &[&str] = &[
     "QPS",
     "RPS",
     "TPS",
@@ -71,135 +72,6 @@ pub const DEFAULT_UNITS: &[&str] = &[
     "hours/day",
 ];
 
-/// A formula over capacity-block names: numbers, names, + - * / and parentheses.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
-    Num(f64),
-    Var(String),
-    Neg(Box<Expr>),
-    Bin(char, Box<Expr>, Box<Expr>),
-}
-
-impl Expr {
-    pub fn parse(s: &str) -> Result<Expr, String> {
-        let toks = tokenize(s)?;
-        let mut p = ExprParser { toks, pos: 0 };
-        let e = p.sum()?;
-        if p.pos != p.toks.len() {
-            return Err(format!("unexpected {:?} in {s:?}", p.toks[p.pos]));
-        }
-        Ok(e)
-    }
-
-    pub fn eval(&self, vars: &HashMap<String, f64>) -> Result<f64, String> {
-        Ok(match self {
-            Expr::Num(n) => *n,
-            Expr::Var(v) => *vars.get(v).ok_or_else(|| v.clone())?,
-            Expr::Neg(e) => -e.eval(vars)?,
-            Expr::Bin(op, a, b) => {
-                let (a, b) = (a.eval(vars)?, b.eval(vars)?);
-                match op {
-                    '+' => a + b,
-                    '-' => a - b,
-                    '*' => a * b,
-                    _ => a / b,
-                }
-            }
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Num(f64),
-    Name(String),
-    Op(char),
-}
-
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if "+-*/()".contains(c) {
-            out.push(Tok::Op(c));
-            i += 1;
-        } else if c.is_ascii_digit() || c == '.' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {
-                // exponent sign: 1e-3
-                i += 1;
-                if i < chars.len() && (chars[i] == '-' || chars[i] == '+') && matches!(chars[i - 1], 'e' | 'E') {
-                    i += 1;
-                }
-            }
-            let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
-            out.push(Tok::Num(text.parse().map_err(|_| format!("{text:?} is not a number"))?));
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            out.push(Tok::Name(chars[start..i].iter().collect()));
-        } else {
-            return Err(format!("unexpected character {c:?}"));
-        }
-    }
-    Ok(out)
-}
-
-struct ExprParser {
-    toks: Vec<Tok>,
-    pos: usize,
-}
-
-impl ExprParser {
-    fn peek_op(&self) -> Option<char> {
-        match self.toks.get(self.pos) {
-            Some(Tok::Op(c)) => Some(*c),
-            _ => None,
-        }
-    }
-    fn sum(&mut self) -> Result<Expr, String> {
-        let mut left = self.product()?;
-        while let Some(op @ ('+' | '-')) = self.peek_op() {
-            self.pos += 1;
-            left = Expr::Bin(op, Box::new(left), Box::new(self.product()?));
-        }
-        Ok(left)
-    }
-    fn product(&mut self) -> Result<Expr, String> {
-        let mut left = self.factor()?;
-        while let Some(op @ ('*' | '/')) = self.peek_op() {
-            self.pos += 1;
-            left = Expr::Bin(op, Box::new(left), Box::new(self.factor()?));
-        }
-        Ok(left)
-    }
-    fn factor(&mut self) -> Result<Expr, String> {
-        let tok = self.toks.get(self.pos).cloned();
-        self.pos += 1;
-        match tok {
-            Some(Tok::Num(n)) => Ok(Expr::Num(n)),
-            Some(Tok::Name(v)) => Ok(Expr::Var(v)),
-            Some(Tok::Op('-')) => Ok(Expr::Neg(Box::new(self.factor()?))),
-            Some(Tok::Op('(')) => {
-                let e = self.sum()?;
-                if self.peek_op() != Some(')') {
-                    return Err("missing ')'".into());
-                }
-                self.pos += 1;
-                Ok(e)
-            }
-            Some(t) => Err(format!("unexpected {t:?}")),
-            None => Err("the formula ends too early".into()),
-        }
-    }
-}
-
 /// Text a number rule reads in a range: prose, list items and table cells, not code.
 fn section_text(doc: &Doc, r: Range) -> Vec<String> {
     let mut out: Vec<String> = doc.prose_in(r).map(|p| p.text.clone()).collect();
@@ -212,7 +84,7 @@ fn section_text(doc: &Doc, r: Range) -> Vec<String> {
     out
 }
 
-pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -237,7 +109,7 @@ pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Finding> {
     }
     let mut out = Vec::new();
     if found.len() < spec.min_count {
-        out.push(Finding::at(
+        out.push(Problem::at(
             &doc.path,
             line,
             format!(
@@ -250,7 +122,7 @@ pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Finding> {
     }
     for group in &spec.require_units {
         if !found.iter().any(|(_, u)| group.iter().any(|g| unit_matches(u, g))) {
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 line,
                 format!("section \"{}\" states no number in {}: add one", h.text, group.join(" / ")),
@@ -261,7 +133,7 @@ pub fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Finding> {
 }
 
 /// Parsed `name = number` lines of a capacity block, with their lines.
-fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f64, u32)>, Vec<Finding>) {
+fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f64, u32)>, Vec<Problem>) {
     let mut values = HashMap::new();
     let mut problems = Vec::new();
     for (i, raw) in content.lines().enumerate() {
@@ -271,7 +143,7 @@ fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f
             continue;
         }
         let Some((name, value)) = text.split_once('=').or_else(|| text.split_once(':')) else {
-            problems.push(Finding::at(
+            problems.push(Problem::at(
                 &doc.path,
                 line,
                 format!("capacity block line \"{text}\" is not `name = number`"),
@@ -284,7 +156,7 @@ fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f
             Some(v) => {
                 values.insert(name.to_string(), (v, line));
             }
-            None => problems.push(Finding::at(
+            None => problems.push(Problem::at(
                 &doc.path,
                 line,
                 format!(
@@ -297,7 +169,7 @@ fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f
     (values, problems)
 }
 
-pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -315,7 +187,7 @@ pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<
             Some(n) => section(&doc, n).map(|(_, h)| doc.line(h.offset)).unwrap_or(1),
             None => 1,
         };
-        return vec![Finding::at(
+        return vec![Problem::at(
             &doc.path,
             line,
             format!(
@@ -329,12 +201,12 @@ pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<
     let block_line = block.content_line.saturating_sub(1).max(1);
     for name in &spec.inputs {
         match values.get(name) {
-            None if !out.iter().any(|f| f.message.contains(&format!("`{name}`"))) => out.push(Finding::at(
+            None if !out.iter().any(|f| f.message.contains(&format!("`{name}`"))) => out.push(Problem::at(
                 &doc.path,
                 block_line,
                 format!("the capacity block has no `{name} = ...` line: add it"),
             )),
-            Some((v, line)) if *v <= 0.0 => out.push(Finding::at(
+            Some((v, line)) if *v <= 0.0 => out.push(Problem::at(
                 &doc.path,
                 *line,
                 format!("capacity input `{name}` is {}, it must be positive", fmt_num(*v)),
@@ -356,7 +228,7 @@ pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<
     }
     for (d, e) in spec.derived.iter().zip(exprs) {
         let Some((stated, line)) = values.get(&d.name) else {
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 block_line,
                 format!("the capacity block has no `{} = ...` line (it should equal {}): add it", d.name, d.formula),
@@ -366,7 +238,7 @@ pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<
         let computed = match e.eval(&vars) {
             Ok(v) => v,
             Err(missing) => {
-                out.push(Finding::at(
+                out.push(Problem::at(
                     &doc.path,
                     *line,
                     format!("`{}` should equal {}, but the block has no `{missing}` line: add it", d.name, d.formula),
@@ -375,7 +247,7 @@ pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<
             }
         };
         if !computed.is_finite() {
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 *line,
                 format!("`{}` = {} cannot be computed (division by zero?)", d.name, d.formula),
@@ -386,7 +258,7 @@ pub fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<
         let close = |want: f64| (stated - want).abs() <= tol * want.abs().max(1e-9);
         let right_by_chain = chained.get(&d.name).is_some_and(|v| close(*v));
         if !close(computed) && !right_by_chain {
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 *line,
                 format!(
@@ -413,7 +285,7 @@ fn column(t: &Table, aliases: &[&str], taken: &[usize]) -> Option<usize> {
     t.header.iter().enumerate().position(|(i, c)| !taken.contains(&i) && aliases.iter().any(|a| has_words(&c.text, a)))
 }
 
-pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Problem> {
     let (doc, r, h) = match doc_section(ws, &spec.file, &spec.section) {
         Ok(x) => x,
         Err(f) => return vec![f],
@@ -441,7 +313,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
             }
             let name: String = cell(0).chars().take(48).collect();
             let Some(target) = parse_percent(cell(tg)).filter(|p| *p > 0.0 && *p < 100.0) else {
-                out.push(Finding::at(
+                out.push(Problem::at(
                     &doc.path,
                     line,
                     format!(
@@ -452,7 +324,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
                 continue;
             };
             let Some(window) = parse_duration(cell(w)) else {
-                out.push(Finding::at(
+                out.push(Problem::at(
                     &doc.path,
                     line,
                     format!("SLO \"{name}\": window \"{}\" is not a duration; write it like 30 days or 28d", cell(w)),
@@ -465,7 +337,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
                 let p = parse_percent(budget_text).unwrap_or(-1.0);
                 let expected = 100.0 - target;
                 if (p - expected).abs() > spec.tolerance * expected {
-                    out.push(Finding::at(
+                    out.push(Problem::at(
                         &doc.path,
                         line,
                         format!(
@@ -482,7 +354,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
             } else if let Some(secs) = parse_duration(budget_text) {
                 let expected = allowed_frac * window;
                 if (secs - expected).abs() > spec.tolerance * expected {
-                    out.push(Finding::at(&doc.path, line, format!(
+                    out.push(Problem::at(&doc.path, line, format!(
                         "SLO \"{name}\": error budget {} does not match {}% over {}, which allows {}: fix the budget, the target or the window",
                         fmt_duration(secs), fmt_num(target), fmt_duration(window), fmt_duration(expected))));
                     false
@@ -490,7 +362,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
                     true
                 }
             } else {
-                out.push(Finding::at(&doc.path, line, format!(
+                out.push(Problem::at(&doc.path, line, format!(
                     "SLO \"{name}\": error budget \"{budget_text}\" is neither a duration (43.2 minutes) nor a percentage (0.1%)")));
                 false
             };
@@ -502,7 +374,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
     if !saw_table {
         out.insert(
             0,
-            Finding::at(
+            Problem::at(
                 &doc.path,
                 doc.line(h.offset),
                 format!(
@@ -511,7 +383,7 @@ pub fn slo(spec: &SloSpec, ws: &mut Workspace) -> Vec<Finding> {
             ),
         );
     } else if complete < spec.min_slos {
-        out.insert(0, Finding::at(&doc.path, doc.line(h.offset), format!(
+        out.insert(0, Problem::at(&doc.path, doc.line(h.offset), format!(
             "section \"{}\" has {complete} complete SLOs (numeric target, window and a matching error budget); write at least {}",
             h.text, spec.min_slos)));
     }

@@ -3,11 +3,11 @@
 //! sequence messages well formed). Not a full parse: that would need Node and the mermaid
 //! package, which the docs runner deliberately does without.
 
-use crate::doccheck::rules::MermaidSpec;
-use crate::doccheck::workspace::{section, Workspace};
-use crate::doccheck::Finding;
+use crate::problem::Problem;
+use crate::spec::MermaidSpec;
+use crate::workspace::{section, Workspace};
 
-pub const KNOWN_KINDS: &[&str] = &[
+pub(crate) const KNOWN_KINDS: &[&str] = &[
     "flowchart",
     "sequence",
     "class",
@@ -58,7 +58,7 @@ fn kind_of(keyword: &str) -> Option<&'static str> {
 type Problems = Vec<(usize, String)>;
 
 /// Checks one diagram's text; returns its kind (when the header is known) and its problems.
-pub fn check_diagram(content: &str) -> (Option<&'static str>, Problems) {
+fn check_diagram(content: &str) -> (Option<&'static str>, Problems) {
     let mut lines: Vec<(usize, &str)> = content.lines().enumerate().map(|(i, l)| (i, l.trim())).collect();
     // optional config front matter at the top of the diagram
     if lines.iter().find(|(_, l)| !l.is_empty()).map(|(_, l)| *l) == Some("---") {
@@ -297,7 +297,7 @@ fn message(l: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Finding> {
+pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
         Err(f) => return vec![f],
@@ -320,13 +320,13 @@ pub fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Finding> {
             bad.extend(kind);
         }
         for (i, m) in problems {
-            out.push(Finding::at(&doc.path, block.content_line + i as u32, format!("mermaid diagram: {m}")));
+            out.push(Problem::at(&doc.path, block.content_line + i as u32, format!("mermaid diagram: {m}")));
         }
     }
     for k in &spec.kinds {
         if !good.contains(&k.as_str()) && !bad.contains(&k.as_str()) {
             let start = if k == "sequence" { "sequenceDiagram" } else { k.as_str() };
-            out.push(Finding::at(
+            out.push(Problem::at(
                 &doc.path,
                 line,
                 format!("no Mermaid {k} diagram{place}: add a ```mermaid block that starts with `{start}`"),

@@ -1,0 +1,254 @@
+//! The rule parameters as a rules file spells them: one typed, strictly deserialised struct per
+//! rule kind, plus the shared pieces (section names, columns, cell checks, table presets). This is
+//! the vocabulary the rule kinds read; it knows nothing about parsing a whole rules file.
+
+use serde::Deserialize;
+
+/// A section named by its title, or by a list of accepted titles (the first is shown).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Names {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Names {
+    pub(crate) fn list(&self) -> Vec<String> {
+        match self {
+            Names::One(s) => vec![s.clone()],
+            Names::Many(v) => v.clone(),
+        }
+    }
+    pub(crate) fn shown(&self) -> String {
+        self.list().first().cloned().unwrap_or_default()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn three() -> usize {
+    3
+}
+fn two() -> usize {
+    2
+}
+fn one() -> usize {
+    1
+}
+fn five_percent() -> f64 {
+    0.05
+}
+fn capacity_lang() -> String {
+    "capacity".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SectionReq {
+    pub(crate) title: String,
+    #[serde(default)]
+    pub(crate) aliases: Vec<String>,
+    #[serde(default = "yes")]
+    pub(crate) non_empty: bool,
+}
+
+impl SectionReq {
+    pub(crate) fn names(&self) -> Vec<String> {
+        std::iter::once(self.title.clone()).chain(self.aliases.iter().cloned()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SectionsSpec {
+    pub(crate) file: String,
+    pub(crate) sections: Vec<SectionReq>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WordFloorSpec {
+    pub(crate) file: String,
+    pub(crate) section: Option<Names>,
+    pub(crate) min_words: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListItemsSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    pub(crate) min_items: usize,
+    #[serde(default = "three")]
+    pub(crate) min_words: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlaceholdersSpec {
+    pub(crate) files: Vec<String>,
+    #[serde(default)]
+    pub(crate) exclude: Vec<String>,
+    #[serde(default)]
+    pub(crate) sections: Vec<Names>,
+    pub(crate) patterns: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) extra_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UnitsSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    pub(crate) min_count: usize,
+    pub(crate) units: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) require_units: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Derived {
+    pub(crate) name: String,
+    pub(crate) formula: String,
+    pub(crate) tolerance: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CapacitySpec {
+    pub(crate) file: String,
+    pub(crate) section: Option<Names>,
+    #[serde(default = "capacity_lang")]
+    pub(crate) block: String,
+    #[serde(default)]
+    pub(crate) inputs: Vec<String>,
+    #[serde(default)]
+    pub(crate) derived: Vec<Derived>,
+    #[serde(default = "five_percent")]
+    pub(crate) tolerance: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SloSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    #[serde(default = "two")]
+    pub(crate) min_slos: usize,
+    #[serde(default = "five_percent")]
+    pub(crate) tolerance: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MermaidSpec {
+    pub(crate) file: String,
+    pub(crate) section: Option<Names>,
+    pub(crate) kinds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    #[serde(default = "three")]
+    pub(crate) min_endpoints: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum CellCheck {
+    Nonempty,
+    Any,
+    Number,
+    Rating,
+    Link,
+}
+
+fn nonempty() -> CellCheck {
+    CellCheck::Nonempty
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ColumnSpec {
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) aliases: Vec<String>,
+    #[serde(default = "nonempty")]
+    pub(crate) check: CellCheck,
+}
+
+impl ColumnSpec {
+    pub(crate) fn names(&self) -> Vec<String> {
+        std::iter::once(self.name.clone()).chain(self.aliases.iter().cloned()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Case {
+    pub(crate) label: String,
+    pub(crate) any: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TableSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    pub(crate) columns: Option<Vec<ColumnSpec>>,
+    pub(crate) min_rows: Option<usize>,
+    #[serde(default)]
+    pub(crate) required_rows: Vec<Case>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TradeoffSpec {
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    #[serde(default = "two")]
+    pub(crate) min_options: usize,
+    #[serde(default = "three")]
+    pub(crate) min_criteria: usize,
+    #[serde(default = "one")]
+    pub(crate) min_tables: usize,
+    pub(crate) chosen_markers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AdrSpec {
+    pub(crate) dir: String,
+    #[serde(default)]
+    pub(crate) exclude: Vec<String>,
+    #[serde(default = "three")]
+    pub(crate) min_count: usize,
+    pub(crate) statuses: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) referenced_from: Vec<String>,
+    pub(crate) negative_markers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinksSpec {
+    pub(crate) files: Vec<String>,
+    #[serde(default)]
+    pub(crate) exclude: Vec<String>,
+    #[serde(default)]
+    pub(crate) min_links: usize,
+}
+
+/// Which preset a `table`-family rule uses for its default columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TablePreset {
+    Plain,
+    DataModel,
+    FailureModes,
+}

@@ -1,0 +1,11 @@
+//! Tests of every rule kind through the public API: passing input, each failure message,
+//! malformed input.
+
+mod adr;
+mod artifacts;
+mod common;
+mod fuzz;
+mod numbers;
+mod rules_file;
+mod structure;
+mod tables;
