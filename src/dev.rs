@@ -42,8 +42,8 @@ impl SkeletonTrack {
 }
 
 /// Every file of a new lab `id` with the given tracks: lab.toml, and per track a starter that
-/// runs and fails, a grading suite, a reference solution that passes it, and an empty
-/// `mutants/` folder for known-wrong implementations. Paths are relative to the lab folder.
+/// runs and fails, a grading suite, a reference solution that passes it, and two known-wrong
+/// implementations in `mutants/` that the suite catches. Paths are relative to the lab folder.
 pub fn skeleton(id: &str, tracks: &[SkeletonTrack]) -> Result<Vec<Rendered>> {
     if !catalog::is_slug(id) {
         bail!("`{id}` is not a lab id: use lower-case letters, digits and '-', starting with a letter (e.g. `cache-aside`)");
@@ -51,6 +51,11 @@ pub fn skeleton(id: &str, tracks: &[SkeletonTrack]) -> Result<Vec<Rendered>> {
     if tracks.is_empty() {
         bail!("a lab needs at least one track: pass --track python or --track rust");
     }
+    let py = "src/{{package_name}}/core.py";
+    let py_subtracts = mutant(py, "a + b", "a - b", "add subtracts: add(2, 3) gives -1");
+    let py_signs = mutant(py, "a + b", "abs(a) + abs(b)", "add drops signs: add(-2, -3) gives 5");
+    let rs_subtracts = mutant("src/lib.rs", "a + b", "a - b", "add subtracts: add(2, 3) gives -1");
+    let rs_signs = mutant("src/lib.rs", "a + b", "a.abs() + b.abs()", "add drops signs: add(-2, -3) gives 5");
     let file = |path: &str, text: &str| Rendered { path: path.to_string(), contents: text.as_bytes().to_vec() };
     let mut toml = LAB_TOML.replace("@ID@", id);
     let mut files = Vec::new();
@@ -65,7 +70,8 @@ pub fn skeleton(id: &str, tracks: &[SkeletonTrack]) -> Result<Vec<Rendered>> {
                     file("python/starter/src/{{package_name}}/core.py", PY_STARTER),
                     file("python/solution/src/{{package_name}}/core.py", PY_SOLUTION),
                     file("python/grading/test_basics.py.hbs", PY_GRADING),
-                    file("python/mutants/.gitkeep", ""),
+                    file("python/mutants/subtracts.toml", &py_subtracts),
+                    file("python/mutants/drops-signs.toml", &py_signs),
                 ]);
             }
             SkeletonTrack::Rust => {
@@ -77,7 +83,8 @@ pub fn skeleton(id: &str, tracks: &[SkeletonTrack]) -> Result<Vec<Rendered>> {
                     file("rust/solution/src/lib.rs", RS_SOLUTION),
                     file("rust/grading/Cargo.toml.hbs", RS_GRADING_CARGO),
                     file("rust/grading/tests/basics.rs.hbs", RS_GRADING),
-                    file("rust/mutants/.gitkeep", ""),
+                    file("rust/mutants/subtracts.toml", &rs_subtracts),
+                    file("rust/mutants/drops-signs.toml", &rs_signs),
                 ]);
             }
         }
@@ -99,6 +106,15 @@ pub fn skeleton(id: &str, tracks: &[SkeletonTrack]) -> Result<Vec<Rendered>> {
     );
     files.insert(0, file("lab.toml", &toml));
     Ok(files)
+}
+
+/// A mutant definition with one edit (docs/lab-format.md).
+fn mutant(file: &str, find: &str, replace: &str, description: &str) -> String {
+    format!(
+        "# A known-wrong implementation: `lab validate` applies it to the solution and requires a\n\
+         # failing test of its stage.\nformat_version = 1\nstage = \"basics\"\ndescription = \"{description}\"\n\n\
+         [[edit]]\nfile = \"{file}\"\nfind = \"{find}\"\nreplace = \"{replace}\"\n"
+    )
 }
 
 const LAB_TOML: &str = r#"# A lab definition: every field is described in docs/lab-format.md of the lab tool.

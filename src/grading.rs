@@ -26,12 +26,14 @@ pub fn check_workspace(
     let tdef = lab.def.track(track)?;
     let pristine = scaffold::grading(lab, track, &manifest.vars)?;
     let modified = workspace::grading_changes(root, &manifest.grading, &pristine);
+    let only = stage.map(|id| lab.def.stages.iter().find(|s| s.id == id).and_then(|s| s.tests.get(track)));
     let run = runner::run(&runner::Spec {
         root,
         runner: tdef.runner,
         suite: &pristine,
         grading_dir: &manifest.grading.dir,
         timeout,
+        only: only.flatten().map(Vec::as_slice),
     })?;
     let graded = results::grade(&lab.def, track, &run, stage);
     let previous = workspace::last_history(root);

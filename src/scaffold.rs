@@ -202,6 +202,11 @@ impl Renderer {
         Renderer { hb, ctx }
     }
 
+    /// Renders one template string, such as a path that carries variables.
+    pub fn string(&self, template: &str) -> Result<String> {
+        self.hb.render_template(template, &self.ctx).map_err(|e| anyhow!("`{template}` does not render: {e}"))
+    }
+
     /// Renders a tree: `*.hbs` files through Handlebars (suffix dropped), others byte for byte;
     /// names with `{{` are rendered too. `origin` names the tree in errors.
     pub fn tree(&self, tree: &FileTree, origin: &str) -> Result<Vec<Rendered>> {

@@ -12,13 +12,14 @@ use super::Outcome;
 use crate::catalog::{Catalog, Lab};
 use crate::cli::Validate;
 use crate::grading::check_workspace;
+use crate::mutants::{self, Verdict};
 use crate::report::{out, paint, truncate, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::results::Check;
 use crate::runner::{
     self,
     python::{self, Install},
 };
-use crate::scaffold;
+use crate::scaffold::{self, Renderer};
 use crate::status::{Reason, Status};
 use crate::workspace::{self, Manifest};
 
@@ -71,7 +72,7 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
             if !quiet {
                 crate::say!("validating {} ({track})…", lab.def.id);
             }
-            let rows = validate_track(catalog, lab, track, args.timeout);
+            let rows = validate_track(catalog, lab, track, args.timeout, quiet);
             for row in rows.iter().filter(|r| !quiet || !r.ok()) {
                 let mark = match row.state {
                     RowState::Ok => paint(GREEN, "ok  "),
@@ -106,7 +107,7 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
     Ok(Outcome::Success)
 }
 
-fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time::Duration) -> Vec<Row> {
+fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time::Duration, quiet: bool) -> Vec<Row> {
     let mut rows = vec![metadata(lab)];
     rows.push(match render_every_variant(catalog, lab, track) {
         Ok(n) => Row::new("templates render strictly", true, format!("{n} option variant(s)")),
@@ -145,8 +146,14 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
     }
     match check_workspace(lab, &root, &manifest, None, timeout) {
         Ok(solved) => {
-            rows.push(solution_row(&solved));
+            let solution = solution_row(&solved);
+            let solved_ok = solution.state != RowState::Fail;
+            rows.push(solution);
             rows.push(declared_row(&[&starter, &solved]));
+            if solved_ok {
+                let renderer = Renderer::new(scaffold::context(lab, track, &vars));
+                rows.push(mutants_row(lab, track, &root, &manifest, &renderer, timeout, quiet));
+            }
         }
         Err(e) => rows.push(Row::new("solution passes every test", false, format!("{e:#}"))),
     }
@@ -276,4 +283,71 @@ fn declared_row(checks: &[&Check]) -> Row {
     }
     let problems: Vec<String> = problems.into_iter().collect();
     Row::new("reported tests are exactly the declared ones", problems.is_empty(), problems.join("\n"))
+}
+
+/// Grades each known-wrong implementation on the solved workspace (its stage only) and puts the
+/// solution back: every mutant must fail a test of its stage, and none may crash the runner.
+fn mutants_row(
+    lab: &Lab,
+    track: &str,
+    root: &std::path::Path,
+    manifest: &Manifest,
+    renderer: &Renderer,
+    timeout: std::time::Duration,
+    quiet: bool,
+) -> Row {
+    const CHECK: &str = "grading strength: mutants caught";
+    let defs = match lab.mutants(track) {
+        Ok(d) => d,
+        Err(e) => return Row::new(CHECK, false, format!("{e:#}")),
+    };
+    if defs.is_empty() {
+        return Row::new(
+            CHECK,
+            true,
+            format!("no mutants yet: add known-wrong implementations under {track}/mutants/"),
+        );
+    }
+    let mut caught = 0;
+    let mut problems = Vec::new();
+    let mut unproven = Vec::new();
+    for m in &defs {
+        if !quiet {
+            crate::say!("  mutant {} ({})…", m.name, m.stage);
+        }
+        let applied = match mutants::apply(root, m, renderer) {
+            Ok(a) => a,
+            Err(e) => {
+                problems.push(format!("`{}` does not apply: {e:#}", m.name));
+                continue;
+            }
+        };
+        let graded = check_workspace(lab, root, manifest, Some(&m.stage), timeout);
+        if let Err(e) = applied.restore() {
+            problems.push(format!("`{}`: {e:#}; the rest were not graded", m.name));
+            break;
+        }
+        match graded.map(|c| mutants::verdict(&c.graded, &m.stage)) {
+            Ok(Verdict::Caught { .. }) => caught += 1,
+            Ok(Verdict::Survived) => problems.push(format!(
+                "`{}` ({}) survived: every test of the stage passed. Wrong: {}",
+                m.name,
+                m.stage,
+                m.description.trim()
+            )),
+            Ok(Verdict::Crashed { message }) => problems.push(format!("`{}` crashed the runner: {message}", m.name)),
+            Ok(Verdict::Unproven { skipped }) => {
+                unproven.push(format!("`{}`: only skipped tests could catch it ({})", m.name, skipped.join(", ")))
+            }
+            Err(e) => problems.push(format!("`{}` could not be graded: {e:#}", m.name)),
+        }
+    }
+    let summary = format!("{caught}/{} mutants caught", defs.len());
+    if !problems.is_empty() {
+        return Row::new(CHECK, false, [vec![summary], problems, unproven].concat().join("\n"));
+    }
+    if !unproven.is_empty() {
+        return Row { check: CHECK, state: RowState::Skipped, detail: [vec![summary], unproven].concat().join("\n") };
+    }
+    Row::new(CHECK, true, summary)
 }

@@ -25,6 +25,9 @@ pub fn run(spec: &Spec) -> Result<Run> {
                 .unwrap_or_else(|| spec.root.join(TARGET_DIR)),
         )
         .env("RUST_BACKTRACE", "0")
+        .args(
+            spec.only.map(|names| std::iter::once("--".to_string()).chain(names.iter().cloned())).into_iter().flatten(),
+        )
         .timeout(spec.timeout);
     let out = cmd.run()?;
     let output = out.combined();

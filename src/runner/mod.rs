@@ -80,6 +80,10 @@ pub struct Spec<'a> {
     /// the learner can open.
     pub grading_dir: &'a str,
     pub timeout: Duration,
+    /// Run only these tests (a stage's), when the runner can select them; None runs them all.
+    /// Runners select by name pattern, so a few more may run: grading looks at the declared
+    /// tests only.
+    pub only: Option<&'a [String]>,
 }
 
 /// Writes the pristine suite to `.lab/run/grading/` and runs it. An `Err` is a tool problem the

@@ -38,6 +38,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
             "--junitxml",
             &format!("{RUN_DIR}/junit.xml"),
         ])
+        .args(spec.only.map(|names| ["-k".to_string(), names.join(" or ")]).into_iter().flatten())
         .cwd(spec.root)
         .env("PYTHONPATH", pythonpath)
         .env("PYTHONDONTWRITEBYTECODE", "1")
