@@ -113,6 +113,17 @@ pub enum DevCommand {
         #[arg(long, value_enum)]
         track: Vec<TrackArg>,
     },
+    /// Write a workspace with the reference solution laid over the starter (for trying a lab's
+    /// grading on correct work: flake loops, mutation testing)
+    Solve {
+        /// The lab's id
+        lab: String,
+        /// Where to write it; must be new or empty
+        dir: PathBuf,
+        /// The track (default: the lab's first)
+        #[arg(long)]
+        track: Option<String>,
+    },
     /// Compare each stage's test list in lab.toml with the tests the grading suite defines
     CheckTests {
         /// Labs to compare (default: all)
@@ -209,6 +220,7 @@ pub enum Action {
     Man,
     DevNew { id: String, dir: Option<PathBuf>, tracks: Vec<crate::dev::SkeletonTrack> },
     DevCheckTests { labs: Vec<String> },
+    DevSolve { lab: String, dir: PathBuf, track: Option<String> },
 }
 
 #[derive(Debug)]
@@ -301,6 +313,7 @@ impl Cli {
                 Action::DevNew { id, dir, tracks }
             }
             Command::Dev(DevCommand::CheckTests { labs }) => Action::DevCheckTests { labs },
+            Command::Dev(DevCommand::Solve { lab, dir, track }) => Action::DevSolve { lab, dir, track },
         };
         Ok(Config { labs_dirs, quiet: self.quiet, action })
     }

@@ -10,6 +10,7 @@ use crate::catalog::{Catalog, Lab};
 use crate::dev::{self, SkeletonTrack};
 use crate::output::{paint, stdout, BOLD, DIM, GREEN, RED};
 use crate::scaffold;
+use crate::workspace;
 
 pub fn new(id: &str, dir: Option<PathBuf>, tracks: &[SkeletonTrack], quiet: bool) -> Result<Outcome> {
     let files = dev::skeleton(id, tracks)?;
@@ -76,4 +77,25 @@ pub fn check_tests(catalog: &Catalog, ids: &[String], quiet: bool) -> Result<Out
         }
     }
     Ok(if disagreements == 0 { Outcome::Success } else { Outcome::Failed })
+}
+
+pub fn solve(catalog: &Catalog, id: &str, dir: &Path, track: Option<&str>, quiet: bool) -> Result<Outcome> {
+    let lab = catalog.get(id)?;
+    let track = track.unwrap_or_else(|| lab.def.default_track());
+    lab.def.track(track)?;
+    let vars = dev::default_vars(lab)?;
+    let mut files = scaffold::compose(catalog, lab, track, &vars)?;
+    // Written after the starter's files, so the solution's version of a file wins; all at once.
+    files.extend(scaffold::solution(lab, track, &vars)?);
+    scaffold::check_target(dir)?;
+    workspace::create(lab, track, &vars, &files, dir)?;
+    if !quiet {
+        writeln!(
+            stdout(),
+            "Wrote {} ({track} track) with its reference solution to {}; `lab setup` then `lab check` there.",
+            lab.def.id,
+            dir.display()
+        )?;
+    }
+    Ok(Outcome::Success)
 }
