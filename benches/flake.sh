@@ -36,7 +36,7 @@ loop() {
 }
 
 status=0
-env -u REDIS_URL bash -c "$(declare -f loop); lab='$lab' lab_id='$lab_id' track='$track' runs='$runs' loop fake" || status=1
+(unset REDIS_URL; loop fake) || status=1
 if command -v redis-server >/dev/null; then
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null
   REDIS_URL="redis://127.0.0.1:$port/0" loop redis || status=1
