@@ -14,14 +14,21 @@
 
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Read;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use assert_cmd::assert::Assert;
 use predicates::prelude::*;
 use predicates::str::contains;
 use tempfile::TempDir;
+
+/// How long a test waits for something it is polling for before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -267,6 +274,32 @@ impl Lab {
         let _lock = self.shares_venv.then(venv::shared_lock);
         Ran(assert_cmd::Command::from_std(self.cmd).assert().code(code))
     }
+
+    /// Starts it with both streams collected as they arrive, for a test to signal it midway.
+    pub fn spawn(mut self) -> Running {
+        let lock = self.shares_venv.then(venv::shared_lock);
+        let mut child =
+            self.cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start lab");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("piped stdout"), stdout.clone()),
+            collect(child.stderr.take().expect("piped stderr"), stderr.clone()),
+        ];
+        Running { child, stdout, stderr, readers, _lock: lock }
+    }
+}
+
+fn collect(mut stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("the output lock").push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    })
 }
 
 /// A finished `lab` command, whose output the test asserts on.
@@ -303,6 +336,125 @@ impl Ran {
         serde_json::from_slice(&self.0.get_output().stdout)
             .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout()))
     }
+}
+
+/// A `lab` command that is still running.
+pub struct Running {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+    _lock: Option<venv::Lock>,
+}
+
+impl Running {
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("a pid fits in i32")
+    }
+
+    /// What it has printed so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("the output lock").clone()
+    }
+
+    /// Waits until stdout holds `needle` at least `times` times.
+    pub fn wait_for_stdout(&self, needle: &str, times: usize) {
+        wait_for(&format!("{needle:?} x{times} on stdout"), PATIENCE, || {
+            self.stdout().matches(needle).count() >= times
+        });
+    }
+
+    /// SIGINT, as Ctrl-C in a terminal sends to the foreground process.
+    pub fn interrupt(&self) {
+        signal(self.pid(), libc::SIGINT);
+    }
+
+    /// Waits for it to exit, at most `within` (else kills it and fails); the exit status and
+    /// everything it printed to stdout and stderr.
+    pub fn finish(mut self, within: Duration) -> (ExitStatus, String, String) {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for lab") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("lab did not exit within {within:?}; stdout so far:\n{}", self.stdout());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        for reader in self.readers.drain(..) {
+            reader.join().expect("an output reader");
+        }
+        let err = self.stderr.lock().expect("the output lock").clone();
+        (status, self.stdout(), err)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A test that failed midway does not leave lab running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `ready` every few milliseconds until it holds; fails the test after `within`.
+pub fn wait_for(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ready() {
+        assert!(Instant::now() < deadline, "gave up after {within:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[allow(unsafe_code)] // kill(2) has no safe wrapper in std
+fn signal(pid: i32, sig: libc::c_int) {
+    // SAFETY: kill only sends a signal, here to a process this test started.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed: {}", std::io::Error::last_os_error());
+}
+
+/// The processes in process group `pgid` that are still running (zombies, which have
+/// exited and wait only to be reaped, do not count). Reads /proc.
+pub fn running_in_group(pgid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" && fields[0] != "X" {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Every file under `root` except `.lab/` and `.git/`, with its contents: to prove a command
+/// wrote nothing.
+pub fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+            if rel.starts_with(".lab") || rel.starts_with(".git") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push((rel, fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
 }
 
 /// Every file under `dir`, recursively.

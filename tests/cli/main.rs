@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod check;
 mod docs_labs;
 mod learner;
 mod list_show;
