@@ -79,6 +79,14 @@ impl Workspace {
         self
     }
 
+    /// A copy of the fixture labs, for a test to break, used as `--labs-dir`; returns its path too.
+    pub fn with_fixtures_copy() -> (Workspace, PathBuf) {
+        let ws = Workspace::new();
+        let copy = ws.scratch("labs-copy");
+        copy_dir(&fixture_labs(), &copy);
+        (ws.labs(&copy), copy)
+    }
+
     /// `lab new hello <name> --no-git <extra>` here; later commands run inside the new workspace.
     pub fn scaffold_hello(mut self, name: &str, extra: &[&str]) -> Workspace {
         self.lab(["new", "hello", name, "--no-git"]).args(extra).succeeds();

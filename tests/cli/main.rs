@@ -9,3 +9,4 @@ mod learner;
 mod list_show;
 mod new;
 mod setup;
+mod validate;
