@@ -88,6 +88,7 @@ impl Workspace {
     }
 
     /// `lab new hello <name> --no-git <extra>` here; later commands run inside the new workspace.
+    #[track_caller]
     pub fn scaffold_hello(mut self, name: &str, extra: &[&str]) -> Workspace {
         self.lab(["new", "hello", name, "--no-git"]).args(extra).succeeds();
         self.root = self.root.join(name);
@@ -119,12 +120,14 @@ impl Workspace {
         self.join(rel).exists()
     }
 
+    #[track_caller]
     pub fn read(&self, rel: impl AsRef<Path>) -> String {
         let path = self.join(rel);
         fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
     }
 
     /// Writes a file, making its folders.
+    #[track_caller]
     pub fn write(&self, rel: impl AsRef<Path>, text: impl AsRef<[u8]>) {
         let path = self.join(rel);
         fs::create_dir_all(path.parent().expect("a file has a folder")).expect("make the folders");
@@ -132,6 +135,7 @@ impl Workspace {
     }
 
     /// Replaces `from` with `to` in a file; `from` must be there, so an edit cannot miss silently.
+    #[track_caller]
     pub fn replace(&self, rel: impl AsRef<Path>, from: &str, to: &str) {
         let text = self.read(&rel);
         assert!(text.contains(from), "{} has no {from:?}:\n{text}", rel.as_ref().display());
@@ -150,6 +154,7 @@ impl Workspace {
 
     /// Lays the fixture lab's reference solution over the workspace at `rel` ("." for this one),
     /// rendered with the package name and greeting its manifest records.
+    #[track_caller]
     pub fn solve_in(&self, rel: &str) {
         let manifest: toml::Table =
             toml::from_str(&self.read(Path::new(rel).join(".lab/workspace.toml"))).expect("the manifest parses");
@@ -165,6 +170,7 @@ impl Workspace {
         );
     }
 
+    #[track_caller]
     pub fn solve(&self) {
         self.solve_in(".");
     }
@@ -188,6 +194,7 @@ impl Workspace {
     }
 
     /// `git <args>` in `rel`, with the same environment as `lab`; must succeed; returns stdout.
+    #[track_caller]
     pub fn git(&self, rel: impl AsRef<Path>, args: &[&str]) -> String {
         let mut cmd = StdCommand::new("git");
         self.isolate(&mut cmd);
@@ -273,11 +280,13 @@ impl Lab {
     }
 
     /// Runs to the end and requires exit code 0.
+    #[track_caller]
     pub fn succeeds(self) -> Ran {
         self.fails_with(0)
     }
 
     /// Runs to the end and requires this exit code.
+    #[track_caller]
     pub fn fails_with(self, code: i32) -> Ran {
         let _lock = self.shares_venv.then(venv::shared_lock);
         Ran(assert_cmd::Command::from_std(self.cmd).assert().code(code))
@@ -314,19 +323,23 @@ fn collect(mut stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) -> 
 pub struct Ran(Assert);
 
 impl Ran {
+    #[track_caller]
     pub fn stdout_has(self, text: &str) -> Ran {
         Ran(self.0.stdout(contains(text)))
     }
 
+    #[track_caller]
     pub fn stdout_lacks(self, text: &str) -> Ran {
         Ran(self.0.stdout(contains(text).not()))
     }
 
     /// The whole of stdout.
+    #[track_caller]
     pub fn stdout_is(self, text: &str) -> Ran {
         Ran(self.0.stdout(text.to_string()))
     }
 
+    #[track_caller]
     pub fn stderr_has(self, text: &str) -> Ran {
         Ran(self.0.stderr(contains(text)))
     }
@@ -340,6 +353,7 @@ impl Ran {
     }
 
     /// Stdout as the one JSON document `--json` prints.
+    #[track_caller]
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.0.get_output().stdout)
             .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout()))
@@ -366,6 +380,7 @@ impl Running {
     }
 
     /// Waits until stdout holds `needle` at least `times` times.
+    #[track_caller]
     pub fn wait_for_stdout(&self, needle: &str, times: usize) {
         wait_for(&format!("{needle:?} x{times} on stdout"), PATIENCE, || {
             self.stdout().matches(needle).count() >= times
@@ -379,6 +394,7 @@ impl Running {
 
     /// Waits for it to exit, at most `within` (else kills it and fails); the exit status and
     /// everything it printed to stdout and stderr.
+    #[track_caller]
     pub fn finish(mut self, within: Duration) -> (ExitStatus, String, String) {
         let deadline = Instant::now() + within;
         let status = loop {
@@ -410,6 +426,7 @@ impl Drop for Running {
 }
 
 /// Polls `ready` every few milliseconds until it holds; fails the test after `within`.
+#[track_caller]
 pub fn wait_for(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !ready() {

@@ -5,6 +5,7 @@ mod harness;
 
 mod check;
 mod docs_labs;
+mod labs;
 mod learner;
 mod list_show;
 mod new;
