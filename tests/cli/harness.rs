@@ -543,7 +543,9 @@ pub mod venv {
         assert_eq!(rc, 0, "flock failed: {}", std::io::Error::last_os_error());
     }
 
-    /// For making the venv or installing into it.
+    /// For making the venv or installing into it. While holding it, run `lab` only from a
+    /// workspace without [`Workspace::with_pytest`]: its commands take the lock shared and would
+    /// wait for this one forever.
     pub fn exclusive_lock() -> Lock {
         lock(libc::LOCK_EX)
     }
