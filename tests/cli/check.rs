@@ -1,0 +1,265 @@
+//! `lab check`: grading with the pristine suite, honest failures, history, JSON, the timeout,
+//! Ctrl-C and --watch.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::harness::{running_in_group, snapshot, wait_for, Workspace, PATIENCE};
+
+#[test]
+fn the_starter_fails_every_stage_and_points_at_the_first_todo() {
+    Workspace::hello()
+        .with_pytest()
+        .lab(["check"])
+        .fails_with(1)
+        .stdout_has("0/2    ← you are here")
+        .stdout_has("Stage 1 Greet: 2 to go")
+        .stdout_has("✗ test_greets_by_name tests/grading/test_greet.py:5")
+        .stdout_has("0/4 tests (0%)")
+        .stdout_has("Next: src/ws/greet.py:5  TODO(lab:greet)");
+}
+
+#[test]
+fn it_works_from_a_subfolder_and_the_solution_passes_with_exit_0() {
+    let ws = Workspace::hello().with_pytest();
+    ws.solve();
+    ws.lab(["check"]).in_dir("src/ws").succeeds().stdout_has("4/4 tests (100%)").stdout_has("All green");
+}
+
+#[test]
+fn json_is_a_superset_of_exercism_results_v3() {
+    let doc = Workspace::hello().with_pytest().lab(["check", "--json"]).fails_with(1).json();
+    assert_eq!(doc["version"], 3);
+    assert_eq!(doc["status"], "fail");
+    assert_eq!(doc["lab"], "hello");
+    assert_eq!(doc["track"], "python");
+    assert_eq!(doc["lab_version"], "1.2.0");
+    let tests = doc["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 4);
+    assert_eq!(tests[0]["name"], "test_greets_by_name");
+    assert_eq!(tests[0]["status"], "fail");
+    assert_eq!(tests[0]["task_id"], 1);
+    assert_eq!(tests[2]["task_id"], 2);
+    assert!(tests[0]["message"].as_str().unwrap().contains("assert 'hello' == 'hello, Ada!'"));
+    assert_eq!(doc["stages"][0]["id"], "greet");
+    assert_eq!(doc["stages"][0]["passed"], 0);
+    assert_eq!(doc["counts"]["total"], 4);
+    assert_eq!(doc["next_todo"]["stage"], "greet");
+}
+
+#[test]
+fn history_records_each_run_and_the_report_shows_what_changed() {
+    let ws = Workspace::hello().with_pytest();
+    ws.lab(["check"]).fails_with(1);
+    // Fix the greeting only: stage 1 passes now.
+    ws.replace("src/ws/greet.py", "    return GREETING\n", "    return f\"{GREETING}, {name.strip()}!\"\n");
+    let doc = ws.lab(["check", "--json"]).fails_with(1).json();
+    assert_eq!(doc["newly_passing"], serde_json::json!(["test_greets_by_name", "test_greeting_is_stripped"]));
+    assert_eq!(doc["stages"][0]["done"], true);
+    assert_eq!(doc["next_todo"]["stage"], "count");
+    // Break it again: a regression.
+    ws.replace("src/ws/greet.py", "name.strip()", "name");
+    ws.lab(["check"]).fails_with(1).stdout_has("regressed: test_greeting_is_stripped");
+    let lines: Vec<serde_json::Value> =
+        ws.read(".lab/history.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.iter().map(|l| l["passed"].as_u64().unwrap()).collect::<Vec<_>>(), [0, 2, 1]);
+    assert_eq!(lines[0]["format_version"], 1);
+}
+
+#[test]
+fn check_writes_nothing_outside_dot_lab() {
+    let ws = Workspace::hello().with_pytest();
+    let before = snapshot(ws.path());
+    ws.lab(["check"]).fails_with(1);
+    assert_eq!(snapshot(ws.path()), before);
+    assert!(!ws.exists("src/ws/__pycache__"));
+}
+
+#[test]
+fn an_edited_grading_suite_is_reported_and_the_pristine_one_is_graded() {
+    let ws = Workspace::hello().with_pytest();
+    // "Fix" the tests instead of the code: every assertion made vacuous.
+    ws.replace("tests/grading/test_greet.py", "assert ", "assert True or ");
+    ws.write("tests/grading/conftest.py", "");
+    ws.lab(["check"])
+        .fails_with(1)
+        .stdout_has("tests/grading/test_greet.py: modified; the pristine suite was graded")
+        .stdout_has("tests/grading/conftest.py: added")
+        .stdout_has("0/4 tests");
+    fs::remove_file(ws.join("tests/grading/test_greet.py")).unwrap();
+    let doc = ws.lab(["check", "--json"]).fails_with(1).json();
+    assert!(doc["modified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["path"] == "tests/grading/test_greet.py" && m["change"] == "deleted"));
+    assert_eq!(doc["counts"]["total"], 4, "a deleted suite file is still graded");
+}
+
+#[test]
+fn a_learners_conftest_cannot_change_the_grading() {
+    let ws = Workspace::hello().with_pytest();
+    // A root conftest that turns every failure into a pass if it were loaded.
+    ws.write(
+        "conftest.py",
+        "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    out = yield\n    out.get_result().outcome = 'passed'\n",
+    );
+    ws.lab(["check"]).fails_with(1).stdout_has("0/4 tests");
+}
+
+#[test]
+fn a_crashing_runner_is_an_error_and_nothing_passes() {
+    let ws = Workspace::hello().with_pytest();
+    ws.solve();
+    ws.write("src/ws/greet.py", format!("import os\nos._exit(7)\n{}", ws.read("src/ws/greet.py")));
+    let doc = ws.lab(["check", "--json"]).fails_with(2).json();
+    assert_eq!(doc["status"], "error");
+    assert_eq!(doc["counts"]["passed"], 0);
+    assert!(doc["tests"].as_array().unwrap().iter().all(|t| t["status"] == "error"));
+    assert!(doc["message"].as_str().unwrap().contains("pytest"), "{}", doc["message"]);
+}
+
+#[test]
+fn a_syntax_error_in_the_learners_code_is_an_error_with_the_output_shown() {
+    let ws = Workspace::hello().with_pytest();
+    ws.write("src/ws/greet.py", "def greet(:\n");
+    ws.lab(["check"])
+        .fails_with(2)
+        .stdout_has("error: the grading suite could not be collected")
+        .stdout_has("SyntaxError")
+        .stdout_has("Nothing was graded");
+}
+
+/// Replaces the body of `greet` with `body`, indented by the caller: learner's code that the
+/// first grading test runs.
+fn greet_does(ws: &Workspace, body: &str) {
+    ws.replace("src/ws/greet.py", "    return GREETING\n", body);
+}
+
+/// Python that writes `pid pgid` of the runner (plus `extra`) to `path` in one step, so a test
+/// polling for the file never reads half of it.
+fn announce(path: &Path, extra: &str) -> String {
+    let tmp = format!("{}.tmp", path.display());
+    format!(
+        "    import os\n    with open({tmp:?}, 'w') as f:\n        f.write(f'{{os.getpid()}} {{os.getpgid(0)}}{extra}')\n    os.rename({tmp:?}, {:?})\n",
+        path.display().to_string()
+    )
+}
+
+/// The numbers a fixture wrote with [`announce`], once the file exists.
+fn announced(path: &Path) -> Vec<i32> {
+    wait_for(&format!("{} to appear", path.display()), PATIENCE, || path.exists());
+    fs::read_to_string(path).unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_hanging_suite_is_stopped_at_the_timeout() {
+    let ws = Workspace::hello().with_pytest();
+    greet_does(&ws, "    import time\n    time.sleep(120)\n");
+    let started = Instant::now();
+    ws.lab(["check", "--timeout", "2"]).fails_with(2).stdout_has("did not finish within 2 s");
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_workspace_without_a_venv_says_to_run_lab_setup() {
+    Workspace::hello()
+        .lab(["check"])
+        .fails_with(2)
+        .stderr_has("this workspace is not set up")
+        .stderr_has("Run `lab setup`");
+}
+
+#[test]
+fn a_missing_interpreter_is_named() {
+    Workspace::hello()
+        .lab(["check"])
+        .env("LAB_PYTHON", "/nonexistent/python3")
+        .fails_with(2)
+        .stderr_has("cannot run `/nonexistent/python3 -m pytest");
+}
+
+#[test]
+fn outside_a_workspace_check_says_how_to_start_one() {
+    Workspace::new().lab(["check"]).fails_with(2).stderr_has("not inside a lab workspace").stderr_has("lab new <lab>");
+}
+
+#[test]
+fn a_corrupt_manifest_says_how_to_restore_it() {
+    let ws = Workspace::hello();
+    ws.write(".lab/workspace.toml", "format_version = \"one\"\n");
+    ws.lab(["check"]).fails_with(2).stderr_has("is corrupt").stderr_has("git checkout -- .lab/workspace.toml");
+}
+
+#[test]
+fn stage_limits_the_grading_and_unknown_stages_are_refused() {
+    let ws = Workspace::hello().with_pytest();
+    let doc = ws.lab(["check", "--json", "--stage", "count"]).fails_with(1).json();
+    assert_eq!(doc["counts"]["total"], 2);
+    assert_eq!(doc["stages"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["undeclared"], serde_json::json!([]));
+    ws.lab(["check", "--stage", "nope"]).fails_with(2).stderr_has("has no stage `nope`; its stages: greet, count");
+}
+
+#[test]
+fn the_rust_track_is_graded_with_cargo() {
+    let ws = Workspace::with_fixtures().scaffold_hello("ws", &["--track", "rust"]);
+    let doc = ws.lab(["check", "--json"]).fails_with(1).json();
+    assert_eq!(doc["counts"]["total"], 4);
+    assert_eq!(doc["counts"]["passed"], 0);
+    assert_eq!(doc["tests"][0]["file"], "grading/tests/grading.rs");
+    assert!(!ws.exists("target"), "grading builds under .lab/ only");
+}
+
+#[test]
+fn ctrl_c_kills_the_runner_and_everything_it_started() {
+    let ws = Workspace::hello().with_pytest();
+    let ready = ws.scratch("ready");
+    let survived = ws.scratch("survived");
+    // The learner's code starts a grandchild that would leave a marker if it outlived lab, says
+    // that it is running, and hangs.
+    greet_does(
+        &ws,
+        &format!(
+            "    import subprocess, time\n    child = subprocess.Popen(['sh', '-c', 'sleep 5; touch {}'])\n{}    time.sleep(120)\n",
+            survived.display(),
+            announce(&ready, " {child.pid}")
+        ),
+    );
+    let lab = ws.lab(["check"]).spawn();
+    let [runner, pgid, grandchild] = announced(&ready)[..] else { panic!("expected `pid pgid child`") };
+    // The signal arrives while the runner and the grandchild are running, in one process group.
+    let group = running_in_group(pgid);
+    assert!(group.contains(&runner) && group.contains(&grandchild), "{group:?} lacks {runner} or {grandchild}");
+    lab.interrupt();
+    let (status, _, stderr) = lab.finish(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    // Nothing of the group runs on, so the grandchild can never leave its marker.
+    wait_for("the runner's process group to be gone", Duration::from_secs(5), || running_in_group(pgid).is_empty());
+    assert!(!survived.exists(), "a process the runner started outlived Ctrl-C");
+}
+
+#[test]
+fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
+    let ws = Workspace::hello().with_pytest();
+    let lab = ws.lab(["check", "--watch"]).spawn();
+    lab.wait_for_stdout("Watching for changes", 1);
+    ws.solve();
+    lab.wait_for_stdout("Watching for changes", 2);
+    let text = lab.stdout();
+    assert!(text.contains("0/4 tests") && text.contains("4/4 tests"), "{text}");
+    assert!(
+        text.contains(
+            "newly passing: test_greets_by_name, test_greeting_is_stripped, test_counts_words, test_counts_nothing"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no escape codes in a pipe");
+    lab.interrupt();
+    let (status, _, stderr) = lab.finish(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Stopped watching."), "{stderr}");
+    assert_eq!(ws.read(".lab/history.jsonl").lines().count(), 2, "one check per change, not one per poll");
+}

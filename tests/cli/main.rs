@@ -1,0 +1,13 @@
+//! The CLI's integration tests, in one binary: each module covers one part of the manual, and
+//! every test runs `lab` through the harness in its own temp folder with an isolated environment.
+
+mod harness;
+
+mod check;
+mod docs_labs;
+mod labs;
+mod learner;
+mod list_show;
+mod new;
+mod setup;
+mod validate;

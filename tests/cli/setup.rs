@@ -1,0 +1,27 @@
+//! `lab setup`: a venv with the workspace's dev dependencies, then a check that runs in it.
+//! Needs python3 and access to the package registry, like a learner's first setup.
+
+use crate::harness::Workspace;
+
+#[test]
+fn setup_makes_a_venv_that_check_then_uses() {
+    let ws = Workspace::hello();
+    ws.lab(["setup"]).succeeds().stdout_has("Ready");
+    assert!(ws.join(".venv/bin/python").is_file());
+    ws.lab(["check"]).fails_with(1).stdout_has("0/4 tests");
+}
+
+#[test]
+fn lab_venv_puts_the_venv_elsewhere() {
+    let ws = Workspace::hello();
+    let venv = ws.scratch("shared-venv");
+    ws.lab(["setup"]).env("LAB_VENV", &venv).succeeds();
+    assert!(venv.join("bin/python").is_file());
+    assert!(!ws.exists(".venv"));
+    ws.lab(["check"]).env("LAB_VENV", &venv).fails_with(1).stdout_has("0/4 tests");
+}
+
+#[test]
+fn setup_outside_a_workspace_exits_2() {
+    Workspace::new().lab(["setup"]).fails_with(2).stderr_has("not inside a lab workspace");
+}
