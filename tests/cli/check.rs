@@ -39,6 +39,7 @@ fn json_is_a_superset_of_exercism_results_v3() {
     assert_eq!(tests.len(), 4);
     assert_eq!(tests[0]["name"], "test_greets_by_name");
     assert_eq!(tests[0]["status"], "fail");
+    assert_eq!(tests[0]["reason"], "failed");
     assert_eq!(tests[0]["task_id"], 1);
     assert_eq!(tests[2]["task_id"], 2);
     assert!(tests[0]["message"].as_str().unwrap().contains("assert 'hello' == 'hello, Ada!'"));
@@ -118,6 +119,7 @@ fn a_crashing_runner_is_an_error_and_nothing_passes() {
     assert_eq!(doc["status"], "error");
     assert_eq!(doc["counts"]["passed"], 0);
     assert!(doc["tests"].as_array().unwrap().iter().all(|t| t["status"] == "error"));
+    assert!(doc["tests"].as_array().unwrap().iter().all(|t| t["reason"] == "runner_error"));
     assert!(doc["message"].as_str().unwrap().contains("pytest"), "{}", doc["message"]);
 }
 
@@ -200,6 +202,9 @@ fn stage_limits_the_grading_and_unknown_stages_are_refused() {
     assert_eq!(doc["counts"]["total"], 2);
     assert_eq!(doc["stages"].as_array().unwrap().len(), 1);
     assert_eq!(doc["undeclared"], serde_json::json!([]));
+    // Only the stage's tests ran: the runner's output names no test of the other stage.
+    let junit = ws.read(".lab/run/junit.xml");
+    assert!(junit.contains("test_counts_words") && !junit.contains("test_greets_by_name"), "{junit}");
     ws.lab(["check", "--stage", "nope"]).fails_with(2).stderr_has("has no stage `nope`; its stages: greet, count");
 }
 
@@ -262,4 +267,36 @@ fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Stopped watching."), "{stderr}");
     assert_eq!(ws.read(".lab/history.jsonl").lines().count(), 2, "one check per change, not one per poll");
+}
+
+#[test]
+fn a_suite_copy_an_upgraded_lab_left_behind_is_outdated_not_an_edit() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    let ws = ws.scaffold_hello("ws", &[]).with_pytest();
+    // The lab's suite changes after the workspace was made; the learner's copy is untouched.
+    ws.replace(labs.join("labs/hello/python/grading/test_greet.py.hbs"), "== 4", "== 4, \"four words\"");
+    let doc = ws.lab(["check", "--json"]).fails_with(1).json();
+    assert_eq!(doc["modified"], serde_json::json!([{"path": "tests/grading/test_greet.py", "change": "outdated"}]));
+    ws.lab(["check"])
+        .fails_with(1)
+        .stdout_has("tests/grading/test_greet.py: from an older version of the lab, untouched");
+    // Once the learner edits it, it is theirs.
+    ws.replace("tests/grading/test_greet.py", "def test_counts_nothing", "def test_counts_none");
+    let doc = ws.lab(["check", "--json"]).fails_with(1).json();
+    assert_eq!(doc["modified"][0]["change"], "modified");
+}
+
+#[test]
+fn history_lines_are_typed_statuses() {
+    let ws = Workspace::hello().with_pytest();
+    ws.lab(["check"]).fails_with(1);
+    let line: serde_json::Value = serde_json::from_str(ws.read(".lab/history.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(line["status"], "fail");
+    assert_eq!(line["tests"]["test_greets_by_name"], "fail");
+    // A line with a status outside the vocabulary is not read as progress.
+    ws.write(
+        ".lab/history.jsonl",
+        "{\"format_version\":1,\"time\":\"2026-01-01T00:00:00Z\",\"lab_version\":\"1.2.0\",\"status\":\"passed\",\"passed\":4,\"total\":4,\"tests\":{\"test_greets_by_name\":\"passed\"}}\n",
+    );
+    ws.lab(["progress"]).succeeds().stdout_has("No checks yet");
 }

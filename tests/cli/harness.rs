@@ -292,6 +292,16 @@ impl Lab {
         Ran(assert_cmd::Command::from_std(self.cmd).assert().code(code))
     }
 
+    /// Runs with stdout a pipe whose reader is already gone, as when `lab ... | head -c1` stops
+    /// reading: the first write `lab` makes fails. Returns the exit code and stderr.
+    pub fn into_closed_pipe(mut self) -> (Option<i32>, String) {
+        let _lock = self.shares_venv.then(venv::shared_lock);
+        let (reader, writer) = std::io::pipe().expect("make a pipe");
+        drop(reader);
+        let out = self.cmd.stdin(Stdio::null()).stdout(writer).stderr(Stdio::piped()).output().expect("run lab");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
     /// Starts it with both streams collected as they arrive, for a test to signal it midway.
     pub fn spawn(mut self) -> Running {
         let lock = self.shares_venv.then(venv::shared_lock);

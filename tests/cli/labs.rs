@@ -59,14 +59,29 @@ fn lab_is_valid(id: &str) {
     });
     // Cargo tracks share one target folder, so their dependencies build once across runs.
     let cargo_target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-cargo-target");
-    let stdout = Workspace::new()
-        .lab(["validate", id])
-        .env("LAB_VENV", venv::dir())
-        .env("LAB_CARGO_TARGET_DIR", cargo_target)
-        .succeeds()
-        .stdout();
+    // A machine without a lab's tools (promtool, say) cannot prove the checks that need them.
+    // Here that is a loud warning; CI, which installs the tools, sets LAB_REQUIRE_TOOLS=1 and
+    // then a skipped check fails the run.
+    let require_tools = std::env::var_os("LAB_REQUIRE_TOOLS").is_some_and(|v| v == "1");
+    let mut validate = Workspace::new().lab(["validate", id]);
+    if !require_tools {
+        validate = validate.arg("--allow-missing-tools");
+    }
+    let stdout = validate.env("LAB_VENV", venv::dir()).env("LAB_CARGO_TARGET_DIR", cargo_target).succeeds().stdout();
     for track in tracks.keys() {
-        let row = format!("ok   {id:<16} {track:<8} solution passes every test");
-        assert!(stdout.contains(&row), "missing `{row}` in:\n{stdout}");
+        for row in ["solution passes every test", "grading strength: mutants caught"] {
+            let ok = format!("ok   {id:<16} {track:<8} {row}");
+            let skip = format!("SKIP {id:<16} {track:<8} {row}");
+            assert!(stdout.contains(&ok) || stdout.contains(&skip), "missing `{ok}` in:\n{stdout}");
+        }
+    }
+    let skipped: Vec<&str> = stdout.lines().filter(|l| l.starts_with("SKIP") || l.contains("skipped:")).collect();
+    if !skipped.is_empty() {
+        // Written past the test harness's capture, so it shows even though the test passes.
+        let warning = format!(
+            "\nWARNING: lab `{id}` is valid except checks this machine cannot run (install the tools, or run CI):\n{}\n",
+            skipped.join("\n")
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), warning.as_bytes());
     }
 }

@@ -4,10 +4,12 @@
 mod harness;
 
 mod check;
+mod dev;
 mod docs_labs;
 mod labs;
 mod learner;
 mod list_show;
 mod new;
+mod pipes;
 mod setup;
 mod validate;

@@ -91,3 +91,73 @@ fn a_template_with_a_missing_variable_is_caught() {
         .stdout_has("FAIL hello            python   templates render strictly")
         .stdout_has("NOTES.md.hbs");
 }
+
+#[test]
+fn every_mutant_of_the_fixture_lab_is_caught() {
+    Workspace::with_fixtures()
+        .with_pytest()
+        .lab(["validate", "hello"])
+        .succeeds()
+        .stdout_has("ok   hello            python   grading strength: mutants caught")
+        .stdout_has("2/2 mutants caught")
+        .stdout_has("ok   hello            rust     grading strength: mutants caught")
+        .stdout_has("1/1 mutants caught");
+}
+
+#[test]
+fn a_mutant_no_test_catches_fails_validation_and_the_solution_is_put_back() {
+    let ws = broken(|ws, lab| {
+        // Equivalent to the solution: every test still passes, so the suite cannot catch it.
+        ws.write(
+            lab.join("python/mutants/equivalent.toml"),
+            "format_version = 1\nstage = \"count\"\ndescription = \"counts words by a regular expression\"\n\n\
+             [[edit]]\nfile = \"src/{{package_name}}/greet.py\"\nfind = \"len(text.split())\"\n\
+             replace = \"len(__import__('re').findall(r'\\\\S+', text))\"\n",
+        );
+        ws.write(
+            lab.join("python/mutants/missing-text.toml"),
+            "format_version = 1\nstage = \"greet\"\ndescription = \"d\"\n\n\
+             [[edit]]\nfile = \"src/{{package_name}}/greet.py\"\nfind = \"not in the file\"\nreplace = \"x\"\n",
+        );
+    });
+    validate_python(&ws)
+        .fails_with(1)
+        .stdout_has("FAIL hello            python   grading strength: mutants caught")
+        .stdout_has("2/4 mutants caught")
+        .stdout_has("`equivalent` (count) survived: every test of the stage passed. Wrong: counts words by a regular expression")
+        .stdout_has("`missing-text` does not apply")
+        .stdout_has("occurs 0 times");
+}
+
+#[test]
+fn a_malformed_mutant_names_its_file() {
+    let ws = broken(|ws, lab| {
+        ws.write(lab.join("python/mutants/bad.toml"), "format_version = 1\nstage = \"nope\"\ndescription = \"d\"\n[[edit]]\nfile = \"a\"\nfind = \"b\"\nreplace = \"c\"\n")
+    });
+    validate_python(&ws).fails_with(1).stdout_has("bad.toml: stage `nope` is not a stage of lab `hello`");
+}
+
+#[test]
+fn a_test_skipped_for_a_missing_tool_is_never_valid_unless_allowed() {
+    let ws = broken(|ws, lab| {
+        ws.replace(
+            lab.join("python/grading/test_greet.py.hbs"),
+            "def test_counts_nothing():\n",
+            "def test_counts_nothing():\n    import pytest\n    pytest.skip(\"frobtool not installed: apt-get install frobtool\")\n",
+        )
+    });
+    validate_python(&ws)
+        .fails_with(1)
+        .stdout_has("SKIP hello            python   solution passes every test")
+        .stdout_has("3 of 4 tests pass; 1 could not run here")
+        .stdout_has("frobtool not installed")
+        // The one test that catches this mutant is the skipped one: unproven, not caught.
+        .stdout_has("SKIP hello            python   grading strength: mutants caught")
+        .stdout_has("`splits-on-space`: only skipped tests could catch it (test_counts_nothing)")
+        .stdout_has("Valid except 2 check(s) that could not run here");
+    validate_python(&ws)
+        .arg("--allow-missing-tools")
+        .succeeds()
+        .stdout_has("SKIP hello            python   solution passes every test")
+        .stdout_lacks("All labs valid.");
+}
