@@ -63,7 +63,8 @@ fn lab_is_valid(id: &str) {
     // Here that is a loud warning; CI, which installs the tools, sets LAB_REQUIRE_TOOLS=1 and
     // then a skipped check fails the run.
     let require_tools = std::env::var_os("LAB_REQUIRE_TOOLS").is_some_and(|v| v == "1");
-    let mut validate = Workspace::new().lab(["validate", id]);
+    let ws = Workspace::new();
+    let mut validate = ws.lab(["validate", id]);
     if !require_tools {
         validate = validate.arg("--allow-missing-tools");
     }
