@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-pub use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::results::{Check, Counts, StageResult};
 use crate::status::{Reason, Status};
 use crate::workspace::{Change, Modification, Todo};

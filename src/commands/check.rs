@@ -1,12 +1,11 @@
 //! `lab setup` and `lab check`: find the workspace, prepare its runner, grade it with the
 //! pristine suite, record the run, report.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-
-use std::io::{IsTerminal, Write};
 
 use super::{open, Opened, Outcome};
 use crate::catalog::{Lab, RunnerKind};

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::Outcome;
 use crate::catalog::Catalog;
-use crate::report::{out, paint, BOLD, DIM};
+use crate::output::{paint, stdout as out, BOLD, DIM};
 
 pub fn list(catalog: &Catalog) -> Result<Outcome> {
     let mut o = out();

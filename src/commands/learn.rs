@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Opened, Outcome};
 use crate::catalog::{LabDef, StageDef};
-use crate::report::{out, paint, BOLD, DIM};
+use crate::output::{paint, stdout as out, BOLD, DIM};
 use crate::workspace::{self, HintState};
 
 fn stage<'a>(def: &'a LabDef, id: &str) -> Result<&'a StageDef> {

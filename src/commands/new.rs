@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use super::Outcome;
 use crate::catalog::{Catalog, Lab};
 use crate::cli::New;
+use crate::output::{paint, stdout as out, BOLD, DIM, YELLOW};
 use crate::process::Cmd;
-use crate::report::{out, paint, BOLD, DIM, YELLOW};
 use crate::scaffold::{self, Vars};
 use crate::workspace::{self, MANIFEST};
 

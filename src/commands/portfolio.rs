@@ -9,8 +9,9 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use super::{open_at, Opened, Outcome};
+use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::progress::{chart, Progress};
-use crate::report::{out, paint, truncate, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::report::truncate;
 
 const CHART_WIDTH: usize = 60;
 const CHART_HEIGHT: usize = 4;

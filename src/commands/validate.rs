@@ -13,7 +13,8 @@ use crate::catalog::{Catalog, Lab};
 use crate::cli::Validate;
 use crate::grading::check_workspace;
 use crate::mutants::{self, Verdict};
-use crate::report::{out, paint, truncate, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::report::{indent, truncate};
 use crate::results::Check;
 use crate::runner::{
     self,
@@ -81,7 +82,7 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
                 };
                 writeln!(o, "{mark} {:<16} {:<8} {}", truncate(&lab.def.id, 16), track, row.check)?;
                 if !row.detail.is_empty() && !row.ok() {
-                    writeln!(o, "{}", crate::report::indent(&row.detail, "       "))?;
+                    writeln!(o, "{}", indent(&row.detail, "       "))?;
                 } else if !row.detail.is_empty() {
                     writeln!(o, "       {}", paint(DIM, &row.detail))?;
                 }
