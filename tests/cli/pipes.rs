@@ -66,6 +66,15 @@ fn workspace_commands_end_quietly() {
 }
 
 #[test]
+fn setup_ends_quietly() {
+    // A docs workspace: its setup has nothing to install, and still says it is ready.
+    let ws = Workspace::new();
+    ws.lab(["new", "design-doc", "doc", "--no-git"]).succeeds();
+    ws.lab(["setup"]).in_dir("doc").succeeds().stdout_has("Ready: run `lab check`.");
+    ends_quietly(ws.lab(["setup"]).in_dir("doc"), "setup");
+}
+
+#[test]
 fn validate_ends_quietly() {
     ends_quietly(Workspace::with_fixtures().with_pytest().lab(["validate", "hello", "--track", "python"]), "validate");
 }
