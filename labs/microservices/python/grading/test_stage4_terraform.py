@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import re
 
-from infrakit import SECRET_NAME, blocks, parse_tf, root_modules, terraform_dir, terraform_modules, walk_values
+from infrakit import (
+    SECRET_NAME,
+    blocks,
+    parse_tf,
+    root_modules,
+    terraform_dir,
+    terraform_modules,
+    walk_values,
+)
 from labkit import rel, report
 
 BOUNDED = re.compile(r"(~>|<|^\s*=?\s*v?\d+\.\d+\.\d+\s*$)")

@@ -286,7 +286,6 @@ def test_dashboard_red_and_use_panels_with_service_variable():
 
 def test_burn_rate_alerts_multiwindow_with_severity_and_runbook():
     all_rules = rules()
-    recorded = {r["record"]: str(r.get("expr", "")) for r in all_rules if r.get("record")}
     alerts = [r for r in all_rules if r.get("alert")]
     problems = []
     if not alerts:
@@ -366,17 +365,21 @@ def test_rules_and_dashboard_queries_pass_promtool_check(tmp_path):
         if all(re.search(p, expr) for p in ERROR_RATIO):
             cases.append((
                 f"clamp_max(count(abs(({query}) - 0.1) < 0.0001 or abs(({query}) - 10) < 0.01), 1)",
-                f"panel {title!r}: with $service=payments, a service that answers 10% 5xx and 10% 4xx, the error "
-                f"ratio must be 0.1 (10%); it is not, or it is empty. Count only 5xx, divide by all requests, and keep "
-                f"the same labels on both sides of the division. Query: {query}",
+                (
+                    f"panel {title!r}: with $service=payments, a service that answers 10% 5xx and 10% 4xx, "
+                    "the error ratio must be 0.1 (10%); it is not, or it is empty. Count only 5xx, divide "
+                    f"by all requests, and keep the same labels on both sides of the division. Query: {query}"
+                ),
                 [{"labels": "{}", "value": 1}],
             ))
         if all(re.search(p, expr) for p in LATENCY):
             cases.append((
                 f"clamp_max(count(({query}) > 0 < 10), 1)",
-                f"panel {title!r}: with $service=payments the latency quantile must be a finite number of seconds "
-                f"(requests here take 0 to 0.5 s); it is empty or infinite. Keep le in the aggregation and ask for "
-                f"a quantile between 0 and 1. Query: {query}",
+                (
+                    f"panel {title!r}: with $service=payments the latency quantile must be a finite number "
+                    "of seconds (requests here take 0 to 0.5 s); it is empty or infinite. Keep le in the "
+                    f"aggregation and ask for a quantile between 0 and 1. Query: {query}"
+                ),
                 [{"labels": "{}", "value": 1}],
             ))
     if cases:
@@ -449,17 +452,23 @@ def test_burn_rate_alerts_fire_at_the_right_rates(tmp_path):
         )
         cases.append((
             f"clamp_max(count by (service) ({' '.join(expr.split())}), 1)",
-            f"{alert['alert']} ({shown}x over {long} and {short}) must hold for exactly {', '.join(want)} when {scenario}; "
-            "a 4xx is the client's fault and spends no error budget, the threshold is the burn rate times "
-            "the budget, and the result keeps the service label",
+            (
+                f"{alert['alert']} ({shown}x over {long} and {short}) must hold for exactly "
+                f"{', '.join(want)} when {scenario}; a 4xx is the client's fault and spends no error "
+                "budget, the threshold is the burn rate times the budget, and the result keeps the "
+                "service label"
+            ),
             samples,
         ))
         operands = and_operands(expr)
         for operand in operands if len(operands) > 1 else []:
             cases.append((
                 f"clamp_max(count by (service) ({' '.join(operand.split())}), 1)",
-                f"{alert['alert']}: its condition `{' '.join(operand.split())}` must hold for exactly {', '.join(want)} "
-                f"when {scenario}: each window's ratio counts 5xx over all requests, per service",
+                (
+                    f"{alert['alert']}: its condition `{' '.join(operand.split())}` must hold for exactly "
+                    f"{', '.join(want)} when {scenario}: each window's ratio counts 5xx over all "
+                    "requests, per service"
+                ),
                 samples,
             ))
     # Steady traffic: recording the ratios every 5 minutes gives the same values, five times faster.
