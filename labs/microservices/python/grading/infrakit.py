@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from labkit import load_yaml_documents, rel, workspace
+from labkit import load_yaml_documents, parsed_once, rel, workspace
 
 SERVICES = ("users", "payments", "notifications")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet"}
@@ -161,7 +161,7 @@ def terraform_dir() -> Path:
     return folder
 
 
-def parse_tf(path: Path) -> dict:
+def _hcl(path: Path) -> dict:
     try:
         import hcl2
     except ImportError:
@@ -171,6 +171,11 @@ def parse_tf(path: Path) -> dict:
             return normalise(hcl2.load(handle))
     except Exception as exc:  # noqa: BLE001 - the parser raises several kinds
         pytest.fail(f"{rel(path)} does not parse as HCL: {exc}", pytrace=False)
+
+
+def parse_tf(path: Path) -> dict:
+    """A .tf or .tfvars file as plain Python values; parsed once per session."""
+    return parsed_once(path, _hcl)
 
 
 def terraform_modules() -> dict[Path, list[tuple[Path, dict]]]:

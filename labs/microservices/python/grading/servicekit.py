@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import httpx
@@ -19,13 +20,18 @@ class RecordingPublisher:
 
 
 class RecordingNotifier:
-    def __init__(self, fail_times: int = 0):
+    def __init__(self, fail_times: int = 0, while_sending=None):
         self.fail_times = fail_times
+        self.while_sending = while_sending
         self.attempts = 0
         self.sent: list[tuple[str, str]] = []
 
     def send(self, user_id, message):
         self.attempts += 1
+        if self.while_sending is not None:
+            # Something else happens while this send is on the wire (once).
+            hook, self.while_sending = self.while_sending, None
+            hook()
         if self.attempts <= self.fail_times:
             raise RuntimeError("notification provider timed out (simulated)")
         self.sent.append((user_id, message))
@@ -91,4 +97,84 @@ def run_worker(app) -> int:
     except NotImplementedError:
         raise
     except Exception:  # noqa: BLE001 - a crash in the worker is what some tests simulate
+        return 0
+
+
+# Redis commands that change data (redis-py method names), plus the ways to batch them.
+WRITES = frozenset({
+    "set", "setnx", "setex", "psetex", "mset", "msetnx", "getset", "getdel", "getex",
+    "hset", "hsetnx", "hmset", "hdel", "hincrby", "delete", "unlink", "expire", "pexpire",
+    "incr", "incrby", "decr", "decrby", "lpush", "rpush", "sadd", "srem", "zadd", "xadd",
+    "eval", "evalsha", "fcall", "execute_command", "pipeline", "transaction", "register_script",
+})
+
+
+class Interleaved:
+    """The Redis client of one replica, which lets a second replica run a whole request just
+    before this one's first write. A check-then-write that is not atomic loses that race every
+    time, so the outcome does not depend on thread timing."""
+
+    def __init__(self, client, before_first_write):
+        self._client = client
+        self._hook = before_first_write
+        self.fired = False
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name not in WRITES or not callable(attr):
+            return attr
+
+        def write(*args, **kwargs):
+            if not self.fired:
+                self.fired = True
+                self._hook()
+            return attr(*args, **kwargs)
+
+        return write
+
+
+def in_thread(call):
+    """Run `call` to completion in another thread (a second replica) and return its result."""
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="second-replica", daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    if worker.is_alive():
+        raise AssertionError("the second replica's request did not finish within 60 s (deadlock?)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def race(redis_client, first, second):
+    """`first(client)` runs against an interleaving client; `second()` runs to completion just
+    before first's first Redis write (or after it, when first writes nothing). Returns both."""
+    answers: dict = {}
+    racing = Interleaved(redis_client, lambda: answers.setdefault("second", in_thread(second)))
+    answers["first"] = first(racing)
+    if "second" not in answers:
+        answers["second"] = second()
+    return answers["first"], answers["second"]
+
+
+def keys_under(redis_client, prefix: str) -> set[str]:
+    return set(redis_client.scan_iter(match=f"{prefix}*", count=500))
+
+
+def pending(redis_client, ns) -> int:
+    """Messages of the payments stream that the notifications group received but never acknowledged."""
+    import redis
+
+    stream = load("common.events").stream_key(ns, "payments")
+    group = load("notifications.app").GROUP
+    try:
+        return int(redis_client.xpending(stream, group).get("pending") or 0)
+    except redis.ResponseError:  # no such group: nothing was ever delivered
         return 0

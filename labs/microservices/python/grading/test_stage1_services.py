@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from labkit import load
 from servicekit import (
     RecordingNotifier,
     RecordingPublisher,
+    forward_to,
+    keys_under,
     notifications_app,
     payment_event,
     payments_app,
+    pending,
+    race,
     register,
     run_worker,
     show,
@@ -45,6 +50,26 @@ def test_duplicate_email_is_conflict(redis_client, ns):
     assert again.status_code == 409, (
         "registering an email that already exists must answer 409 Conflict (the users service "
         f"owns the uniqueness rule; claim the email atomically): {show(again)}"
+    )
+
+
+def test_concurrent_registrations_with_one_email_create_one_user(redis_client, ns):
+    email = f"race-{uuid.uuid4().hex[:8]}@example.com"
+    replica_b = TestClient(users_app(redis_client, ns))
+
+    def first(client):
+        return TestClient(users_app(client, ns)).post("/users", json={"email": email, "name": "First"})
+
+    def second():
+        return replica_b.post("/users", json={"email": email.upper(), "name": "Second"})
+
+    a, b = race(redis_client, first, second)
+    statuses = sorted([a.status_code, b.status_code])
+    assert statuses == [201, 409], (
+        "rule: one email, one user, even when two replicas register it at the same moment: one "
+        "answers 201, the other 409. Why: reading 'is the email free?' and then writing it is two "
+        "steps another replica can run between; claim the email in one atomic step (SET NX). "
+        f"Here the second registration ran between the first one's read and write: {show(a)}; {show(b)}"
     )
 
 
@@ -106,13 +131,137 @@ def test_idempotency_key_reuse_with_other_body_is_rejected(redis_client, ns):
     key = {"Idempotency-Key": uuid.uuid4().hex}
     first = client.post("/payments", json={"user_id": user["id"], "amount_cents": 500, "currency": "EUR"}, headers=key)
     assert first.status_code == 201, show(first)
-    reuse = client.post("/payments", json={"user_id": user["id"], "amount_cents": 99999, "currency": "EUR"}, headers=key)
-    assert reuse.status_code == 422, (
-        "the same Idempotency-Key with a different body is a client bug and must be refused "
-        "with 422 (IETF idempotency-key draft), never answered with the first payment nor "
-        f"charged: {show(reuse)}"
-    )
+    other_user = register(TestClient(users))
+    variants = {
+        "amount_cents": {"user_id": user["id"], "amount_cents": 99999, "currency": "EUR"},
+        "currency": {"user_id": user["id"], "amount_cents": 500, "currency": "USD"},
+        "user_id": {"user_id": other_user["id"], "amount_cents": 500, "currency": "EUR"},
+    }
+    for changed, body in variants.items():
+        reuse = client.post("/payments", json=body, headers=key)
+        assert reuse.status_code == 422, (
+            "the same Idempotency-Key with a different body is a client bug and must be refused "
+            "with 422 (IETF idempotency-key draft), never answered with the first payment nor "
+            "charged. The request fingerprint must cover every field of the body; here only "
+            f"{changed!r} differed: {show(reuse)}"
+        )
     assert len(publisher.events) == 1, f"only the first payment publishes: {publisher.events}"
+
+
+def test_concurrent_payments_with_one_key_charge_once(redis_client, ns):
+    users = users_app(redis_client, ns)
+    user = register(TestClient(users))
+    publisher = RecordingPublisher()
+    body = {"user_id": user["id"], "amount_cents": 4200, "currency": "EUR"}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    replica_b = TestClient(payments_app(redis_client, ns, users, publisher))
+
+    def first(client):
+        return TestClient(payments_app(client, ns, users, publisher)).post("/payments", json=body, headers=key)
+
+    a, b = race(redis_client, first, lambda: replica_b.post("/payments", json=body, headers=key))
+    answers = [a, b]
+    created = {r.json().get("id") for r in answers if r.status_code == 201}
+    assert len(publisher.events) == 1 and len(created) == 1 and all(r.status_code in (201, 409) for r in answers), (
+        "rule: one Idempotency-Key, one payment, even when a client's retry reaches a second "
+        "replica while the first request is still running. Each answer is the payment (201) or "
+        "'in progress' (409), one event is published. Why: checking for a stored response and "
+        "then doing the work lets both replicas pass the check; claim the key atomically "
+        "(SET NX) before any work. Here the second request ran between the first one's read "
+        f"and its first write: {show(a)}; {show(b)}; events {len(publisher.events)}"
+    )
+    later = replica_b.post("/payments", json=body, headers=key)
+    assert later.status_code == 201 and later.json().get("id") in created and len(publisher.events) == 1, (
+        f"once both have finished, a retry replays the one payment: {show(later)}"
+    )
+
+    # The process dies while it holds a key: the claim it left must expire.
+    def dies(request):
+        raise RuntimeError("the payments process died during this call (simulated)")
+
+    r = load("common.resilience")
+    peer = r.ServiceClient(
+        "http://users.test", transport=httpx.MockTransport(dies), timeout=1.0,
+        retry=r.RetryPolicy(attempts=1), sleep=lambda _s: None,
+    )
+    crashing = load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher)
+    crash_key = uuid.uuid4().hex
+    before = keys_under(redis_client, ns)
+    TestClient(crashing, raise_server_exceptions=False).post(
+        "/payments", json=body | {"amount_cents": 4300}, headers={"Idempotency-Key": crash_key}
+    )
+    left = keys_under(redis_client, ns) - before
+    claims = [k for k in left if crash_key in k] or [k for k in left if redis_client.type(k) != "stream"]
+    forever = {k: redis_client.ttl(k) for k in claims if not 0 < redis_client.ttl(k) <= 3600}
+    assert not forever, (
+        "rule: the in-flight claim on an Idempotency-Key expires (SET NX EX, seconds to minutes). "
+        "Why: a request that dies half-way never deletes its claim, and without an expiry every "
+        "retry with that key is refused forever. Keys the dead request left, with their TTL "
+        f"(-1 = never expires): {forever}"
+    )
+
+
+def test_unknown_user_does_not_burn_the_idempotency_key(redis_client, ns):
+    users = users_app(redis_client, ns)
+    user = register(TestClient(users))
+    forward = forward_to(users)
+    lagging = {"left": 1}
+
+    def handler(request):
+        # The first lookup says "no such user" (a replica that has not caught up yet).
+        if lagging["left"] and request.url.path.startswith("/users/"):
+            lagging["left"] -= 1
+            return httpx.Response(404, json={"title": "No such user", "status": 404})
+        return forward.handle_request(request)
+
+    r = load("common.resilience")
+    peer = r.ServiceClient("http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None)
+    publisher = RecordingPublisher()
+    client = TestClient(load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher))
+    body = {"user_id": user["id"], "amount_cents": 990, "currency": "EUR"}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    refused = client.post("/payments", json=body, headers=key)
+    assert 400 <= refused.status_code < 500 and refused.status_code != 409 and publisher.events == [], (
+        f"a payment for a user the users service does not know is refused with a 4xx and no event: {show(refused)}"
+    )
+    retried = client.post("/payments", json=body, headers=key)
+    assert retried.status_code == 201 and len(publisher.events) == 1, (
+        "rule: a request refused before anything happened (unknown user) does not burn its "
+        "Idempotency-Key: release the claim, so the same key works once the user exists. "
+        f"First answer {refused.status_code}; the retry got {show(retried)}"
+    )
+
+
+def test_payment_is_stored_before_its_event_is_published(redis_client, ns):
+    users = users_app(redis_client, ns)
+    user = register(TestClient(users))
+    found_at_publish: list = []
+    probe: dict = {}
+
+    class CheckingPublisher(RecordingPublisher):
+        def publish(self, topic, event):
+            # A consumer may act on the event at once: it must find what the event announces.
+            found_at_publish.append(probe["client"].get(f"/payments/{event.get('payment_id')}"))
+            return super().publish(topic, event)
+
+    publisher = CheckingPublisher()
+    app = payments_app(redis_client, ns, users, publisher)
+    probe["client"] = TestClient(app, raise_server_exceptions=False)
+    created = TestClient(app).post(
+        "/payments", json={"user_id": user["id"], "amount_cents": 2599, "currency": "USD"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert created.status_code == 201 and len(publisher.events) == 1, show(created)
+    at_publish = found_at_publish[0]
+    assert at_publish.status_code == 200 and at_publish.json().get("id") == created.json().get("id"), (
+        "rule: store the payment, then publish its event. Why: a consumer may handle the event "
+        "before the request returns; if the payment is not stored yet it sees an event about a "
+        "payment that does not exist (and if the store then fails, the event announced "
+        f"nothing). GET /payments/<id> while publishing: {show(at_publish)}"
+    )
+    event, payment = publisher.events[0][1], created.json()
+    wrong = {f: (event.get(f), payment.get(f)) for f in ("user_id", "amount_cents", "currency") if event.get(f) != payment.get(f)}
+    assert not wrong, f"the event must describe the payment it announces (event, payment): {wrong}"
 
 
 def test_payment_event_notifies_exactly_once(redis_client, ns):
@@ -146,10 +295,10 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
     )
     listed = TestClient(notifications).get("/notifications", params={"user_id": user["id"]})
     assert listed.status_code == 200 and len(listed.json().get("items", [])) == 2, show(listed)
-    auditor = notifications_app(redis_client, ns, RecordingNotifier(), "auditor")
-    assert run_worker(auditor) == 0, (
-        "every handled message must be acknowledged (XACK): another consumer of the group "
-        "still found pending messages to claim"
+    assert pending(redis_client, ns) == 0, (
+        "every handled message must be acknowledged (XACK) once its effect is stored: the "
+        f"group still has {pending(redis_client, ns)} pending message(s) (XPENDING), which "
+        "would be delivered again"
     )
 
 
@@ -191,6 +340,62 @@ def test_failed_notification_is_redelivered_not_lost(redis_client, ns):
     )
 
 
+def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
+    publisher = load("common.events").RedisStreamPublisher(redis_client, namespace=ns)
+
+    # A producer retry: the same event twice on the stream. worker-2 takes the second copy while
+    # worker-1 is still sending for the first.
+    event = payment_event("user-" + uuid.uuid4().hex[:6])
+    second_notifier = RecordingNotifier()
+    second = notifications_app(redis_client, ns, second_notifier, "worker-2", redeliver_after_ms=60_000)
+
+    def retry_lands():
+        publisher.publish("payments", event)
+        run_worker(second)
+
+    first_notifier = RecordingNotifier(while_sending=retry_lands)
+    first = notifications_app(redis_client, ns, first_notifier, "worker-1", redeliver_after_ms=60_000)
+    publisher.publish("payments", event)
+    run_worker(first)
+    drain_notifier = RecordingNotifier()
+    drain = notifications_app(redis_client, ns, drain_notifier, "worker-3", redeliver_after_ms=0)
+    run_worker(drain)
+    sent = first_notifier.sent + second_notifier.sent + drain_notifier.sent
+    assert len(sent) == 1, (
+        "rule: one event, one notification, even when two consumers hold two copies of it at "
+        "the same moment. Why: 'already seen?' then send lets both pass the check; claim the "
+        "event_id atomically (SET NX with an expiry) before sending, and let the consumer that "
+        "loses the claim leave its copy pending. Notifications sent for the event: "
+        f"{sent}"
+    )
+    assert pending(redis_client, ns) == 0, (
+        "both copies must end acknowledged once the notification is stored (a later delivery "
+        f"finds it and acknowledges): {pending(redis_client, ns)} message(s) still pending"
+    )
+
+    # worker-4 is slow; its message goes idle and worker-5 claims it mid-send; then the send fails.
+    slow_event = payment_event("user-" + uuid.uuid4().hex[:6])
+    impatient_notifier = RecordingNotifier()
+    impatient = notifications_app(redis_client, ns, impatient_notifier, "worker-5", redeliver_after_ms=0)
+    slow_notifier = RecordingNotifier(fail_times=1, while_sending=lambda: run_worker(impatient))
+    slow = notifications_app(redis_client, ns, slow_notifier, "worker-4", redeliver_after_ms=60_000)
+    publisher.publish("payments", slow_event)
+    run_worker(slow)
+    rescue_notifier = RecordingNotifier()
+    rescue = notifications_app(redis_client, ns, rescue_notifier, "worker-6", redeliver_after_ms=0)
+    run_worker(rescue)
+    delivered = impatient_notifier.sent + rescue_notifier.sent
+    assert len(delivered) == 1, (
+        "rule: a consumer that finds an event claimed by another consumer must not acknowledge "
+        "its delivery: if the holder then fails, that acknowledgement has dropped the only copy "
+        "and the event is never notified. worker-5 took worker-4's idle message while worker-4 "
+        f"was sending; worker-4's send failed; notifications sent afterwards: {delivered}"
+    )
+    assert pending(redis_client, ns) == 0, (
+        f"nothing may be left pending once the notification is stored: {pending(redis_client, ns)} pending"
+    )
+
+
 SERVICES = {
     "users": ("/users/{user_id}", "/users/" + "u" * 12, 404),
     "payments": ("/payments/{payment_id}", "/payments/" + "p" * 12, 404),
@@ -210,6 +415,8 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
         assert answer.status_code == 200, f"{service}: {show(answer)}"
     answer = client.get(path)
     assert answer.status_code == status, f"{service}: {show(answer)}"
+    stray = "/no-such-route/" + uuid.uuid4().hex[:10]
+    client.get(stray)
     metrics = client.get("/metrics")
     assert metrics.status_code == 200, f"{service} needs GET /metrics: {show(metrics)}"
     assert metrics.headers.get("content-type", "").startswith("text/plain"), (
@@ -229,6 +436,12 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
     assert any(s.name == "http_request_duration_seconds_count" and s.labels.get("service") == service for s in samples), (
         f"{service}: a http_request_duration_seconds histogram is needed for latency panels"
     )
+    leaked = sorted({s.labels.get("route") for s in samples if stray.rsplit("/", 1)[-1] in str(s.labels.get("route"))})
+    assert not leaked, (
+        f"{service}: a request that matches no route must be labelled with one fixed value (say "
+        f"'unmatched'), never its path: anyone can send random paths and create a series each. "
+        f"GET {stray} produced route labels {leaked}"
+    )
 
     import redis as redis_lib
     from redis.backoff import NoBackoff
@@ -238,9 +451,20 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
         host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2,
         retry=Retry(NoBackoff(), 0), decode_responses=True,
     )
-    broken = TestClient(load(f"{service}.app").create_app(redis=down, namespace=ns))
+    broken = TestClient(load(f"{service}.app").create_app(redis=down, namespace=ns), raise_server_exceptions=False)
     live, ready = broken.get("/healthz"), broken.get("/readyz")
     assert live.status_code == 200 and ready.status_code == 503, (
         f"{service} with Redis unreachable: liveness must stay 200 (a restart cannot fix Redis) and "
         f"readiness must be 503 (stop sending traffic): /healthz {live.status_code}, /readyz {ready.status_code}"
+    )
+    failed = broken.get(path)
+    assert failed.status_code >= 500, f"{service} with Redis unreachable cannot serve {path}: {show(failed)}"
+    crashed = [
+        s for fam in text_string_to_metric_families(broken.get("/metrics").text) for s in fam.samples
+        if s.name == "http_requests_total" and s.labels.get("route") == route and s.value >= 1
+    ]
+    assert any(s.labels.get("status") == str(failed.status_code) for s in crashed), (
+        f"{service}: a request whose handler raised must still be counted, with the status the "
+        f"client got ({failed.status_code}): those are the errors the SLO alerts divide by. After "
+        f"GET {path} failed, http_requests_total for {route} was {[(s.labels, s.value) for s in crashed]}"
     )

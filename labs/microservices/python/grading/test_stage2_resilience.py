@@ -100,6 +100,17 @@ def test_transient_failures_are_retried_until_success():
     assert issubclass(r.CircuitOpenError, r.PeerUnavailable), (
         "CircuitOpenError must be a kind of PeerUnavailable so callers handle both in one place"
     )
+    for method in ("POST", "PATCH"):
+        once = Peer(503, 200)
+        try:
+            make_client(once, attempts=3).request(method, "/payments", json={"amount_cents": 100})
+        except r.PeerUnavailable:
+            pass
+        assert once.calls == 1, (
+            f"rule: never retry a non-idempotent request ({method}) on your own. Why: a 503 or a "
+            "timeout does not say whether the peer acted; a second POST can create a second "
+            f"record. The peer answered 503 once; {method} was sent {once.calls} time(s)"
+        )
 
 
 def test_backoff_is_exponential_capped_with_full_jitter():
@@ -173,6 +184,26 @@ def test_breaker_opens_after_consecutive_failures_and_fails_fast():
     assert isinstance(refused, r.CircuitOpenError) and peer.calls == calls, (
         "rule: an open breaker fails fast without touching the network. Why: a struggling "
         "peer needs less load, not more, and callers need an answer now"
+    )
+
+    answers = Peer(default=404)
+    picky = make_client(answers, attempts=1, threshold=2, clock=FakeClock())
+    statuses = [picky.get("/users/unknown").status_code for _ in range(4)]
+    assert statuses == [404] * 4 and answers.calls == 4 and picky.breaker.state == "closed", (
+        "rule: only peer failures (5xx that mean 'unavailable', timeouts, refused connections) "
+        "count towards opening the breaker; a 4xx is the peer working and answering. Why: "
+        "otherwise a run of lookups for unknown ids cuts payments off from a healthy users "
+        f"service. Four 404s with threshold 2 gave {statuses}, {answers.calls} call(s), breaker {picky.breaker.state!r}"
+    )
+
+    down = Peer(default=503)
+    retrying = make_client(down, attempts=5, threshold=2, clock=FakeClock())
+    expect_unavailable(lambda: retrying.get("/x"), "every attempt fails")
+    assert down.calls == 2, (
+        "rule: every attempt, retries included, asks the breaker first. Why: a breaker "
+        "consulted once per call lets the retries of that call keep hammering a peer it has "
+        "just declared down. With threshold 2 and attempts=5 against a dead peer, the third "
+        f"attempt must be refused; the peer was called {down.calls} time(s)"
     )
 
 

@@ -25,6 +25,51 @@ SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CRED
 CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
 
 
+QUANTITY = re.compile(r"^([+-]?\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+SCALE = {
+    None: 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+# Volume types the Pod Security Standards 'restricted' profile allows.
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
+WORLD = ("0.0.0.0/0", "::/0")
+
+
+def quantity(value) -> float | None:
+    """A Kubernetes resource quantity (250m, 128Mi, 1.5, 2G) as a number, or None."""
+    match = QUANTITY.match(str(value).strip())
+    return float(match.group(1)) * SCALE[match.group(2)] if match else None
+
+
+def probe_problems(where: str, container: dict) -> list[str]:
+    """Readiness must ask /readyz (depends on Redis), liveness /healthz (does not), on a port
+    the container exposes."""
+    problems = []
+    ports = container.get("ports") or []
+    names = {p.get("name") for p in ports if p.get("name")}
+    numbers = {p.get("containerPort") for p in ports}
+    expected = {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}
+    for kind, path in expected.items():
+        probe = container.get(kind) or {}
+        if not probe:
+            continue
+        http = probe.get("httpGet")
+        if not http:
+            problems.append(f"{where}: {kind} is not an httpGet on {path}; only the HTTP endpoint knows whether the service can serve")
+            continue
+        if http.get("path") != path:
+            why = (
+                "the endpoint that checks Redis, so a pod that cannot serve leaves the Service"
+                if kind == "readinessProbe"
+                else "the endpoint that does not depend on Redis, so a Redis outage does not restart every pod"
+            )
+            problems.append(f"{where}: {kind} asks {http.get('path')!r}; it must ask {path}, {why}")
+        port = http.get("port")
+        if port not in names and port not in numbers:
+            problems.append(f"{where}: {kind} port {port!r} is not a port of the container ({sorted(map(str, names | numbers))})")
+    return problems
+
+
 def image_is_pinned(image: str) -> bool:
     if "@sha256:" in image:
         return True
@@ -115,6 +160,11 @@ def test_compose_waits_for_healthy_dependencies():
         depends = body.get("depends_on") or {}
         if not isinstance(depends, dict) or (depends.get("redis") or {}).get("condition") != "service_healthy":
             problems.append(f"{svc}: depends_on redis must use condition: service_healthy (got {depends!r})")
+        elif isinstance(depends, dict):
+            for dependency, how in depends.items():
+                condition = (how or {}).get("condition") if isinstance(how, dict) else None
+                if condition != "service_healthy":
+                    problems.append(f"{svc}: depends_on {dependency} uses condition {condition!r}; wait for service_healthy")
     report(
         "rule: compose starts each service only after its dependencies are healthy, from pinned images",
         "depends_on with a plain list only orders container starts; the service then races "
@@ -160,6 +210,17 @@ def test_containers_have_resources_probes_and_pinned_images():
                 for resource in ("cpu", "memory"):
                     if not (res.get(kind) or {}).get(resource):
                         problems.append(f"{where} container {cname}: no {kind}.{resource}")
+            for resource in ("cpu", "memory"):
+                asked, cap = (res.get("requests") or {}).get(resource), (res.get("limits") or {}).get(resource)
+                if asked is None or cap is None:
+                    continue
+                if quantity(asked) is None or quantity(cap) is None:
+                    problems.append(f"{where} container {cname}: {resource} {asked!r} / {cap!r} is not a Kubernetes quantity")
+                elif quantity(cap) < quantity(asked):
+                    problems.append(
+                        f"{where} container {cname}: limits.{resource} {cap} is below requests.{resource} {asked}; "
+                        "the API server rejects it (a limit is the most a container may use, never less than it asks for)"
+                    )
             image = str(c.get("image") or "")
             if not image_is_pinned(image):
                 problems.append(f"{where} container {cname}: image {image!r} has no exact tag or digest (never latest)")
@@ -179,8 +240,9 @@ def test_containers_have_resources_probes_and_pinned_images():
                     f"{where} container {cname}: readiness and liveness probe the same path "
                     f"({ready['httpGet'].get('path')}); a Redis outage would then restart every pod"
                 )
+            problems.extend(probe_problems(f"{where} container {cname}", c))
     report(
-        "rule: every container declares requests and limits, readiness and liveness probes on different endpoints, and a pinned image",
+        "rule: every container declares requests and limits (limits at or above requests), a readinessProbe on /readyz and a livenessProbe on /healthz, and a pinned image",
         "requests drive scheduling and limits contain a leak; without readiness traffic hits "
         "pods that cannot serve, without liveness a hung pod lives forever, and one shared "
         "endpoint turns a dependency outage into a restart storm; `latest` makes a rollback "
@@ -195,6 +257,13 @@ def test_pods_hardened_and_secrets_by_reference():
     for path, doc in manifests():
         if doc.get("kind") == "Secret" and (doc.get("data") or doc.get("stringData")):
             problems.append(f"{rel(path)} {name_of(doc)}: a Secret with values is committed to the repository")
+        if doc.get("kind") == "ConfigMap":
+            for key, value in {**(doc.get("data") or {}), **(doc.get("binaryData") or {})}.items():
+                if SECRET_ENV.search(str(key)) or CREDENTIALS_IN_URL.search(str(value)):
+                    problems.append(
+                        f"{rel(path)} {name_of(doc)}: key {key} holds a secret; a ConfigMap is plain configuration "
+                        "(readable with the namespace's config, not encrypted): use a Secret"
+                    )
     for path, workload in workloads():
         where = f"{rel(path)} {name_of(workload)}"
         spec = pod_spec(workload)
@@ -203,8 +272,24 @@ def test_pods_hardened_and_secrets_by_reference():
         if not sa or sa == "default":
             problems.append(f"{where}: runs as the namespace's default ServiceAccount; give it its own")
         account = accounts.get((namespace_of(workload), sa)) or {}
-        if spec.get("automountServiceAccountToken") is not False and account.get("automountServiceAccountToken") is not False:
-            problems.append(f"{where}: the API token is mounted though the service never calls the Kubernetes API")
+        pod_mount = spec.get("automountServiceAccountToken")
+        if pod_mount is True or (pod_mount is None and account.get("automountServiceAccountToken") is not False):
+            problems.append(
+                f"{where}: the API token is mounted though the service never calls the Kubernetes API "
+                "(the pod's automountServiceAccountToken, when set, overrides its ServiceAccount's)"
+            )
+        for field in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(field) is True:
+                problems.append(f"{where}: {field}: true shares the node's namespaces with the pod")
+        if pod_sc.get("runAsUser") == 0:
+            problems.append(f"{where}: the pod's runAsUser is 0 (root)")
+        for volume in spec.get("volumes") or []:
+            kinds = sorted(set(volume) - {"name"})
+            if not set(kinds) <= RESTRICTED_VOLUMES:
+                problems.append(
+                    f"{where}: volume {volume.get('name')} is {', '.join(kinds)}; the restricted profile allows only "
+                    f"{', '.join(sorted(RESTRICTED_VOLUMES))} (a hostPath reaches into the node's filesystem)"
+                )
         pod_seccomp = (pod_sc.get("seccompProfile") or {}).get("type")
         for c in containers(workload):
             cname = c.get("name")
@@ -218,18 +303,28 @@ def test_pods_hardened_and_secrets_by_reference():
             drops = [str(x).upper() for x in ((sc.get("capabilities") or {}).get("drop") or [])]
             if "ALL" not in drops:
                 problems.append(f"{where} container {cname}: capabilities do not drop ALL")
+            added = [str(x).upper() for x in ((sc.get("capabilities") or {}).get("add") or [])]
+            if set(added) - {"NET_BIND_SERVICE"}:
+                problems.append(f"{where} container {cname}: adds capabilities {added}; the restricted profile allows only NET_BIND_SERVICE")
+            if sc.get("runAsUser") == 0:
+                problems.append(f"{where} container {cname}: runAsUser is 0 (root)")
+            for port in c.get("ports") or []:
+                if port.get("hostPort"):
+                    problems.append(f"{where} container {cname}: hostPort {port.get('hostPort')} binds a port on the node")
             if sc.get("privileged"):
                 problems.append(f"{where} container {cname}: privileged")
             if ((sc.get("seccompProfile") or {}).get("type") or pod_seccomp) not in ("RuntimeDefault", "Localhost"):
                 problems.append(f"{where} container {cname}: no RuntimeDefault seccompProfile")
             for env in c.get("env") or []:
                 name, value = str(env.get("name", "")), env.get("value")
+                if SECRET_ENV.search(name) and ((env.get("valueFrom") or {}).get("configMapKeyRef")):
+                    problems.append(f"{where} container {cname}: env {name} comes from a ConfigMap; use valueFrom.secretKeyRef")
                 if value is None:
                     continue
                 if SECRET_ENV.search(name) or CREDENTIALS_IN_URL.search(str(value)):
                     problems.append(f"{where} container {cname}: env {name} has a literal value; use valueFrom.secretKeyRef")
     report(
-        "rule: pods meet the Pod Security Standards 'restricted' profile, use their own ServiceAccount without a mounted token, and take secrets by reference",
+        "rule: pods meet the Pod Security Standards 'restricted' profile (non-root, no privilege escalation, no added capabilities, no host namespaces, ports or hostPath volumes), use their own ServiceAccount without a mounted token, and take secrets from Secrets by reference",
         "a compromised process should find no root, no writable image, no capabilities and no "
         "API credentials; secrets in a manifest end up in git history, in `kubectl get -o "
         "yaml` output and in every CI log that prints it.",
@@ -320,7 +415,14 @@ def test_disruption_budgets_autoscaling_and_spread():
             if max_unavailable in (0, "0", "0%"):
                 problems.append(f"{where}: {name_of(pdb)} maxUnavailable 0 blocks every drain")
         spec = pod_spec(workload)
-        spreads = [t for t in spec.get("topologySpreadConstraints") or [] if selector_matches(t.get("labelSelector"), pod_labels(workload))]
+        constraints = spec.get("topologySpreadConstraints") or []
+        for constraint in constraints:
+            if not selector_matches(constraint.get("labelSelector"), pod_labels(workload)):
+                problems.append(
+                    f"{where}: the topologySpreadConstraint over {constraint.get('topologyKey')} has a labelSelector "
+                    f"({constraint.get('labelSelector')}) that does not match the pods, so it spreads nothing"
+                )
+        spreads = [t for t in constraints if selector_matches(t.get("labelSelector"), pod_labels(workload))]
         anti = ((spec.get("affinity") or {}).get("podAntiAffinity") or {})
         if not spreads and not anti:
             problems.append(f"{where}: no topologySpreadConstraints or podAntiAffinity; all replicas may land on one node")
@@ -330,6 +432,23 @@ def test_disruption_budgets_autoscaling_and_spread():
         "node drains and cluster upgrades hang; no budget lets a drain take every pod at once.",
         problems,
     )
+
+
+def _empty_selector(selector) -> bool:
+    return isinstance(selector, dict) and not (selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def open_peer(peer: dict) -> list[str]:
+    """Why an ingress `from` entry admits far more than the pods it means to, if it does."""
+    found = []
+    namespaces, pods, block = peer.get("namespaceSelector"), peer.get("podSelector"), peer.get("ipBlock") or {}
+    if _empty_selector(namespaces):
+        found.append(f"a source with namespaceSelector {{}} admits {'those pods in ' if pods else ''}every namespace of the cluster")
+    elif namespaces is None and _empty_selector(pods):
+        found.append("a source with podSelector {} admits every pod of the namespace")
+    if block.get("cidr") in WORLD:
+        found.append(f"a source ipBlock {block.get('cidr')} admits any address")
+    return found
 
 
 def test_network_policies_default_deny_and_cover_every_pod():
@@ -360,8 +479,12 @@ def test_network_policies_default_deny_and_cover_every_pod():
             for rule in (d.get("spec") or {}).get("ingress") or []:
                 if not rule.get("from"):
                     problems.append(f"{name_of(d)}: an ingress rule without `from` admits every source in the cluster")
+    for path, d in policies:
+        for rule in (d.get("spec") or {}).get("ingress") or []:
+            for peer in rule.get("from") or []:
+                problems.extend(f"{rel(path)} {name_of(d)}: {why}" for why in open_peer(peer or {}))
     report(
-        "rule: each namespace denies traffic by default and each workload has an explicit ingress allow-list",
+        "rule: each namespace denies traffic by default and each workload has an explicit ingress allow-list that names its sources",
         "without policies every pod can reach every other pod: one compromised service can "
         "call payments directly. Default deny plus allow-lists make the call graph explicit.",
         problems,
