@@ -263,3 +263,126 @@ fn algorithm_keys_are_isolated() {
         assert!(!limiter.hit("alice", 1).allowed, "{name}");
     }
 }
+
+/// (cost, allowed, remaining) for each hit of `costs`, all on key "k".
+fn spend(limiter: &dyn RateLimiter, costs: &[u64]) -> Vec<(u64, bool, u64)> {
+    costs
+        .iter()
+        .map(|&cost| {
+            let d = limiter.hit("k", cost);
+            (cost, d.allowed, d.remaining)
+        })
+        .collect()
+}
+
+#[test]
+fn costly_hits_spend_cost_and_denied_hits_spend_nothing() {
+    // Each limiter has room for 5 units (GCRA: a burst of 3). A hit of cost c is
+    // admitted only when all c units fit, spends exactly c, and a denied hit
+    // spends nothing, so the smaller hit after it still fits.
+    let clock = FakeClock::new();
+    clock.set(W0 + 2.0);
+    let bucket = TokenBucket::new(5, 2.0, dyn_clock(&clock));
+    assert_eq!(
+        spend(&bucket, &[3, 3, 2, 1]),
+        [(3, true, 2), (3, false, 2), (2, true, 0), (1, false, 0)],
+        "token_bucket: (cost, allowed, remaining) with capacity 5"
+    );
+    let fixed = FixedWindow::new(5, 10.0, dyn_clock(&clock));
+    assert_eq!(
+        spend(&fixed, &[3, 3, 2, 1]),
+        [(3, true, 2), (3, false, 2), (2, true, 0), (1, false, 0)],
+        "fixed_window: (cost, allowed, remaining) with a limit of 5"
+    );
+    let sliding = SlidingWindowCounter::new(5, 60.0, dyn_clock(&clock));
+    assert_eq!(
+        spend(&sliding, &[3, 3, 2, 1]),
+        [(3, true, 2), (3, false, 2), (2, true, 0), (1, false, 0)],
+        "sliding_window: (cost, allowed, remaining) with a limit of 5 and an empty previous window"
+    );
+    // One window later the 5 units weigh 5 * (1 - 0.2) = 4 at 20% progress:
+    // a hit of 2 does not fit (4 + 2 > 5), a hit of 1 does.
+    clock.set(W0 + 60.0 + 12.0);
+    assert_eq!(
+        spend(&sliding, &[2, 1, 1]),
+        [(2, false, 1), (1, true, 0), (1, false, 0)],
+        "sliding_window: the previous window's units are weighted, and cost counts against the estimate"
+    );
+    // GCRA, T = 6 s, tau = 12 s: cost 2 moves TAT by 12 s.
+    let gcra = Gcra::new(10, 60.0, 3, dyn_clock(&clock));
+    assert_eq!(
+        spend(&gcra, &[2, 2, 1, 1]),
+        [(2, true, 1), (2, false, 1), (1, true, 0), (1, false, 0)],
+        "gcra: (cost, allowed, remaining) with a burst of 3: a hit of cost c advances TAT by c * T"
+    );
+}
+
+/// Denied just before `retry_after`, admitted from `retry_after` on.
+fn assert_exact_retry(
+    name: &str,
+    clock: &FakeClock,
+    limiter: &dyn RateLimiter,
+    cost: u64,
+    expected: f64,
+) {
+    let now = clock.now();
+    let denied = limiter.hit("k", cost);
+    assert!(
+        !denied.allowed,
+        "{name}: a hit of cost {cost} must be denied here"
+    );
+    assert!(
+        approx(denied.retry_after, expected),
+        "{name}: retry_after for cost {cost} must be exactly the time until that hit is admitted: \
+         expected {expected}, got {}",
+        denied.retry_after
+    );
+    clock.set(now + expected - 0.001);
+    assert!(
+        !limiter.hit("k", cost).allowed,
+        "{name}: admitted a millisecond before retry_after, so retry_after is too long"
+    );
+    clock.set(now + expected + 1e-4);
+    assert!(
+        limiter.hit("k", cost).allowed,
+        "{name}: still denied at retry_after (cost {cost}), so clients told to come back then are refused again"
+    );
+}
+
+#[test]
+fn retry_after_is_the_exact_next_admissible_time() {
+    let clock = FakeClock::new();
+
+    // Token bucket, capacity 5, 2 tokens/s: 2.5 tokens after 1.25 s; 3 need 0.25 s more.
+    let bucket = TokenBucket::new(5, 2.0, dyn_clock(&clock));
+    assert!(bucket.hit("k", 5).allowed);
+    clock.advance(1.25);
+    assert_exact_retry("token_bucket", &clock, &bucket, 3, 0.25);
+
+    // Fixed window of 10 s: a denied hit waits for the next aligned window.
+    clock.set(W0 + 7.5);
+    let fixed = FixedWindow::new(5, 10.0, dyn_clock(&clock));
+    assert!(fixed.hit("k", 4).allowed);
+    assert_exact_retry("fixed_window", &clock, &fixed, 2, 2.5);
+
+    // Sliding window, limit 10 per 60 s, 10 units in the previous window, at 25%:
+    // cost 3 fits once 10 * (1 - p) + 3 <= 10, i.e. at p = 0.3, 3 s from now.
+    clock.set(W0 + 30.0);
+    let sliding = SlidingWindowCounter::new(10, 60.0, dyn_clock(&clock));
+    assert!(sliding.hit("k", 10).allowed);
+    clock.set(W0 + 60.0 + 15.0);
+    assert_exact_retry("sliding_window", &clock, &sliding, 3, 3.0);
+    // Full in the current window: wait into the next one until the weight of
+    // these 10 units leaves room: 10 * (1 - p) + 1 <= 10 at p = 0.1.
+    clock.set(W0 + 300.0 + 30.0);
+    let full = SlidingWindowCounter::new(10, 60.0, dyn_clock(&clock));
+    assert!(full.hit("k", 10).allowed);
+    assert_exact_retry("sliding_window", &clock, &full, 1, 36.0);
+
+    // GCRA, T = 6 s, tau = 12 s: after a burst of 3, TAT = now + 18; cost 2 is
+    // admitted when now >= TAT + 2T - T - tau, 12 s from now.
+    clock.set(W0 + 600.0);
+    let gcra = Gcra::new(10, 60.0, 3, dyn_clock(&clock));
+    assert_eq!(admitted(&gcra, "k", 3), 3);
+    assert_exact_retry("gcra", &clock, &gcra, 2, 12.0);
+}

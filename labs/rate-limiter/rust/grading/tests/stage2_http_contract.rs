@@ -30,6 +30,7 @@ fn is_delay_seconds(value: &str) -> bool {
 #[tokio::test]
 async fn over_limit_returns_429_with_retry_after_seconds() {
     let clock = FakeClock::new();
+    clock.advance(0.25); // 19.75 s left in the window: times sent to clients must round up
     let client = app(limited(3), &clock, None);
     for n in 0..3 {
         assert_eq!(
@@ -56,7 +57,7 @@ async fn over_limit_returns_429_with_retry_after_seconds() {
     assert_eq!(
         retry_after,
         seconds_left(&clock),
-        "Retry-After must be the time left in the window"
+        "Retry-After must be the time left in the window, rounded up (never early)"
     );
 
     let limit = parse_list(&rejected, "RateLimit");
@@ -113,6 +114,7 @@ fn declared(response: &Answer) -> HashSet<String> {
 #[tokio::test]
 async fn ratelimit_field_counts_down_and_names_a_declared_policy() {
     let clock = FakeClock::new();
+    clock.advance(0.25); // 19.75 s left in the window
     let client = app(limited(3), &clock, None);
     let mut remaining = Vec::new();
     for _ in 0..3 {
@@ -130,7 +132,7 @@ async fn ratelimit_field_counts_down_and_names_a_declared_policy() {
         assert_eq!(
             member.int("t"),
             Some(seconds_left(&clock)),
-            "t is the whole seconds until the window resets"
+            "t is the seconds until the window resets, rounded up to a whole number"
         );
         remaining.push(r);
     }
@@ -144,6 +146,84 @@ async fn ratelimit_field_counts_down_and_names_a_declared_policy() {
     let members = parse_list(&client.get("/api/ping").await, "RateLimit");
     assert_eq!(members[0].int("r"), Some(2));
     assert_eq!(members[0].int("t"), Some(WINDOW as i64));
+}
+
+#[tokio::test]
+async fn ratelimit_fields_on_every_api_response_kind() {
+    let clock = FakeClock::new();
+    let client = app(limited(3), &clock, None);
+    let answers = [
+        ("200 from /api/ping", client.get("/api/ping").await),
+        (
+            "401 from /api/me without a token",
+            client.get("/api/me").await,
+        ),
+        (
+            "200 from /api/items/{item_id}",
+            client.get("/api/items/7").await,
+        ),
+        ("429 once the quota is spent", client.get("/api/ping").await),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|(_, a)| a.status.as_u16()).collect();
+    assert_eq!(
+        statuses,
+        [200, 401, 200, 429],
+        "statuses of {:?}",
+        answers.map(|a| a.0)
+    );
+    let mut remaining = Vec::new();
+    for (kind, answer) in &answers {
+        for field in ["RateLimit-Policy", "RateLimit"] {
+            assert!(
+                answer.header(field).is_some(),
+                "{kind}: every /api/* response carries {field}, whatever its status"
+            );
+        }
+        let policies = parse_list(answer, "RateLimit-Policy");
+        assert!(
+            policies.iter().any(|p| p.int("q") == Some(3)),
+            "{kind}: RateLimit-Policy announces the quota (q=3)"
+        );
+        let limit = parse_list(answer, "RateLimit");
+        assert!(
+            declared(answer).contains(&limit[0].name),
+            "{kind}: RateLimit must name a policy from RateLimit-Policy"
+        );
+        remaining.push(limit[0].int("r"));
+    }
+    assert_eq!(
+        remaining,
+        [Some(2), Some(1), Some(0), Some(0)],
+        "every request under /api/ counts, whatever its answer"
+    );
+}
+
+#[tokio::test]
+async fn limit_keys_on_the_peer_address_not_forwarded_headers() {
+    let clock = FakeClock::new();
+    let client = app(limited(1), &clock, None);
+    assert_eq!(client.get("/api/ping").await.status, StatusCode::OK);
+    for (header, value) in [
+        ("x-forwarded-for", "198.51.100.77"),
+        ("forwarded", "for=198.51.100.78"),
+        ("x-real-ip", "198.51.100.79"),
+    ] {
+        assert_eq!(
+            client
+                .get_with("/api/ping", &[(header, value)])
+                .await
+                .status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{header}: any client can send it, so a limit keyed on it is escaped by changing it \
+             on every request; key on the peer address (no trusted proxy is configured)"
+        );
+    }
+    let neighbour = client.from_addr("203.0.113.99:5555");
+    assert_eq!(
+        neighbour.get("/api/ping").await.status,
+        StatusCode::OK,
+        "another client address has a quota of its own"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +13,10 @@ use common::{
 };
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Map, Value};
+use service::auth::AuthService;
 use service::passwords;
+use service::store::Store;
+use service::tokens::TokenService;
 use service::Clock;
 
 /// OWASP Password Storage Cheat Sheet: argon2id rows of (memory KiB, iterations), p=1.
@@ -268,8 +272,8 @@ async fn refresh_token_rotates_and_is_single_use() {
 #[tokio::test]
 async fn refresh_token_reuse_revokes_the_family() {
     let (client, username, _) = fresh_user(|_| {}).await;
-    let (_, stolen) = tokens(&client, &username).await;
-    let (_, other_session) = tokens(&client, &username).await;
+    let (stolen_access, stolen) = tokens(&client, &username).await;
+    let (other_access, other_session) = tokens(&client, &username).await;
 
     let legit = refresh(&client, &stolen).await.json();
     assert_eq!(
@@ -284,6 +288,18 @@ async fn refresh_token_reuse_revokes_the_family() {
         StatusCode::UNAUTHORIZED,
         "reuse of a rotated token must revoke its whole family"
     );
+    let legit_access = legit["access_token"].as_str().unwrap_or("rotation failed");
+    for (which, access) in [
+        ("rotated", legit_access),
+        ("original", stolen_access.as_str()),
+    ] {
+        assert_eq!(
+            me(&client, access).await,
+            StatusCode::UNAUTHORIZED,
+            "the {which} access token of a revoked family must stop working too, before its exp"
+        );
+    }
+    assert_eq!(me(&client, &other_access).await, StatusCode::OK);
     // ...but other sessions of the same user are not.
     assert_eq!(
         refresh(&client, &other_session).await.status,
@@ -295,8 +311,8 @@ async fn refresh_token_reuse_revokes_the_family() {
 #[tokio::test]
 async fn logout_denylists_only_that_token() {
     let (client, username, _) = fresh_user(|_| {}).await;
-    let (one, _) = tokens(&client, &username).await;
-    let (two, _) = tokens(&client, &username).await;
+    let (one, one_refresh) = tokens(&client, &username).await;
+    let (two, two_refresh) = tokens(&client, &username).await;
 
     let logout = client
         .post_with(
@@ -315,6 +331,16 @@ async fn logout_denylists_only_that_token() {
         StatusCode::OK,
         "logging out one session leaves the others alone"
     );
+    assert_eq!(
+        refresh(&client, &one_refresh).await.status,
+        StatusCode::UNAUTHORIZED,
+        "logout ends the session: its refresh token must not mint new access tokens"
+    );
+    assert_eq!(
+        refresh(&client, &two_refresh).await.status,
+        StatusCode::OK,
+        "the other session's refresh token still works"
+    );
 }
 
 fn comparable(answer: &common::Answer) -> (StatusCode, Value, Vec<(String, String)>) {
@@ -331,7 +357,8 @@ fn comparable(answer: &common::Answer) -> (StatusCode, Value, Vec<(String, Strin
 
 #[tokio::test]
 async fn login_failure_is_identical_for_unknown_user_and_wrong_password() {
-    let (client, username, _) = fresh_user(|_| {}).await;
+    // No throttling in the way: this test counts time, not failures.
+    let (client, username, _) = fresh_user(|s| s.login_max_failures = 100).await;
     let wrong_password = login(&client, &username, "not the password at all").await;
     let unknown_user = login(&client, &unique("ghost"), "not the password at all").await;
     assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
@@ -339,6 +366,28 @@ async fn login_failure_is_identical_for_unknown_user_and_wrong_password() {
         comparable(&wrong_password),
         comparable(&unknown_user),
         "status, body and headers must not reveal whether the account exists"
+    );
+
+    // Nor may the time it takes. Five of each, interleaved so both see the same
+    // load; medians, so one slow moment decides nothing. Password hashing is
+    // orders of magnitude slower than a map lookup, so a factor of 5 is slack.
+    let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let started = Instant::now();
+        login(&client, &username, "not the password at all").await;
+        wrong.push(started.elapsed());
+        let started = Instant::now();
+        login(&client, &unique("ghost"), "not the password at all").await;
+        unknown.push(started.elapsed());
+    }
+    wrong.sort();
+    unknown.sort();
+    let (wrong, unknown) = (wrong[2], unknown[2]);
+    assert!(
+        unknown * 5 >= wrong,
+        "a failed login for an unknown user took {unknown:?} (median), one with a wrong \
+         password {wrong:?}: the difference tells an attacker which accounts exist. Spend the \
+         same work either way (verify against a dummy hash of the same cost)"
     );
 }
 
@@ -353,8 +402,12 @@ async fn login_throttle_is_per_account_across_ips() {
         .map(|n| client.from_addr(&format!("198.51.100.{n}:{}", 1000 + n)))
         .collect();
 
-    for attacker in &clients[..5] {
-        // five failures, each from a different address
+    clock.advance(0.5);
+    for (n, attacker) in clients[..5].iter().enumerate() {
+        // five failures, each from a different address, 10 s apart
+        if n > 0 {
+            clock.advance(10.0);
+        }
         assert_eq!(
             login(attacker, &username, "wrong password guess")
                 .await
@@ -368,10 +421,18 @@ async fn login_throttle_is_per_account_across_ips() {
         StatusCode::TOO_MANY_REQUESTS,
         "after 5 failures the account is throttled for everyone, even with the right password"
     );
+    clock.advance(0.25);
+    let blocked = login(&clients[5], &username, PASSWORD).await;
     let retry = blocked.header("retry-after").unwrap_or_default();
     assert!(
         !retry.is_empty() && retry.bytes().all(|b| b.is_ascii_digit()),
         "say when to retry, got {retry:?}"
+    );
+    // The first failure leaves the 900 s window 900 - 40.25 s from now: 860, rounded up.
+    assert_eq!(
+        retry, "860",
+        "Retry-After is when the oldest failure that keeps the account locked leaves the \
+         window, rounded up to whole seconds"
     );
 
     let ghost = unique("ghost");
@@ -384,9 +445,134 @@ async fn login_throttle_is_per_account_across_ips() {
         "unknown accounts are throttled the same way, or throttling reveals which exist"
     );
 
-    clock.advance(901.0); // the failures age out of the window
+    clock.advance(859.0);
     assert_eq!(
         login(&clients[6], &username, PASSWORD).await.status,
-        StatusCode::OK
+        StatusCode::TOO_MANY_REQUESTS,
+        "a second before Retry-After the account is still locked"
+    );
+    clock.advance(1.0); // the oldest failure has aged out of the window
+    assert_eq!(
+        login(&clients[6], &username, PASSWORD).await.status,
+        StatusCode::OK,
+        "at Retry-After the right password works again"
+    );
+}
+
+/// The auth service on its own, with a store the test can inspect.
+fn auth_service(
+    clock: Arc<dyn Clock>,
+    tweak: impl FnOnce(&mut service::Settings),
+) -> (Arc<Store>, AuthService) {
+    let settings = settings(tweak);
+    let store = Arc::new(Store::new());
+    let tokens = TokenService::new(&settings, clock.clone()).expect("the grading key loads");
+    (
+        store.clone(),
+        AuthService::new(store, tokens, clock, settings),
+    )
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_stored_hashed_and_expire() {
+    let clock = FakeClock::new();
+    let (store, auth) = auth_service(clock.clone(), |s| {
+        s.access_token_ttl_seconds = 900;
+        s.refresh_token_ttl_seconds = 3600;
+    });
+    let name = unique("user");
+    assert!(auth.register(&name, PASSWORD).await, "registration failed");
+    let first = auth.login(&name, PASSWORD).await.expect("login works");
+    assert!(
+        store.refresh_token(&first.refresh_token).is_none(),
+        "the store must hold a digest of each refresh token (e.g. SHA-256), never the token \
+         itself: a leaked table must not be a pile of live sessions"
+    );
+
+    clock.advance(1000.0); // the access token (900 s) has expired, the refresh token (3600 s) has not
+    let second = auth.refresh(&first.refresh_token).unwrap_or_else(|_| {
+        panic!(
+            "a refresh token is valid for refresh_token_ttl_seconds (3600 s), even after its \
+             access token (900 s) expired"
+        )
+    });
+    assert!(
+        store.refresh_token(&second.refresh_token).is_none(),
+        "rotated refresh tokens are stored as digests too"
+    );
+
+    clock.advance(3601.0);
+    assert!(
+        auth.refresh(&second.refresh_token).is_err(),
+        "a refresh token must be refused once refresh_token_ttl_seconds have passed since it \
+         was issued"
+    );
+}
+
+/// A clock whose first `n` readings after `arm(n)` wait for each other (at
+/// most 2 s), so `n` threads stand between the same two steps at once.
+struct GateClock {
+    gate: Mutex<(usize, usize)>, // (readings to hold, readings arrived)
+    opened: Condvar,
+}
+
+impl GateClock {
+    fn arm(&self, readings: usize) {
+        *self.gate.lock().expect("gate") = (readings, 0);
+    }
+}
+
+impl Clock for GateClock {
+    fn now(&self) -> f64 {
+        let mut gate = self.gate.lock().expect("gate");
+        if gate.1 < gate.0 {
+            gate.1 += 1;
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while gate.1 < gate.0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                gate = self.opened.wait_timeout(gate, left).expect("gate").0;
+            }
+            self.opened.notify_all();
+        }
+        common::START
+    }
+}
+
+#[test]
+fn refresh_token_single_use_holds_under_concurrency() {
+    let clock = Arc::new(GateClock {
+        gate: Mutex::new((0, 0)),
+        opened: Condvar::new(),
+    });
+    let (_, auth) = auth_service(clock.clone(), |_| {});
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let name = unique("user");
+    let pair = runtime.block_on(async {
+        assert!(auth.register(&name, PASSWORD).await, "registration failed");
+        auth.login(&name, PASSWORD).await.expect("login works")
+    });
+
+    // Both threads look the token up before either reads the clock again.
+    clock.arm(2);
+    let outcomes: Vec<bool> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| auth.refresh(&pair.refresh_token).is_ok()))
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| racer.join().expect("refresh panicked"))
+            .collect()
+    });
+    let winners = outcomes.iter().filter(|ok| **ok).count();
+    assert_eq!(
+        winners, 1,
+        "two concurrent refreshes with one token: exactly one may succeed, {winners} did. \
+         Deciding that the token is unused and claiming it must be one atomic step"
     );
 }

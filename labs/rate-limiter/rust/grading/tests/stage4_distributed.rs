@@ -1,10 +1,11 @@
 //! Stage `distributed`: one limit shared through one store, atomically, with TTLs.
 //!
-//! With `REDIS_URL` set these tests run against that Redis through the
-//! learner's `RedisWindowStore` (and its Lua script); without it, against the
-//! crate's `MemoryWindowStore` (same trait, same semantics). Every failure
-//! message names the backend; the choice is also printed once on stderr.
+//! These tests run your `RedisWindowStore` and its Lua script against the
+//! Redis named by `REDIS_URL`, or, without it, against the suite's Redis
+//! stand-in (see `backend/emulator.rs`). Every failure message names the
+//! backend; the choice is also printed once on stderr.
 
+mod backend;
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{app, down_store, settings, unique, Backend, Counting, FakeClock};
+use backend::{refusing_store, Backend};
+use common::{app, down_store, settings, unique, Counting, FakeClock};
 use futures_util::StreamExt;
 use service::distributed::{LimiterUnavailable, SharedLimiter, WindowStore};
 use service::Clock;
@@ -43,7 +45,7 @@ async fn allowed(limiter: &SharedLimiter, key: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_one_limit_under_concurrency() {
     let clock = FakeClock::new();
-    let backend = Backend::from_env(&clock);
+    let backend = Backend::from_env().await;
     let prefix = prefix();
     let config = settings(|s| {
         s.rate_limit = 10;
@@ -121,7 +123,7 @@ async fn direct_commands(
 #[tokio::test]
 async fn limiter_makes_one_atomic_script_call_per_hit() {
     let clock = FakeClock::new();
-    let backend = Backend::from_env(&clock);
+    let backend = Backend::from_env().await;
     let prefix = prefix();
     let mut monitor = match &backend {
         Backend::Real(url) => Some(
@@ -131,7 +133,7 @@ async fn limiter_makes_one_atomic_script_call_per_hit() {
                 .await
                 .expect("MONITOR on REDIS_URL"),
         ),
-        Backend::Memory(_) => None,
+        Backend::Emulated(_) => None,
     };
     let counting = Arc::new(Counting {
         inner: backend.store().await,
@@ -157,39 +159,44 @@ async fn limiter_makes_one_atomic_script_call_per_hit() {
         backend.describe()
     );
 
-    if let (Some(monitor), Backend::Real(url)) = (monitor.as_mut(), &backend) {
-        let sentinel = format!("{prefix}monitor-sentinel");
-        let mut connection = common::raw_connection(url).await;
-        let _: i64 = redis::cmd("EXISTS")
-            .arg(&sentinel)
-            .query_async(&mut connection)
-            .await
-            .expect("EXISTS");
-        let commands = direct_commands(monitor, &prefix, &sentinel).await;
-        let scripted = ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL"];
-        let stray: Vec<_> = commands
-            .iter()
-            .filter(|c| !scripted.contains(&c.as_str()))
-            .collect();
-        assert!(
-            stray.is_empty(),
-            "[{}] {stray:?} sent outside a script: check-and-increment plus expiry must be one atomic \
-             Lua script (separate INCR/EXPIRE can leave immortal keys or overshoot the limit)",
-            backend.describe()
-        );
-        let runs = commands.len();
-        assert!(
-            (5..=6).contains(&runs),
-            "expected one script call per hit (a NOSCRIPT retry aside), got {runs}"
-        );
-    }
+    let commands = match (monitor.as_mut(), &backend) {
+        (Some(monitor), Backend::Real(url)) => {
+            let sentinel = format!("{prefix}monitor-sentinel");
+            let mut connection = backend::raw_connection(url).await;
+            let _: i64 = redis::cmd("EXISTS")
+                .arg(&sentinel)
+                .query_async(&mut connection)
+                .await
+                .expect("EXISTS");
+            direct_commands(monitor, &prefix, &sentinel).await
+        }
+        (_, Backend::Emulated(emulator)) => emulator.commands_mentioning(&prefix),
+        (None, Backend::Real(_)) => unreachable!("MONITOR is opened for a real Redis"),
+    };
+    let scripted = ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL"];
+    let stray: Vec<_> = commands
+        .iter()
+        .filter(|c| !scripted.contains(&c.as_str()))
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "[{}] {stray:?} sent outside a script: check-and-increment plus expiry must be one atomic \
+         Lua script (separate INCR/EXPIRE can leave immortal keys or overshoot the limit)",
+        backend.describe()
+    );
+    let runs = commands.len();
+    assert!(
+        (5..=6).contains(&runs),
+        "[{}] expected one script call per hit (a NOSCRIPT retry aside), got {runs}",
+        backend.describe()
+    );
     backend.cleanup(&prefix).await;
 }
 
 #[tokio::test]
 async fn every_limiter_key_expires_with_its_window() {
     let clock = FakeClock::new();
-    let backend = Backend::from_env(&clock);
+    let backend = Backend::from_env().await;
     let prefix = prefix();
     let shared = limiter(backend.store().await, &clock, &prefix, 2);
     for key in ["alice", "bob", "carol"] {
@@ -223,7 +230,7 @@ async fn every_limiter_key_expires_with_its_window() {
 #[tokio::test]
 async fn redis_limiter_follows_the_injected_clock() {
     let clock = FakeClock::new();
-    let backend = Backend::from_env(&clock);
+    let backend = Backend::from_env().await;
     let prefix = prefix();
     let shared = limiter(backend.store().await, &clock, &prefix, 2);
     let first = [
@@ -257,6 +264,31 @@ async fn redis_limiter_follows_the_injected_clock() {
     );
 }
 
+#[tokio::test]
+async fn shared_limit_spends_cost_only_when_admitted() {
+    let clock = FakeClock::new();
+    let backend = Backend::from_env().await;
+    let prefix = prefix();
+    let shared = limiter(backend.store().await, &clock, &prefix, 5);
+    let mut seen = Vec::new();
+    for cost in [3, 3, 2, 1] {
+        let decision = shared
+            .hit("k", cost)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] the limiter failed: {e}", backend.describe()));
+        seen.push((cost, decision.allowed, decision.remaining));
+    }
+    backend.cleanup(&prefix).await;
+    assert_eq!(
+        seen,
+        [(3, true, 2), (3, false, 2), (2, true, 0), (1, false, 0)],
+        "[{}] (cost, allowed, remaining) under a limit of 5: a hit spends `cost` units, is \
+         admitted only when all of them fit, and a denied hit spends nothing (in SharedLimiter \
+         and in the script alike)",
+        backend.describe()
+    );
+}
+
 fn is_error<E: std::error::Error>() {}
 
 #[tokio::test]
@@ -276,6 +308,17 @@ async fn redis_outage_fails_closed_by_default() {
         "Retry-After: delay-seconds, got {retry:?}"
     );
     assert_eq!(closed.get("/livez").await.status, StatusCode::OK);
+
+    // Reachable but useless: every command answered with an error.
+    let (_server, refusing) = refusing_store().await;
+    let erroring = app(settings(|s| s.rate_limit = 5), &clock, Some(refusing));
+    let response = erroring.get("/api/ping").await;
+    assert_eq!(
+        response.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a Redis that answers every command with an error (here LOADING) is as unavailable as \
+         one that is down: fail closed with 503 for every kind of backend error"
+    );
 
     is_error::<LimiterUnavailable>();
     let opened = app(

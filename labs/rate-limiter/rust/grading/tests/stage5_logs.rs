@@ -70,6 +70,48 @@ async fn json_logs_carry_request_id_and_no_secrets() {
     let generated_id = generated
         .header("x-request-id")
         .expect("every response carries a request id");
+
+    // Ids a client invents are echoed and logged only when short and plain.
+    for insane in [
+        r#"x"}{"level":"ERROR","message":"<script>forged</script>"#.to_owned(),
+        "a".repeat(300),
+    ] {
+        let answer = client
+            .get_with("/api/ping", &[("x-request-id", &insane)])
+            .await;
+        let echoed = answer.header("x-request-id").unwrap_or_default();
+        assert!(
+            !echoed.is_empty() && echoed != insane,
+            "a request id that is too long or has unsafe characters is replaced by a fresh \
+             one, never echoed (nor logged): got {:?}",
+            echoed.chars().take(40).collect::<String>()
+        );
+    }
+
+    // Error paths: a reused refresh token, a revoked and a forged access token.
+    let rotated = client
+        .post_json("/auth/refresh", &json!({ "refresh_token": refresh }))
+        .await
+        .json();
+    client
+        .post_json("/auth/refresh", &json!({ "refresh_token": refresh }))
+        .await;
+    let rotated_access = rotated["access_token"]
+        .as_str()
+        .unwrap_or("no-rotated-access");
+    let rotated_refresh = rotated["refresh_token"]
+        .as_str()
+        .unwrap_or("no-rotated-refresh");
+    let forged = format!(
+        "{}.{}",
+        access.rsplit_once('.').map_or(access, |(head, _)| head),
+        "Zm9yZ2VkLXNpZ25hdHVyZS1mb3ItZ3JhZGluZw"
+    );
+    for token in [rotated_access, forged.as_str()] {
+        client
+            .get_with("/api/me", &[("authorization", &format!("Bearer {token}"))])
+            .await;
+    }
     drop(guard);
 
     let text = captured.text();
@@ -111,10 +153,22 @@ async fn json_logs_carry_request_id_and_no_secrets() {
         .iter()
         .any(|r| request_id_of(r) == Some(generated_id.as_str())));
 
-    for secret in [PASSWORD, access, refresh] {
+    assert!(
+        !text.contains("<script>") && !text.contains(&"a".repeat(100)),
+        "a request id that was not accepted must not reach the logs either"
+    );
+    for (what, secret) in [
+        ("the password", PASSWORD),
+        ("an access token", access),
+        ("a refresh token", refresh),
+        ("a reused refresh token's successor", rotated_refresh),
+        ("a revoked access token", rotated_access),
+        ("a forged access token", forged.as_str()),
+    ] {
         assert!(
             !text.contains(secret),
-            "passwords and tokens must never be logged"
+            "{what} was logged: passwords and tokens must never be logged, on error paths \
+             least of all"
         );
     }
     let signature = access.rsplit('.').next().unwrap_or(access);

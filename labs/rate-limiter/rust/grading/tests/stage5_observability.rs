@@ -4,9 +4,11 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
-use axum::http::StatusCode;
-use common::{app, settings, unique, Client, FakeClock};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::{app, down_store, settings, unique, Client, FakeClock};
 
 /// One sample line of the text exposition format.
 #[derive(Debug, Clone)]
@@ -219,9 +221,11 @@ async fn metrics_exposition_format_and_naming() {
 async fn request_counter_and_histogram_agree() {
     let clock = FakeClock::new();
     let client = app(settings(|s| s.rate_limit = 100), &clock, None);
+    let started = Instant::now();
     for _ in 0..7 {
         assert_eq!(client.get("/api/ping").await.status, StatusCode::OK);
     }
+    let outside = started.elapsed().as_secs_f64();
     let families = scrape(&client).await;
     let labels = [("method", "GET"), ("route", "/api/ping")];
     let with_status = [("method", "GET"), ("route", "/api/ping"), ("status", "200")];
@@ -248,7 +252,12 @@ async fn request_counter_and_histogram_agree() {
         &labels,
     );
     assert_eq!(count, 7.0, "one observation per request");
-    assert!(total >= 0.0);
+    assert!(
+        total > 0.0 && total <= outside,
+        "the 7 requests took {outside:.6} s in all, timed around them, yet \
+         http_request_duration_seconds_sum is {total}: observe each duration in seconds, \
+         with sub-second precision"
+    );
     let mut buckets: Vec<(f64, f64)> = samples(
         &families,
         "http_request_duration_seconds",
@@ -331,6 +340,16 @@ async fn metric_labels_have_bounded_cardinality() {
     for path in &junk {
         client.get(&format!("/no-such-page/{path}")).await;
     }
+    // Any token is a valid HTTP method: clients choose them as freely as paths.
+    let methods: Vec<String> = (0..20).map(|_| unique("probe")).collect();
+    for method in &methods {
+        let request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("a token is a method"))
+            .uri("/api/ping")
+            .body(Body::empty())
+            .expect("valid request");
+        client.send(request).await;
+    }
 
     let families = scrape(&client).await;
     let series = samples(&families, "http_requests_total", "http_requests_total");
@@ -352,15 +371,74 @@ async fn metric_labels_have_bounded_cardinality() {
     let leaked: Vec<_> = ids
         .iter()
         .chain(&junk)
+        .chain(&methods)
         .filter(|i| label_values.iter().any(|v| v.contains(i.as_str())))
         .collect();
     assert!(
         leaked.is_empty(),
-        "raw paths or ids must never become label values"
+        "raw paths, ids or methods chosen by clients must never become label values: {leaked:?}"
     );
     assert!(
         series.len() <= 10,
-        "120 distinct paths produced {} series",
+        "120 distinct paths and 20 invented methods produced {} series",
         series.len()
+    );
+
+    // Rejected clients must not become label values either.
+    let limited = app(settings(|s| s.rate_limit = 1), &clock, None);
+    for n in 1..=20 {
+        let client = limited.from_addr(&format!("198.51.100.{n}:4000"));
+        client.get("/api/ping").await;
+        assert_eq!(
+            client.get("/api/ping").await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let families = scrape(&limited).await;
+    let by_address: Vec<&str> = families
+        .values()
+        .flat_map(|f| &f.samples)
+        .flat_map(|s| s.labels.values())
+        .map(String::as_str)
+        .filter(|v| v.contains("198.51.100."))
+        .collect();
+    assert!(
+        by_address.is_empty(),
+        "client addresses must never become label values, got {by_address:?}"
+    );
+}
+
+#[tokio::test]
+async fn limiter_backend_errors_are_counted() {
+    let clock = FakeClock::new();
+    let client = app(settings(|_| {}), &clock, Some(down_store()));
+    for _ in 0..3 {
+        assert_eq!(
+            client.get("/api/ping").await.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "with the limiter's Redis down, /api/* fails closed"
+        );
+    }
+    let families = scrape(&client).await;
+    assert_eq!(
+        value(
+            &families,
+            "rate_limit_backend_errors_total",
+            "rate_limit_backend_errors_total",
+            &[]
+        ),
+        3.0,
+        "every request the limiter could not decide counts in rate_limit_backend_errors_total: \
+         an outage must show on a dashboard, not only in the logs"
+    );
+    assert_eq!(
+        value(
+            &families,
+            "http_requests_total",
+            "http_requests_total",
+            &[("route", "/api/ping"), ("status", "503")]
+        ),
+        3.0,
+        "the 503s show up in the request counter"
     );
 }

@@ -10,8 +10,8 @@
 //!   "one left"; the caller's clock picks the window and the TTL, passed in
 //!   KEYS and ARGV, so Redis's own clock decides nothing.
 //! * [`MemoryWindowStore`]: the same semantics in process memory, complete
-//!   already. It is the executable specification of the script, the backend
-//!   the grading suite uses when `REDIS_URL` is not set, and handy in tests.
+//!   already. It is the executable specification of the script, and handy
+//!   in tests.
 //!
 //! [`SharedLimiter`] turns either into [`Decision`]s: it picks the window from
 //! the injected clock, names the key, and computes the TTL.

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{HeaderValue, CONTENT_TYPE};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
@@ -21,6 +22,26 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The route label of requests that matched no route: one value, not one per path.
 const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The method label: the standard methods by name, any other token a client
+/// invents as one value, so clients cannot mint label values.
+fn method_label(method: &Method) -> &'static str {
+    static KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("OTHER", Method::as_str)
+}
 
 /// One registry per app instance, so several apps (or tests) never collide.
 pub struct Metrics {
@@ -166,7 +187,7 @@ fn request_id(request: &Request) -> String {
 /// Middleware: request ids, access logs and request metrics.
 pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let id = request_id(&request);
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -5,7 +5,8 @@
 //! implementations ship here:
 //!
 //! * [`RedisWindowStore`]: the production one. Requirements (the grading
-//!   suite checks them against a real Redis when `REDIS_URL` is set):
+//!   suite checks them against the Redis named by `REDIS_URL`, or without it
+//!   against its own stand-in that runs your script in Lua 5.1):
 //!   - the read-check-increment-expire step is ONE Lua script run by Redis,
 //!     never separate INCR/EXPIRE calls (a crash between them leaves a key with
 //!     no TTL, and two instances can race past the limit);
@@ -13,8 +14,8 @@
 //!   - Redis's own clock decides nothing: the caller passes what the script
 //!     needs in ARGV.
 //! * [`MemoryWindowStore`]: the same semantics in process memory, complete
-//!   already. It is the executable specification of the script, the backend
-//!   the grading suite uses when `REDIS_URL` is not set, and handy in tests.
+//!   already. It is the executable specification of the script, and handy
+//!   in tests.
 //!
 //! [`SharedLimiter`] turns either into [`Decision`]s: it picks the window from
 //! the injected clock, names the key, and computes the TTL.

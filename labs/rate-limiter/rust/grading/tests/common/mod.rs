@@ -1,20 +1,16 @@
 //! Shared helpers of the rate-limiter grading suite (Rust track).
 //!
 //! The suite is self-contained: time is always a [`FakeClock`], HTTP requests
-//! go straight into the router with `tower::ServiceExt::oneshot` (no sockets),
-//! and Redis is a real server when `REDIS_URL` is set, otherwise the crate's
-//! `MemoryWindowStore`, which implements the same `WindowStore` trait with the
-//! same semantics. Which one was used is written to stderr (uncaptured) once
-//! per test binary, and named in every distributed-stage failure message.
+//! go straight into the router with `tower::ServiceExt::oneshot` (no sockets).
+//! The distributed stage's Redis is chosen in `backend/mod.rs`.
 #![allow(dead_code)]
 
 pub mod keys;
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{to_bytes, Body};
@@ -22,7 +18,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
-use service::distributed::{MemoryWindowStore, RedisWindowStore, WindowStore};
+use service::distributed::{RedisWindowStore, WindowStore};
 use service::{Clock, Settings};
 use tower::ServiceExt;
 
@@ -316,120 +312,7 @@ fn name_of(item: &sfv::BareItem, field: &str) -> String {
     panic!("{field}: a policy name must be an sf-string or token, got {item:?}")
 }
 
-// ---------------------------------------------------------------- Redis or not
-
-/// Where the distributed tests keep their counters.
-pub enum Backend {
-    /// A real Redis server (REDIS_URL).
-    Real(String),
-    /// The crate's in-memory store, shared by every "instance".
-    Memory(Arc<MemoryWindowStore>),
-}
-
-impl Backend {
-    /// From `REDIS_URL`, announced once per test binary on (uncaptured) stderr.
-    pub fn from_env(clock: &Arc<FakeClock>) -> Self {
-        let backend = match std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()) {
-            Some(url) => Self::Real(url),
-            None => {
-                let clock: Arc<dyn Clock> = clock.clone();
-                Self::Memory(Arc::new(MemoryWindowStore::new(clock)))
-            }
-        };
-        static ANNOUNCE: Once = Once::new();
-        let line = backend.describe();
-        ANNOUNCE.call_once(|| {
-            let _ = writeln!(std::io::stderr(), "{line}");
-        });
-        backend
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Real(url) => format!("grading redis: real server at {url} (from REDIS_URL)"),
-            Self::Memory(_) => {
-                "grading redis: in-memory MemoryWindowStore (REDIS_URL not set; the Lua script itself is graded only against a real Redis)".to_owned()
-            }
-        }
-    }
-
-    /// A store for one app instance: its own connection to the same Redis,
-    /// or the one shared in-memory store.
-    pub async fn store(&self) -> Arc<dyn WindowStore> {
-        match self {
-            Self::Real(url) => {
-                let store =
-                    RedisWindowStore::open(url).unwrap_or_else(|e| panic!("REDIS_URL={url}: {e}"));
-                store
-                    .ping()
-                    .await
-                    .unwrap_or_else(|e| panic!("REDIS_URL={url} is set but unreachable: {e}"));
-                Arc::new(store)
-            }
-            Self::Memory(store) => store.clone(),
-        }
-    }
-
-    /// Every key under `prefix` with its PTTL in milliseconds.
-    pub async fn keys_with_pttl(&self, prefix: &str) -> Vec<(String, i64)> {
-        match self {
-            Self::Real(url) => {
-                let mut connection = raw_connection(url).await;
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{prefix}*"))
-                    .query_async(&mut connection)
-                    .await
-                    .expect("KEYS");
-                let mut out = Vec::new();
-                for key in keys {
-                    let ttl: i64 = redis::cmd("PTTL")
-                        .arg(&key)
-                        .query_async(&mut connection)
-                        .await
-                        .expect("PTTL");
-                    out.push((key, ttl));
-                }
-                out
-            }
-            Self::Memory(store) => store
-                .keys()
-                .into_iter()
-                .filter(|k| k.starts_with(prefix))
-                .map(|k| {
-                    let ttl = store.pttl(&k);
-                    (k, ttl)
-                })
-                .collect(),
-        }
-    }
-
-    /// Delete every key under `prefix` (real Redis only; memory keys die with the test).
-    pub async fn cleanup(&self, prefix: &str) {
-        if let Self::Real(url) = self {
-            let mut connection = raw_connection(url).await;
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{prefix}*"))
-                .query_async(&mut connection)
-                .await
-                .unwrap_or_default();
-            if !keys.is_empty() {
-                let _: Result<i64, _> = redis::cmd("DEL")
-                    .arg(keys)
-                    .query_async(&mut connection)
-                    .await;
-            }
-        }
-    }
-}
-
-/// A plain connection for the suite's own inspection commands.
-pub async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap_or_else(|e| panic!("REDIS_URL={url}: {e}"))
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| panic!("REDIS_URL={url} is set but unreachable: {e}"))
-}
+// ---------------------------------------------------------------- Redis
 
 /// A Redis store pointed at a loopback port nobody listens on.
 pub fn down_store() -> Arc<dyn WindowStore> {
