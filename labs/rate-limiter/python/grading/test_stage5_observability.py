@@ -272,11 +272,13 @@ def _shift_time(monkeypatch: Any, load: Any) -> dict[str, float]:
     replacements = {name: shifted(name) for name in originals}
     for name, replacement in replacements.items():
         monkeypatch.setattr(time, name, replacement)
+    # Names bound at import (`from time import perf_counter`; prometheus_client's
+    # Histogram.time() uses timeit.default_timer) are moved too.
     package = load("observability").__name__.rpartition(".")[0]
     for module_name, module in list(sys.modules.items()):
-        if module is None or not module_name.startswith(package):
+        if module is None or not module_name.startswith((package, "prometheus_client", "timeit")):
             continue
-        for attr, bound in list(vars(module).items()):  # `from time import perf_counter`
+        for attr, bound in list(vars(module).items()):
             for name, original in originals.items():
                 if bound is original:
                     monkeypatch.setattr(module, attr, replacements[name])
