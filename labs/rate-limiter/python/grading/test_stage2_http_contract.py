@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from typing import Any
 
 import http_sf
@@ -140,3 +141,97 @@ def test_health_and_metrics_are_never_rate_limited(make_client):
     for path in ("/livez", "/readyz", "/metrics"):
         for _ in range(3):
             assert client.get(path).status_code == 200, f"{path} must bypass rate limiting"
+
+
+def test_retry_after_and_reset_round_up_to_whole_seconds(make_client, clock):
+    client = make_client(rate_limit=2, rate_window_seconds=WINDOW)
+    clock.advance(0.75)  # 40.75 s into the window: 19.25 s left
+    for _ in range(2):
+        (member,) = parse_list(client.get("/api/ping"), "RateLimit")
+        assert member[1].get("t") == 20, (
+            f"t must be the ceiling of the seconds until reset (19.25 s -> 20), got {member[1]}"
+        )
+    rejected = client.get("/api/ping")
+    assert rejected.status_code == 429
+    assert rejected.headers.get("Retry-After") == "20", (
+        "Retry-After must be the ceiling of the wait (19.25 s -> 20), so a client that obeys it "
+        f"never comes back early; got {rejected.headers.get('Retry-After')!r}"
+    )
+    (member,) = parse_list(rejected, "RateLimit")
+    assert member[1].get("t") == 20, "t on a 429 is rounded up too"
+
+    clock.advance(19)  # 0.25 s before the window ends
+    assert client.get("/api/ping").status_code == 429
+    clock.advance(1)  # 20 s after the 429, as its Retry-After said
+    assert client.get("/api/ping").status_code == 200, "a client that waits Retry-After gets in"
+
+
+def test_every_api_response_kind_carries_the_ratelimit_fields(make_client):
+    client = make_client(rate_limit=3, rate_window_seconds=WINDOW)
+    responses = {
+        "200 from /api/ping": client.get("/api/ping"),
+        "401 from /api/me without a token": client.get("/api/me"),
+        "404 from an unknown /api/ path": client.get("/api/no-such-endpoint"),
+    }
+    responses["429 once the quota is spent"] = client.get("/api/ping")
+    for kind, response in responses.items():
+        expected = int(kind.split()[0])
+        assert response.status_code == expected, f"{kind}: got {response.status_code}"
+        for field in ("RateLimit-Policy", "RateLimit"):
+            assert field in response.headers, (
+                f"every /api/* response carries {field}, whatever its status: missing on the {kind}"
+            )
+            parse_list(response, field)
+
+
+def test_client_identity_is_the_peer_address_not_a_forwarding_header(make_client):
+    client = make_client(rate_limit=2, rate_window_seconds=WINDOW)
+    statuses = []
+    for n in range(1, 5):
+        spoofed = f"192.0.2.{n}"
+        headers = {
+            "X-Forwarded-For": spoofed,
+            "X-Real-IP": spoofed,
+            "Forwarded": f"for={spoofed}",
+        }
+        statuses.append(client.get("/api/ping", headers=headers).status_code)
+    assert statuses == [200, 200, 429, 429], (
+        "the limit applies to the connecting peer: forwarding headers are set by the client "
+        f"itself and must not buy a fresh quota (statuses {statuses})"
+    )
+    neighbour = make_client(app=client.app, client_addr=("203.0.113.77", 41000))
+    assert neighbour.get("/api/ping").status_code == 200, (
+        "each client address has its own quota: one client must not exhaust another's"
+    )
+
+
+def test_rejected_requests_never_reach_the_handler(make_client):
+    client = make_client(rate_limit=2, rate_window_seconds=WINDOW)
+    calls: list[int] = []
+
+    def probe() -> dict[str, str]:
+        calls.append(1)
+        return {"status": "done"}
+
+    client.app.add_api_route("/api/grading-probe", probe, methods=["POST"])
+    statuses = [client.post("/api/grading-probe").status_code for _ in range(4)]
+    assert statuses == [200, 200, 429, 429]
+    assert len(calls) == 2, (
+        f"a request answered 429 must not run its handler, yet the handler ran {len(calls)} "
+        "times for 2 admitted requests"
+    )
+
+
+def test_readiness_needs_the_database_but_liveness_does_not(make_client, tmp_path):
+    data = tmp_path / "data"
+    client = make_client(database_path=str(data / "app.db"))
+    assert client.get("/readyz").status_code == 200
+    shutil.rmtree(data)  # the database can no longer be opened
+    try:
+        live = client.get("/livez").status_code
+    except Exception as exc:  # an unhandled error in the probe
+        pytest.fail(f"/livez must not touch the database, but it raised {exc!r}")
+    assert live == 200, "liveness must not depend on the database"
+    not_ready = client.get("/readyz")
+    assert not_ready.status_code == 503, "readiness must fail while the database is unreachable"
+    assert not_ready.headers.get("content-type", "").startswith("application/problem+json")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import re
+import sqlite3
+import threading
 import uuid
 from typing import Any
 
@@ -45,6 +48,10 @@ def me(client: Any, token: str) -> int:
 
 def login(client: Any, username: str, password: str) -> Any:
     return client.post("/auth/login", json={"username": username, "password": password})
+
+
+def refresh(client: Any, refresh_token: str) -> Any:
+    return client.post("/auth/refresh", json={"refresh_token": refresh_token})
 
 
 def test_password_hashes_are_argon2id_at_owasp_strength(load):
@@ -167,12 +174,20 @@ def test_refresh_token_reuse_revokes_the_family(api_user):
     # RFC 9700: reuse means theft; every token of that family is now dead...
     after = client.post("/auth/refresh", json={"refresh_token": legit["refresh_token"]})
     assert after.status_code == 401, "reuse of a rotated token must revoke its whole family"
+    for name, pair in (("rotated", legit), ("stolen", stolen)):
+        assert me(client, pair["access_token"]) == 401, (
+            f"the {name} access token belongs to the revoked family: refuse it at once, "
+            "not when it expires"
+        )
     # ...but other sessions of the same user are not.
+    assert me(client, other_session["access_token"]) == 200, (
+        "only the compromised family is revoked"
+    )
     still_ok = client.post("/auth/refresh", json={"refresh_token": other_session["refresh_token"]})
     assert still_ok.status_code == 200, "only the compromised family is revoked"
 
 
-def test_logout_denylists_only_that_token(api_user):
+def test_logout_denylists_only_that_token(api_user, clock, signing_key):
     client, username, password = api_user()
     one = login(client, username, password).json()["access_token"]
     two = login(client, username, password).json()["access_token"]
@@ -181,6 +196,97 @@ def test_logout_denylists_only_that_token(api_user):
     assert client.post("/auth/logout", headers=auth).status_code == 204
     assert me(client, one) == 401, "a logged-out access token must stop working before its exp"
     assert me(client, two) == 200, "logging out one session leaves the others alone"
+
+    # A valid token that names no session (no `sid`): only the jti denylist can stop it.
+    claims = claims_at(clock.now(), sub=username)
+    sessionless = jwt.encode(claims, signing_key[1], algorithm="RS256")
+    assert me(client, sessionless) == 200
+    bearer = {"Authorization": f"Bearer {sessionless}"}
+    assert client.post("/auth/logout", headers=bearer).status_code == 204
+    assert me(client, sessionless) == 401, (
+        "logout must denylist the token's own jti (until its exp), not only end its session"
+    )
+
+
+def test_logout_ends_the_session_and_its_refresh_token(api_user):
+    client, username, password = api_user()
+    mine = login(client, username, password).json()
+    other = login(client, username, password).json()
+    bearer = {"Authorization": f"Bearer {mine['access_token']}"}
+    assert client.post("/auth/logout", headers=bearer).status_code == 204
+    assert refresh(client, mine["refresh_token"]).status_code == 401, (
+        "logout ends the session: its refresh token must not mint new tokens afterwards"
+    )
+    assert refresh(client, other["refresh_token"]).status_code == 200, (
+        "other sessions keep their refresh tokens"
+    )
+
+
+def test_refresh_token_expires_on_the_injected_clock(api_user, clock):
+    client, username, password = api_user(refresh_token_ttl_seconds=3600)
+    first = login(client, username, password).json()
+    clock.advance(3599)
+    renewed = refresh(client, first["refresh_token"])
+    assert renewed.status_code == 200, "a refresh token works until its expiry"
+    clock.advance(3600)  # the rotated token was issued 3600 s ago
+    expired = refresh(client, renewed.json()["refresh_token"])
+    assert expired.status_code == 401, (
+        "a refresh token older than refresh_token_ttl_seconds (by the injected clock) "
+        "must be refused"
+    )
+
+
+def test_refresh_tokens_are_stored_only_as_digests(api_user):
+    client, username, password = api_user()
+    first = login(client, username, password).json()
+    second = refresh(client, first["refresh_token"])
+    assert second.status_code == 200
+    with contextlib.closing(sqlite3.connect(client.app.state.settings.database_path)) as conn:
+        dump = "\n".join(conn.iterdump())
+    for token in (first["refresh_token"], second.json()["refresh_token"]):
+        assert token not in dump, (
+            "refresh tokens are bearer secrets: store only their SHA-256, never the token itself"
+        )
+
+
+def test_concurrent_refreshes_of_one_token_cannot_both_succeed(
+    api_user, make_client, load, monkeypatch
+):
+    client, username, password = api_user()
+    pair = login(client, username, password).json()
+
+    # Both requests read the token's record before either may claim it: the worst interleaving.
+    store = load("store")
+    read_record = store.Store.refresh_token
+    barrier = threading.Barrier(2)
+
+    def in_lockstep(self: Any, token_hash: str) -> Any:
+        record = read_record(self, token_hash)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=3)
+        return record
+
+    monkeypatch.setattr(store.Store, "refresh_token", in_lockstep)
+    racers = [
+        make_client(app=client.app, client_addr=(f"198.51.100.{n}", 3000 + n)) for n in (1, 2)
+    ]
+    outcomes: list[Any] = [None, None]
+
+    def attempt(n: int) -> None:
+        try:
+            outcomes[n] = refresh(racers[n], pair["refresh_token"]).status_code
+        except Exception as exc:  # reported below, with the other outcome
+            outcomes[n] = repr(exc)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(map(str, outcomes)) == ["200", "401"], (
+        "two simultaneous refreshes with one token: exactly one may succeed. Claim the token "
+        f"with a compare-and-set (store.mark_refresh_used), not check-then-act; got {outcomes}"
+    )
 
 
 def _comparable(response: Any) -> tuple[int, Any, list[tuple[str, str]]]:
@@ -191,13 +297,33 @@ def _comparable(response: Any) -> tuple[int, Any, list[tuple[str, str]]]:
     return response.status_code, response.json(), headers
 
 
-def test_login_failure_is_identical_for_unknown_user_and_wrong_password(api_user):
+def test_login_failure_is_identical_for_unknown_user_and_wrong_password(api_user, monkeypatch):
+    from argon2 import PasswordHasher
+
     client, username, _ = api_user()
+    argon2_calls: list[str] = []
+    for method in ("hash", "verify"):
+        original = getattr(PasswordHasher, method)
+
+        def counted(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            argon2_calls.append(_original.__name__)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(PasswordHasher, method, counted)
+
     wrong_password = login(client, username, "not the password at all")
+    wrong_password_work = len(argon2_calls)
+    argon2_calls.clear()
     unknown_user = login(client, f"ghost{uuid.uuid4().hex[:6]}", "not the password at all")
+    unknown_user_work = len(argon2_calls)
     assert wrong_password.status_code == 401
     assert _comparable(wrong_password) == _comparable(unknown_user), (
         "status, body and headers must not reveal whether the account exists"
+    )
+    assert unknown_user_work == wrong_password_work >= 1, (
+        "an unknown user must cost the same argon2 work as a wrong password (verify against a "
+        "dummy hash), or the response time reveals which accounts exist: argon2 calls for a "
+        f"wrong password {wrong_password_work}, for an unknown user {unknown_user_work}"
     )
 
 
@@ -206,13 +332,21 @@ def test_login_throttle_is_per_account_across_ips(api_user, make_client, clock):
     addresses = [(f"198.51.100.{n}", 1000 + n) for n in range(1, 8)]
     clients = [make_client(app=client.app, client_addr=addr) for addr in addresses]
 
-    for attacker in clients[:5]:  # five failures, each from a different address
+    t0 = clock.now()
+    for n, attacker in enumerate(clients[:5]):  # five failures, 10 s apart, from 5 addresses
+        clock.t = t0 + 10 * n
         assert login(attacker, username, "wrong password guess").status_code == 401
+    clock.t = t0 + 50.5
     blocked = login(clients[5], username, password)
     assert blocked.status_code == 429, (
         "after 5 failures the account is throttled for everyone, even with the right password"
     )
     assert re.fullmatch(r"\d+", blocked.headers.get("Retry-After", "")), "say when to retry"
+    assert blocked.headers["Retry-After"] == "850", (
+        "Retry-After is the ceiling of the wait until the oldest of the counted failures leaves "
+        "the 900 s window (first failure at t0, now t0 + 50.5: 849.5 s -> 850), got "
+        f"{blocked.headers['Retry-After']!r}"
+    )
 
     ghost = f"ghost{uuid.uuid4().hex[:6]}"
     for attacker in clients[:5]:
@@ -221,5 +355,9 @@ def test_login_throttle_is_per_account_across_ips(api_user, make_client, clock):
         "unknown accounts are throttled the same way, or throttling reveals which exist"
     )
 
-    clock.advance(901)  # the failures age out of the window
-    assert login(clients[6], username, password).status_code == 200
+    clock.t = t0 + 899.5  # the first failure is still inside the window
+    assert login(clients[6], username, password).status_code == 429
+    clock.t = t0 + 50.5 + 850  # exactly when the Retry-After above said
+    assert login(clients[6], username, password).status_code == 200, (
+        "a client that waits the Retry-After it was given is let in"
+    )

@@ -85,6 +85,11 @@ def test_every_limiter_key_expires_with_its_window(load, redis_backend, redis_pr
         assert ttl <= left_ms + 1000, (
             f"{key!r} outlives its window: pttl={ttl} ms, window ends in {left_ms:.0f} ms"
         )
+        # Generous slack for the real time this test takes; a key must not expire early.
+        assert ttl >= left_ms / 2, (
+            f"{key!r} expires long before its window ends: pttl={ttl} ms, window ends in "
+            f"{left_ms:.0f} ms (PEXPIRE takes milliseconds); an early expiry resets the count"
+        )
 
 
 def test_redis_limiter_follows_the_injected_clock(load, redis_backend, redis_prefix, clock):
@@ -118,3 +123,61 @@ def test_redis_outage_fails_closed_by_default(make_client, down_redis, load):
     assert opened.get("/api/ping").status_code == 200, (
         "rate_limit_fail_open=True lets traffic through"
     )
+
+
+def test_redis_limiter_cost_is_all_or_nothing(load, redis_backend, redis_prefix, clock):
+    shared = limiter(load, redis_backend.client(), clock, redis_prefix, limit=5)
+    first = shared.hit("k", cost=3)
+    assert first.allowed and first.remaining == 2, (
+        f"a hit of cost 3 takes 3 of the 5 units, leaving 2 (got {first})"
+    )
+    for _ in range(3):
+        denied = shared.hit("k", cost=3)
+        assert not denied.allowed, "a hit of cost 3 does not fit in the 2 units left"
+        assert denied.remaining == 2, (
+            "a denied hit must consume nothing, in the script as well "
+            f"(remaining should stay 2, got {denied.remaining})"
+        )
+    last = shared.hit("k", cost=2)
+    assert last.allowed and last.remaining == 0, (
+        f"after denied hits the 2 units left still admit a hit of cost 2 (got {last})"
+    )
+    assert not shared.hit("k").allowed, "3 + 2 units exhaust a limit of 5"
+
+
+REDIS_FAILURES = ["timeout", "readonly_replica", "out_of_memory"]
+
+
+@pytest.mark.parametrize("failure", REDIS_FAILURES)
+def test_every_redis_error_makes_the_limiter_unavailable(
+    load, redis_backend, redis_prefix, clock, failure
+):
+    import redis
+
+    error = {
+        "timeout": redis.exceptions.TimeoutError("Timeout reading from socket"),
+        "readonly_replica": redis.exceptions.ReadOnlyError(
+            "You can't write against a read only replica."
+        ),
+        "out_of_memory": redis.exceptions.ResponseError(
+            "OOM command not allowed when used memory > 'maxmemory'."
+        ),
+    }[failure]
+    client = redis_backend.client()
+
+    def failing(*_: Any, **__: Any) -> Any:
+        raise error
+
+    client.execute_command = failing  # every command now fails the way a sick Redis does
+    distributed = load("distributed")
+    shared = limiter(load, client, clock, redis_prefix, limit=3)
+    try:
+        decision = shared.hit("k")
+    except distributed.LimiterUnavailable:
+        return
+    except Exception as exc:
+        pytest.fail(
+            "every redis.RedisError must surface as LimiterUnavailable (a timeout or an error "
+            f"reply as well as a refused connection), got {exc!r}"
+        )
+    pytest.fail(f"a Redis that answers every command with an error cannot admit a hit: {decision}")

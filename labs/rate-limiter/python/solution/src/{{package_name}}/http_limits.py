@@ -57,6 +57,8 @@ def retry_after_seconds(decision: Decision) -> int:
 
 
 def client_key(request: Request) -> str:
+    # The connecting peer. X-Forwarded-For and friends are written by the client
+    # itself; trusting them lets anyone pick a fresh quota per request.
     host = request.client.host if request.client else "unknown"
     return f"ip:{host}"
 

@@ -13,14 +13,14 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 PACKAGE_LOGGER = __name__.rpartition(".")[0]
@@ -87,10 +87,21 @@ class Metrics:
         return generate_latest(self.registry), METRICS_CONTENT_TYPE
 
 
+def _routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    for route in routes:
+        # Recent FastAPI keeps a router added with include_router as one route object
+        # wrapping the router; its routes (with their templates) are inside it.
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
+
+
 def route_template(app: FastAPI, scope: Scope) -> str:
     """The matched route's path template, never the raw path."""
     partial: str | None = None
-    for route in app.router.routes:
+    for route in _routes(app.router.routes):
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return str(getattr(route, "path", "unmatched"))

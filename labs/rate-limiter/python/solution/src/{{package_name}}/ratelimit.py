@@ -20,7 +20,8 @@ class Decision:
     allowed: bool
     limit: int
     remaining: int
-    # Seconds until quota is next replenished (the RateLimit `t` parameter).
+    # Seconds until the quota is restored (the RateLimit `t` parameter): the end of the
+    # current window, or when the bucket (or GCRA burst) is full again.
     reset_after: float
     # Seconds until the same hit would be admitted; 0.0 when allowed.
     retry_after: float

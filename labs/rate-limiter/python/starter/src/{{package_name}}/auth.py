@@ -83,7 +83,9 @@ class AuthService:
         name = _normalise(username)
         # TODO(lab:auth): throttle failed logins per account (settings.login_max_failures
         # per settings.login_failure_window_seconds, on the injected clock), whatever IP
-        # they come from, and answer unknown users exactly like wrong passwords.
+        # they come from; a throttled client is told to come back when the oldest counted
+        # failure leaves the window. Answer unknown users exactly like wrong passwords:
+        # same status, body and headers, and the same argon2 work.
         stored = self._store.password_hash(name)
         if stored is None:
             raise InvalidCredentials("No such user")
@@ -104,8 +106,10 @@ class AuthService:
 
     def refresh(self, refresh_token: str) -> TokenPair:
         # TODO(lab:auth): rotate. Look the token up by its digest, refuse unknown,
-        # expired or revoked ones, claim it with store.mark_refresh_used, and if it
-        # had already been used, revoke its whole family (store.revoke_family).
+        # expired (by the injected clock) or revoked ones, claim it with
+        # store.mark_refresh_used, and if it had already been used, revoke its whole
+        # family (store.revoke_family). mark_refresh_used is a compare-and-set: when it
+        # returns False a concurrent request claimed the token first, which is reuse too.
         raise NotImplementedError("TODO(lab:auth): AuthService.refresh")
 
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -119,7 +123,8 @@ class AuthService:
         return claims
 
     def logout(self, claims: dict[str, Any]) -> None:
-        # TODO(lab:auth): denylist this token's jti (until its exp) and end its session.
+        # TODO(lab:auth): denylist this token's jti (until its exp) and end its session,
+        # so that the session's refresh token stops working too.
         raise NotImplementedError("TODO(lab:auth): AuthService.logout")
 
 

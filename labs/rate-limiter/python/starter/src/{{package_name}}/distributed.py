@@ -5,12 +5,16 @@ Requirements (the grading suite checks them):
 * the read-check-increment-expire step is ONE Lua script run by Redis, never
   separate INCR/EXPIRE calls (a crash between them leaves a key with no TTL, and
   two instances can race past the limit);
-* every key it writes has a TTL no longer than its window;
+* every key it writes expires when its window ends: never later, and not
+  before (PEXPIRE takes milliseconds);
+* a hit of cost n takes n units, all or nothing, and a denied hit consumes
+  nothing, in the script as well;
 * the window comes from the injected clock (pass what the script needs in
   ARGV); Redis's own clock decides nothing;
 * keys start with `prefix`;
-* a Redis error surfaces as `LimiterUnavailable`, which the HTTP layer turns
-  into the documented behaviour (see README, "When Redis is down").
+* any `redis.RedisError` (a refused connection, a timeout, an error reply such
+  as READONLY or OOM) surfaces as `LimiterUnavailable`, which the HTTP layer
+  turns into the documented behaviour (see README, "When Redis is down").
 """
 
 from __future__ import annotations

@@ -46,16 +46,20 @@ def policy_field(policy: Policy) -> str:
 
 def ratelimit_field(policy: Policy, decision: Decision) -> str:
     """The RateLimit field value, e.g. `"default";r=41;t=17`."""
-    # TODO(lab:http-contract): r = remaining, t = whole seconds until reset.
+    # TODO(lab:http-contract): r = remaining, t = whole seconds until reset, rounded
+    # up (19.25 s left is t=20) so a client never believes the quota is back too early.
     raise NotImplementedError("TODO(lab:http-contract): ratelimit_field")
 
 
 def retry_after_seconds(decision: Decision) -> int:
-    # TODO(lab:http-contract): Retry-After is delay-seconds: a whole number, never early.
+    # TODO(lab:http-contract): Retry-After is delay-seconds: a whole number, never early,
+    # so the ceiling of the wait (19.25 s is 20), not a truncated or padded one.
     raise NotImplementedError("TODO(lab:http-contract): retry_after_seconds")
 
 
 def client_key(request: Request) -> str:
+    # The connecting peer. X-Forwarded-For and friends are written by the client
+    # itself; trusting them lets anyone pick a fresh quota per request.
     host = request.client.host if request.client else "unknown"
     return f"ip:{host}"
 
@@ -70,8 +74,9 @@ def install_rate_limiting(
     async def enforce_rate_limit(request: Request, call_next: Handler) -> Response:
         # TODO(lab:http-contract): for paths under LIMITED_PREFIX, ask the limiter
         # (off the event loop: starlette.concurrency.run_in_threadpool), add the
-        # RateLimit-Policy and RateLimit fields to every answer, and reject with
-        # 429 + Retry-After + a problem+json body (see problems.py) when denied.
+        # RateLimit-Policy and RateLimit fields to every answer (2xx, the handler's
+        # 4xx, and the 429 itself), and reject with 429 + Retry-After + a
+        # problem+json body (see problems.py) when denied, without running the handler.
         # Count rejections with metrics.record_rejection(policy.name).
         # TODO(lab:distributed): when the limiter raises LimiterUnavailable, answer
         # as README "When Redis is down" says (fail_open decides).

@@ -4,11 +4,17 @@ Each limiter keeps per-key state in memory and answers `hit(key, cost)` with a
 `Decision`. Rules every limiter here follows (the grading suite checks them):
 
 * time comes only from `clock.now()`, never from `time` or `datetime`;
+* a hit of cost n takes n units at once, all or nothing;
 * a denied hit consumes nothing;
 * keys are independent;
+* `remaining` is how many more hits of cost 1 would be admitted right now
+  (rounded down);
 * `retry_after` is the exact number of seconds until the same hit would be
-  admitted (0.0 when allowed); `reset_after` is the seconds until quota is next
-  replenished (it becomes the RateLimit header's `t`).
+  admitted (0.0 when allowed);
+* `reset_after` is the seconds until the quota is restored (it becomes the
+  RateLimit header's `t`): for FixedWindow and SlidingWindowCounter the time
+  left in the current window, for TokenBucket and GCRA the time until the full
+  burst is available again.
 """
 
 from __future__ import annotations
