@@ -161,3 +161,14 @@ fn a_test_skipped_for_a_missing_tool_is_never_valid_unless_allowed() {
         .stdout_has("SKIP hello            python   solution passes every test")
         .stdout_lacks("All labs valid.");
 }
+
+#[test]
+fn a_code_track_without_mutants_is_not_valid() {
+    let ws = broken(|_, lab| {
+        std::fs::remove_dir_all(lab.join("python/mutants")).unwrap();
+    });
+    validate_python(&ws)
+        .fails_with(1)
+        .stdout_has("FAIL hello            python   grading strength: mutants caught")
+        .stdout_has("no mutants: add known-wrong implementations under python/mutants/");
+}
