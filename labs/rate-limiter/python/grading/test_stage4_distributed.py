@@ -22,6 +22,12 @@ def test_two_instances_share_one_limit_under_concurrency(make_client, redis_back
     settings = {"rate_limit": 10, "rate_window_seconds": WINDOW, "redis_key_prefix": redis_prefix}
     # Two app instances, each with its own connection to the same Redis.
     instances = [make_client(redis_client=redis_backend.client(), **settings) for _ in range(2)]
+    # One request from another address first: its counter must be in the shared Redis.
+    other = make_client(app=instances[0].app, client_addr=("198.51.100.250", 45000))
+    assert other.get("/api/ping").status_code == 200
+    assert list(redis_backend.client().scan_iter(match=redis_prefix + "*")), (
+        f"the limiter must keep its counters in the shared Redis, under the prefix {redis_prefix!r}"
+    )
     requests = 50
     barrier = threading.Barrier(requests)
     statuses: list[int] = []
