@@ -196,7 +196,7 @@ pub fn json_document(check: &Check) -> JsonResults<'_> {
                 output: non_empty(&t.output),
                 task_id: t.task_id,
                 stage: &t.stage,
-                skipped: t.skipped,
+                skipped: t.reason == Some(Reason::Skipped),
                 file: t.file.as_deref(),
                 line: t.line,
             })

@@ -16,8 +16,6 @@ pub struct GradedTest {
     pub status: Status,
     /// Why it did not pass; None when it passed.
     pub reason: Option<Reason>,
-    /// True when the runner skipped it (a missing tool, say): never a pass.
-    pub skipped: bool,
     pub message: String,
     pub output: String,
     /// 1-based stage number (Exercism's task id).
@@ -96,7 +94,6 @@ pub fn grade(def: &LabDef, track: &str, run: &Run, only_stage: Option<&str>) -> 
                         Outcome::Fail => Some(Reason::Failed),
                         Outcome::Error => Some(Reason::Errored),
                     },
-                    skipped: r.outcome == Outcome::Skipped,
                     message: if r.outcome == Outcome::Skipped && !r.message.starts_with("skipped") {
                         format!("skipped: {}", r.message)
                     } else {
@@ -147,7 +144,6 @@ fn blank(name: &str, index: usize, stage: &str) -> GradedTest {
         name: name.to_string(),
         status: Status::Fail,
         reason: None,
-        skipped: false,
         message: String::new(),
         output: String::new(),
         task_id: index + 1,

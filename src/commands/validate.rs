@@ -1,7 +1,7 @@
 //! `lab validate`: the proof that a lab works. For each lab and track: the templates render for
 //! every option, the starter runs and fails every stage, the reference solution passes every
-//! test, the runner reports exactly the declared tests, and every stage has a goal, hints and a
-//! TODO marker.
+//! test, the runner reports exactly the declared tests, every stage has a goal, hints and a
+//! TODO marker, and every known-wrong implementation (mutant) fails a test of its stage.
 
 use std::collections::BTreeSet;
 use std::io::Write;
