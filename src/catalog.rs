@@ -84,6 +84,9 @@ pub struct TrackDef {
     pub setup: Vec<String>,
     #[serde(default)]
     pub may_pass_on_starter: Vec<String>,
+    /// pytest plugins the grading suite needs (`-p NAME`); installed plugins are not autoloaded.
+    #[serde(default)]
+    pub pytest_plugins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

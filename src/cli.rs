@@ -177,6 +177,9 @@ pub struct CheckArgs {
     /// Check again whenever a file changes, until Ctrl-C
     #[arg(long, short)]
     pub watch: bool,
+    /// Refuse to grade a workspace holding files that could influence grading (for graders)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +244,7 @@ pub struct Check {
     pub verbose: bool,
     pub timeout: Duration,
     pub watch: bool,
+    pub strict: bool,
 }
 
 #[derive(Debug)]
@@ -283,6 +287,7 @@ impl Cli {
                 verbose: a.verbose,
                 timeout: Duration::from_secs(a.timeout.max(1)),
                 watch: a.watch,
+                strict: a.strict,
             }),
             Command::Validate(a) => Action::Validate(Validate {
                 labs: a.labs,

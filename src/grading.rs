@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::catalog::Lab;
+use crate::integrity;
 use crate::results::{self, Check};
 use crate::runner;
 use crate::scaffold;
 use crate::workspace::{self, HistoryEntry, Manifest};
+
+const REFUSED_ADVICE: &str = "These files can change what the grading reports (docs/grading-integrity.md). Remove them, or move the code out of them, and check again.";
 
 /// Grades a workspace (or one stage of it) and appends the run to its history.
 pub fn check_workspace(
@@ -20,8 +23,19 @@ pub fn check_workspace(
     manifest: &Manifest,
     stage: Option<&str>,
     timeout: Duration,
+    strict: bool,
 ) -> Result<Check> {
     let started = Instant::now();
+    let integrity = integrity::scan(root);
+    let refused: Vec<&integrity::Finding> = integrity.iter().filter(|f| f.blocking || strict).collect();
+    if !refused.is_empty() {
+        let list: Vec<String> = refused.iter().map(|f| format!("  {}: {}", f.path, f.message)).collect();
+        anyhow::bail!(
+            "{} refuses to grade this workspace:\n{}\n{REFUSED_ADVICE}",
+            if strict { "lab check --strict" } else { "lab check" },
+            list.join("\n")
+        );
+    }
     let track = manifest.track.as_str();
     let tdef = lab.def.track(track)?;
     let pristine = scaffold::grading(lab, track, &manifest.vars)?;
@@ -34,6 +48,7 @@ pub fn check_workspace(
         grading_dir: &manifest.grading.dir,
         timeout,
         only: only.flatten().map(Vec::as_slice),
+        plugins: &tdef.pytest_plugins,
     })?;
     let graded = results::grade(&lab.def, track, &run, stage);
     let previous = workspace::last_history(root);
@@ -72,5 +87,6 @@ pub fn check_workspace(
         elapsed_ms: started.elapsed().as_millis(),
         runner_ms: run.elapsed.as_millis(),
         version_note,
+        integrity,
     })
 }

@@ -9,6 +9,7 @@ pub mod cli;
 mod commands;
 pub mod dev;
 pub mod grading;
+pub mod integrity;
 pub mod mutants;
 pub mod output;
 pub mod process;

@@ -38,6 +38,9 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
         };
         writeln!(o, "{} {}: {what}; the pristine suite was graded", paint(YELLOW, "note:"), m.path)?;
     }
+    for f in &check.integrity {
+        writeln!(o, "{} {}: {}", paint(YELLOW, "integrity warning:"), f.path, f.message)?;
+    }
     if let Some(message) = &g.message {
         writeln!(o, "\n{} {message}", paint(RED, "error:"))?;
         writeln!(o, "{}", indent(check.runner_output.trim_end(), "  "))?;
@@ -152,6 +155,7 @@ pub struct JsonResults<'a> {
     pub stages: &'a [StageResult],
     pub counts: &'a Counts,
     pub modified: &'a [Modification],
+    pub integrity: &'a [crate::integrity::Finding],
     pub newly_passing: &'a [String],
     pub regressed: &'a [String],
     pub undeclared: &'a [String],
@@ -208,6 +212,7 @@ pub fn json_document(check: &Check) -> JsonResults<'_> {
         stages: &g.stages,
         counts: &g.counts,
         modified: &check.modified,
+        integrity: &check.integrity,
         newly_passing: &check.newly_passing,
         regressed: &check.regressed,
         undeclared: &g.undeclared,

@@ -197,4 +197,6 @@ pub struct Check {
     pub runner_ms: u128,
     /// Set when the lab in this binary is newer or older than the one the workspace was made from.
     pub version_note: Option<String>,
+    /// Files that could influence grading, found before the run (none of them blocking).
+    pub integrity: Vec<crate::integrity::Finding>,
 }

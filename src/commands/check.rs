@@ -43,7 +43,7 @@ pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outc
     }
     let spinner =
         (!args.json && !quiet).then(|| Spinner::start(lab.def.track(&opened.manifest.track).map(|t| t.runner)));
-    let check = check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout);
+    let check = check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout, args.strict);
     drop(spinner);
     let check = check?;
     print(&check, &args, quiet)?;
@@ -81,7 +81,7 @@ fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Ou
             // Redraw from the top of the screen, as a terminal dashboard does.
             write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
         }
-        match check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout) {
+        match check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout, args.strict) {
             Ok(check) => print(&check, args, quiet)?,
             Err(e) if e.is::<process::Interrupted>() => break,
             Err(e) => crate::say!("error: {e:#}"),

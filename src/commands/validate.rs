@@ -136,7 +136,7 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
     if let Err(e) = runner::setup(lab, track, &root, install, true) {
         return with(rows, Row::new("set up the workspace", false, format!("{e:#}")));
     }
-    let starter = match check_workspace(lab, &root, &manifest, None, timeout) {
+    let starter = match check_workspace(lab, &root, &manifest, None, timeout, false) {
         Ok(c) => c,
         Err(e) => return with(rows, Row::new("starter runs", false, format!("{e:#}"))),
     };
@@ -145,7 +145,7 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
     if let Err(e) = overlay {
         return with(rows, Row::new("solution passes every test", false, format!("{e:#}")));
     }
-    match check_workspace(lab, &root, &manifest, None, timeout) {
+    match check_workspace(lab, &root, &manifest, None, timeout, false) {
         Ok(solved) => {
             let solution = solution_row(&solved);
             let solved_ok = solution.state != RowState::Fail;
@@ -323,7 +323,7 @@ fn mutants_row(
                 continue;
             }
         };
-        let graded = check_workspace(lab, root, manifest, Some(&m.stage), timeout);
+        let graded = check_workspace(lab, root, manifest, Some(&m.stage), timeout, false);
         if let Err(e) = applied.restore() {
             problems.push(format!("`{}`: {e:#}; the rest were not graded", m.name));
             break;

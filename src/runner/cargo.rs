@@ -1,9 +1,9 @@
 //! The cargo runner: builds and runs the pristine suite, a small package in `.lab/run/grading/`
 //! that depends on the learner's crate by path, and reads libtest's output.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use super::{libtest, Run, Spec};
+use super::{libtest, Outcome, Run, Spec};
 use crate::process::{describe_exit, on_path, Cmd};
 use crate::workspace::SUITE_DIR;
 
@@ -14,10 +14,17 @@ pub const ENV_TARGET_DIR: &str = "LAB_CARGO_TARGET_DIR";
 
 pub fn run(spec: &Spec) -> Result<Run> {
     anyhow::ensure!(on_path("cargo"), "cargo is not on PATH: install Rust (https://rustup.rs) to grade this workspace");
+    // Cargo reads `.cargo/config.toml` and rustup reads `rust-toolchain.toml` from the folder it
+    // starts in and its parents, so it starts outside the workspace: a runner, rustflags or a
+    // toolchain the repository names cannot change how the suite builds and runs.
+    let outside = tempfile::Builder::new()
+        .prefix("lab-cargo-")
+        .tempdir()
+        .context("cannot make a temporary folder to run cargo from")?;
     let cmd = Cmd::new("cargo")
         .args(["test", "--no-fail-fast", "--color", "never", "--manifest-path"])
-        .arg(format!("{SUITE_DIR}/Cargo.toml"))
-        .cwd(spec.root)
+        .arg(spec.root.join(SUITE_DIR).join("Cargo.toml"))
+        .cwd(outside.path())
         .env(
             "CARGO_TARGET_DIR",
             std::env::var_os(ENV_TARGET_DIR)
@@ -37,19 +44,26 @@ pub fn run(spec: &Spec) -> Result<Run> {
             "the grading suite did not finish within {} s; cargo and everything it started were stopped (raise --timeout if it needs longer)",
             spec.timeout.as_secs()
         ));
-    } else if !libtest::finished(&output) {
+    } else if !libtest::finished(&out.stdout) {
         run.error =
             Some(format!("the grading suite did not build or run ({}): see the output below", describe_exit(out.code)));
     } else {
-        run.results = libtest::parse(&output);
+        run.results = libtest::parse(&out.stdout);
         let suite = spec.root.join(SUITE_DIR);
         for result in &mut run.results {
             if let Some(file) = result.file.as_mut() {
                 *file = workspace_path(file, spec.root, |rel| suite.join(rel).is_file(), spec.grading_dir);
             }
         }
+        let failed = run.results.iter().any(|r| !matches!(r.outcome, Outcome::Pass | Outcome::Skipped));
         if run.results.is_empty() {
             run.error = Some("cargo ran no tests from the grading suite".into());
+        } else if failed == (out.code == Some(0)) {
+            run.error = Some(format!(
+                "cargo test ended with {} but its test results say {}: something in the run changed what it reports",
+                describe_exit(out.code),
+                if failed { "some failed" } else { "none failed" }
+            ));
         }
     }
     Ok(run)

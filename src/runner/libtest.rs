@@ -10,6 +10,10 @@ pub fn finished(output: &str) -> bool {
     output.lines().any(|l| l.starts_with("test result: "))
 }
 
+const CONFLICTING: &str = "libtest reported this test more than once with different outcomes: two tests share the name, or something in the test binary printed a status line (see docs/grading-integrity.md)";
+
+/// Reads libtest's stdout (status lines never come from stderr: what appears there was printed
+/// by something else).
 pub fn parse(output: &str) -> Vec<TestResult> {
     let mut results: BTreeMap<String, TestResult> = BTreeMap::new();
     let mut order = Vec::new();
@@ -23,13 +27,22 @@ pub fn parse(output: &str) -> Vec<TestResult> {
             _ => continue,
         };
         let name = name.trim().to_string();
-        if !results.contains_key(&name) {
-            order.push(name.clone());
+        match results.get_mut(&name) {
+            None => {
+                order.push(name.clone());
+                results.insert(name.clone(), TestResult::new(name, outcome));
+            }
+            // One name, two different answers: a second test binary with a test of that name, or
+            // a status line printed by the code under test. Neither can be graded as a pass.
+            Some(existing) if existing.outcome != outcome => {
+                existing.outcome = Outcome::Error;
+                existing.message = CONFLICTING.to_string();
+            }
+            Some(_) => {}
         }
-        results.insert(name.clone(), TestResult::new(name, outcome));
     }
     for (name, section) in failure_sections(output) {
-        if let Some(result) = results.get_mut(&name) {
+        if let Some(result) = results.get_mut(&name).filter(|r| r.outcome != Outcome::Error) {
             let (message, location) = panic_message(&section);
             result.message = message;
             if let Some((file, line)) = location {
@@ -134,6 +147,19 @@ mod tests {
         let out = "test a ... FAILED\n\nfailures:\n\n---- a stdout ----\nthread 'a' panicked at 'boom', src/lib.rs:3:5\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed";
         let r = &parse(out)[0];
         assert_eq!((r.message.as_str(), r.file.as_deref(), r.line), ("boom", Some("src/lib.rs"), Some(3)));
+    }
+
+    #[test]
+    fn a_printed_status_line_that_contradicts_the_real_one_is_an_error() {
+        for out in [
+            "test a ... FAILED\ntest a ... ok\ntest b ... ok\ntest result: FAILED. 1 passed; 1 failed",
+            "test a ... ok\ntest a ... FAILED\ntest result: FAILED. 0 passed; 1 failed",
+        ] {
+            let results = parse(out);
+            assert_eq!(results[0].outcome, Outcome::Error, "{out}");
+            assert!(results[0].message.contains("more than once"));
+        }
+        assert_eq!(parse("test a ... ok\ntest a ... ok\n")[0].outcome, Outcome::Pass);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod cargo;
 pub mod docs;
+pub mod guard;
 pub mod junit;
 pub mod libtest;
 pub mod pytest;
@@ -84,6 +85,8 @@ pub struct Spec<'a> {
     /// Runners select by name pattern, so a few more may run: grading looks at the declared
     /// tests only.
     pub only: Option<&'a [String]>,
+    /// pytest plugins the suite needs, loaded by name (autoloading is off).
+    pub plugins: &'a [String],
 }
 
 /// Writes the pristine suite to `.lab/run/grading/` and runs it. An `Err` is a tool problem the
@@ -96,11 +99,28 @@ pub fn run(spec: &Spec) -> Result<Run> {
     let suite_dir = spec.root.join(SUITE_DIR);
     fs::create_dir_all(&suite_dir).with_context(|| format!("cannot create {}", suite_dir.display()))?;
     write_files(&suite_dir, spec.suite)?;
-    match spec.runner {
-        RunnerKind::Pytest => pytest::run(spec),
-        RunnerKind::Cargo => cargo::run(spec),
-        RunnerKind::Docs => docs::run(spec),
+    let mut run = match spec.runner {
+        RunnerKind::Pytest => pytest::run(spec)?,
+        RunnerKind::Cargo => cargo::run(spec)?,
+        RunnerKind::Docs => docs::run(spec)?,
+    };
+    // A build script, a compile-time macro or the code under test could rewrite the suite
+    // between lab writing it and the runner reading it.
+    if let Some(path) = changed_suite_file(&suite_dir, spec.suite) {
+        run.error = Some(format!(
+            "the grading suite was changed while it ran ({SUITE_DIR}/{path}): something in the workspace rewrote it, so nothing it reported counts"
+        ));
+        run.results.clear();
     }
+    Ok(run)
+}
+
+/// The first pristine suite file that no longer holds what lab wrote.
+fn changed_suite_file(suite_dir: &Path, suite: &[Rendered]) -> Option<String> {
+    suite
+        .iter()
+        .find(|file| fs::read(suite_dir.join(&file.path)).ok().as_deref() != Some(file.contents.as_slice()))
+        .map(|file| file.path.clone())
 }
 
 /// Prepares a workspace's runner (`lab setup`): for pytest tracks a venv with the declared

@@ -6,9 +6,9 @@ use std::fs;
 
 use anyhow::{bail, Context, Result};
 
-use super::{junit, python, Run, Spec, TestResult};
+use super::{guard, junit, python, Outcome, Run, Spec, TestResult};
 use crate::process::{describe_exit, Cmd};
-use crate::workspace::RUN_DIR;
+use crate::workspace::{RUN_DIR, SUITE_DIR};
 
 /// lab's own pytest configuration: the learner's pytest settings and conftest files do not apply
 /// to grading. xunit1 records each test's file and line.
@@ -18,16 +18,22 @@ use crate::workspace::RUN_DIR;
 /// deep web-framework stacks. The failure message keeps pytest's assertion explanation either way.
 const PYTEST_INI: &str = "[pytest]\njunit_family = xunit1\njunit_logging = all\n";
 
+/// The start-up that owns the import path, the result channel and the tamper checks.
+const GUARD: &str = include_str!("pytest_guard.py");
+
 pub fn run(spec: &Spec) -> Result<Run> {
     let python = python::interpreter(spec.root)?;
     let run_dir = spec.root.join(RUN_DIR);
     fs::write(run_dir.join("pytest.ini"), PYTEST_INI).context("cannot write .lab/run/pytest.ini")?;
     let junit_path = run_dir.join("junit.xml");
-    let src = spec.root.join("src");
-    let pythonpath =
-        std::env::join_paths([src.as_path(), spec.root]).context("workspace path is not usable in PYTHONPATH")?;
+    let channel = run_dir.join("guarded.log");
+    fs::write(run_dir.join("guard.py"), GUARD).context("cannot write .lab/run/guard.py")?;
+    let key = guard::new_key()?;
+    let path = std::env::join_paths([spec.root.join("src").as_path(), spec.root])
+        .context("workspace path is not usable as an import path")?;
+    // -I: no PYTHON* variables, no user site, no script folder first; -S: no site hooks at all.
     let cmd = Cmd::new(&python)
-        .args(["-m", "pytest", &format!("{RUN_DIR}/grading")])
+        .args(["-I", "-S", &format!("{RUN_DIR}/guard.py"), &format!("{RUN_DIR}/grading")])
         .args(["-c", &format!("{RUN_DIR}/pytest.ini"), "--rootdir", RUN_DIR, "--confcutdir", RUN_DIR])
         .args([
             "-p",
@@ -40,8 +46,14 @@ pub fn run(spec: &Spec) -> Result<Run> {
         ])
         .args(spec.only.map(|names| ["-k".to_string(), names.join(" or ")]).into_iter().flatten())
         .cwd(spec.root)
-        .env("PYTHONPATH", pythonpath)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("LAB_GUARD_KEY", &key)
+        .env("LAB_GUARD_CHANNEL", &channel)
+        .env("LAB_GUARD_SUITE", spec.root.join(SUITE_DIR))
+        .env("LAB_GUARD_PATH", path)
+        .env("LAB_GUARD_PLUGINS", spec.plugins.join(","))
+        // Plugins installed in the environment (and entry points a workspace declares) stay off;
+        // a lab names the plugins its suite needs.
+        .env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         .env_remove("PYTEST_ADDOPTS")
         .env_remove("PYTEST_PLUGINS")
         .timeout(spec.timeout);
@@ -55,13 +67,24 @@ pub fn run(spec: &Spec) -> Result<Run> {
         ));
         return Ok(run);
     }
-    if output.contains("No module named pytest") {
+    if output.contains("No module named 'pytest'") || output.contains("No module named pytest") {
         bail!(
             "pytest is not installed for {}: run `lab setup` to install the workspace's dependencies",
             python.display()
         );
     }
     if let Some(error) = exit_error(out.code, &output, &cmd.display()) {
+        run.error = Some(error);
+        return Ok(run);
+    }
+    let guarded = match fs::read_to_string(&channel).map_err(anyhow::Error::from).and_then(|t| guard::read(&t, &key)) {
+        Ok(guarded) => guarded,
+        Err(err) => {
+            run.error = Some(format!("the grading run's results cannot be trusted: {err:#}"));
+            return Ok(run);
+        }
+    };
+    if let Some(error) = guard_error(&guarded, out.code) {
         run.error = Some(error);
         return Ok(run);
     }
@@ -74,10 +97,64 @@ pub fn run(spec: &Spec) -> Result<Run> {
     };
     match junit::parse(&xml) {
         Ok(cases) if cases.is_empty() => run.error = Some("pytest ran no tests from the grading suite".into()),
-        Ok(cases) => run.results = rollup(cases, spec.root, spec.grading_dir),
+        Ok(cases) => {
+            let results = rollup(cases, spec.root, spec.grading_dir);
+            match disagreement(&results, &guarded) {
+                Some(error) => run.error = Some(error),
+                None => run.results = results,
+            }
+        }
         Err(err) => run.error = Some(format!("pytest's results could not be read: {err:#}")),
     }
     Ok(run)
+}
+
+/// What the guard's own record says is wrong with the run, if anything.
+fn guard_error(guarded: &guard::Guarded, code: Option<i32>) -> Option<String> {
+    let Some(status) = guarded.exit_status else {
+        return Some(format!(
+            "pytest ended ({}) without finishing the grading session: something in the run made it exit early",
+            describe_exit(code)
+        ));
+    };
+    if !guarded.tampered.is_empty() {
+        return Some(format!("{TAMPERED}: {}", guarded.tampered.join("; ")));
+    }
+    if code != Some(status) {
+        return Some(format!(
+            "pytest finished the session with exit status {status} but the process ended with {}: something in the run changed how it exits",
+            describe_exit(code)
+        ));
+    }
+    let failed = guarded.outcomes.values().any(|o| !matches!(o, Outcome::Pass | Outcome::Skipped));
+    if (status == 0 && failed) || (status == 1 && !failed && guarded.collection_errors.is_empty()) {
+        return Some(format!("pytest's exit status {status} disagrees with the outcomes it reported"));
+    }
+    None
+}
+
+const TAMPERED: &str =
+    "the code under test changed the grading run itself, so nothing it reported counts (see docs/grading-integrity.md)";
+
+/// Whether pytest's XML tells the same story as the guarded channel, test function by test
+/// function: rewriting the XML, or reports that never reached the channel, show up here.
+fn disagreement(results: &[TestResult], guarded: &guard::Guarded) -> Option<String> {
+    let mut by_function: BTreeMap<&str, bool> = BTreeMap::new();
+    for (node, outcome) in &guarded.outcomes {
+        let passed = by_function.entry(guard::function_name(node)).or_insert(true);
+        *passed &= *outcome == Outcome::Pass;
+    }
+    for result in results {
+        match by_function.remove(result.name.as_str()) {
+            Some(passed) if passed == (result.outcome == Outcome::Pass) => {}
+            Some(_) => {
+                return Some(format!("pytest's XML report disagrees with the guarded results for {}", result.name))
+            }
+            None if result.outcome != Outcome::Pass => {}
+            None => return Some(format!("pytest's XML report lists {}, which never ran under the guard", result.name)),
+        }
+    }
+    by_function.keys().next().map(|name| format!("pytest's XML report leaves out {name}, which ran under the guard"))
 }
 
 /// What pytest's exit code says went wrong before any grading, if anything: 0 and 1 mean the
@@ -180,7 +257,6 @@ fn clean_output(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::Outcome;
 
     #[test]
     fn parametrized_cases_roll_up_to_the_worst_outcome_with_locations() {

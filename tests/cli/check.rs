@@ -180,7 +180,7 @@ fn a_missing_interpreter_is_named() {
         .lab(["check"])
         .env("LAB_PYTHON", "/nonexistent/python3")
         .fails_with(2)
-        .stderr_has("cannot run `/nonexistent/python3 -m pytest");
+        .stderr_has("cannot run `/nonexistent/python3 -I -S .lab/run/guard.py .lab/run/grading");
 }
 
 #[test]

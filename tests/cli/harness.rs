@@ -292,6 +292,13 @@ impl Lab {
         Ran(assert_cmd::Command::from_std(self.cmd).assert().code(code))
     }
 
+    /// Runs to the end without asserting the exit code: the code (-1 for a signal) and stdout.
+    pub fn exits(mut self) -> (i32, String) {
+        let _lock = self.shares_venv.then(venv::shared_lock);
+        let out = self.cmd.stdin(Stdio::null()).output().expect("run lab");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Runs with stdout a pipe whose reader is already gone, as when `lab ... | head -c1` stops
     /// reading: the first write `lab` makes fails. Returns the exit code and stderr.
     pub fn into_closed_pipe(mut self) -> (Option<i32>, String) {

@@ -6,6 +6,7 @@ mod harness;
 mod check;
 mod dev;
 mod docs_labs;
+mod integrity;
 mod labs;
 mod learner;
 mod list_show;
