@@ -26,6 +26,7 @@ pub fn check_workspace(
     strict: bool,
 ) -> Result<Check> {
     let started = Instant::now();
+    let _lock = workspace::lock_checks(root)?;
     let integrity = integrity::scan(root);
     let refused: Vec<&integrity::Finding> = integrity.iter().filter(|f| f.blocking || strict).collect();
     if !refused.is_empty() {

@@ -245,7 +245,48 @@ pub fn append_history(root: &Path, entry: &HistoryEntry) -> Result<()> {
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     let line = serde_json::to_string(entry).context("cannot encode a history entry")?;
-    writeln!(file, "{line}").with_context(|| format!("cannot write {}", path.display()))
+    // A line torn by a crash mid-write has no newline; starting a new line keeps this entry whole.
+    let torn = fs::metadata(&path).is_ok_and(|m| m.len() > 0) && !ends_with_newline(&path);
+    let text = format!("{}{line}\n", if torn { "\n" } else { "" });
+    file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn ends_with_newline(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    fs::File::open(path)
+        .and_then(|mut f| f.seek(SeekFrom::End(-1)).and_then(|_| f.read_exact(&mut last)))
+        .is_ok_and(|()| last[0] == b'\n')
+}
+
+/// Held while a check runs in this workspace; released when dropped (or when lab dies).
+pub struct CheckLock {
+    _file: fs::File,
+}
+
+const LOCK: &str = ".lab/check.lock";
+
+/// Takes the workspace's check lock, or says that another check holds it: two checks at once
+/// would clear each other's run folder.
+pub fn lock_checks(root: &Path) -> Result<CheckLock> {
+    let path = root.join(LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if !try_flock(&file) {
+        bail!("another `lab check` is running in this workspace (it holds {LOCK}); wait for it to finish, or stop it, and check again");
+    }
+    Ok(CheckLock { _file: file })
+}
+
+#[allow(unsafe_code)] // flock(2) has no safe wrapper in std at this crate's rust-version
+fn try_flock(file: &fs::File) -> bool {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows; the lock ends when the file closes.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 /// A `TODO(lab:<stage>)` marker left in the workspace.

@@ -219,31 +219,50 @@ fn the_rust_track_is_graded_with_cargo() {
 }
 
 #[test]
-fn ctrl_c_kills_the_runner_and_everything_it_started() {
+fn ctrl_c_sigterm_and_sighup_kill_the_runner_and_everything_it_started() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        let ws = Workspace::hello().with_pytest();
+        let ready = ws.scratch("ready");
+        let survived = ws.scratch("survived");
+        // The learner's code starts a grandchild that would leave a marker if it outlived lab,
+        // says that it is running, and hangs.
+        greet_does(
+            &ws,
+            &format!(
+                "    import subprocess, time\n    child = subprocess.Popen(['sh', '-c', 'sleep 5; touch {}'])\n{}    time.sleep(120)\n",
+                survived.display(),
+                announce(&ready, " {child.pid}")
+            ),
+        );
+        let lab = ws.lab(["check"]).spawn();
+        let [runner, pgid, grandchild] = announced(&ready)[..] else { panic!("expected `pid pgid child`") };
+        // The signal arrives while the runner and the grandchild are running, in one process group.
+        let group = running_in_group(pgid);
+        assert!(group.contains(&runner) && group.contains(&grandchild), "{group:?} lacks {runner} or {grandchild}");
+        if sig == libc::SIGINT {
+            // A second check meanwhile is refused rather than clearing the running one's folder.
+            ws.lab(["check"]).fails_with(2).stderr_has("another `lab check` is running in this workspace");
+        }
+        lab.signal(sig);
+        let (status, _, stderr) = lab.finish(Duration::from_secs(5));
+        assert_eq!(status.code(), Some(130), "signal {sig}: {stderr}");
+        // Nothing of the group runs on, so the grandchild can never leave its marker.
+        wait_for("the runner's process group to be gone", Duration::from_secs(5), || running_in_group(pgid).is_empty());
+        assert!(!survived.exists(), "a process the runner started outlived signal {sig}");
+    }
+}
+
+#[test]
+fn a_torn_history_line_does_not_spoil_the_next_entry() {
     let ws = Workspace::hello().with_pytest();
-    let ready = ws.scratch("ready");
-    let survived = ws.scratch("survived");
-    // The learner's code starts a grandchild that would leave a marker if it outlived lab, says
-    // that it is running, and hangs.
-    greet_does(
-        &ws,
-        &format!(
-            "    import subprocess, time\n    child = subprocess.Popen(['sh', '-c', 'sleep 5; touch {}'])\n{}    time.sleep(120)\n",
-            survived.display(),
-            announce(&ready, " {child.pid}")
-        ),
-    );
-    let lab = ws.lab(["check"]).spawn();
-    let [runner, pgid, grandchild] = announced(&ready)[..] else { panic!("expected `pid pgid child`") };
-    // The signal arrives while the runner and the grandchild are running, in one process group.
-    let group = running_in_group(pgid);
-    assert!(group.contains(&runner) && group.contains(&grandchild), "{group:?} lacks {runner} or {grandchild}");
-    lab.interrupt();
-    let (status, _, stderr) = lab.finish(Duration::from_secs(5));
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    // Nothing of the group runs on, so the grandchild can never leave its marker.
-    wait_for("the runner's process group to be gone", Duration::from_secs(5), || running_in_group(pgid).is_empty());
-    assert!(!survived.exists(), "a process the runner started outlived Ctrl-C");
+    ws.lab(["check"]).fails_with(1);
+    let whole = ws.read(".lab/history.jsonl");
+    // A crash mid-write leaves half a line without its newline.
+    ws.write(".lab/history.jsonl", format!("{whole}{}", &whole[..whole.len() / 2]));
+    ws.lab(["check"]).fails_with(1);
+    let lines: Vec<serde_json::Value> =
+        ws.read(".lab/history.jsonl").lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(lines.len(), 2, "the entry after the torn line is whole and readable");
 }
 
 #[test]

@@ -409,6 +409,11 @@ impl Running {
         signal(self.pid(), libc::SIGINT);
     }
 
+    /// Any other signal, e.g. SIGTERM from a process manager or SIGHUP from a closed terminal.
+    pub fn signal(&self, sig: libc::c_int) {
+        signal(self.pid(), sig);
+    }
+
     /// Waits for it to exit, at most `within` (else kills it and fails); the exit status and
     /// everything it printed to stdout and stderr.
     #[track_caller]
