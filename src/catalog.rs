@@ -518,6 +518,8 @@ pub fn check_relative(path: &str) -> Result<()> {
     }
     for part in path.split('/') {
         ensure!(!matches!(part, "" | "." | ".."), "`{path}` must not contain empty, `.` or `..` parts");
+        // A template that writes into .git could install hooks that run at the first commit.
+        ensure!(part != ".git", "`{path}` must not write into `.git`");
     }
     Ok(())
 }

@@ -128,6 +128,10 @@ impl Cmd {
         command.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Its own process group, so a timeout or Ctrl-C can end the child and everything it started.
         command.process_group(0);
+        // Every descendant inherits this marker, so one that leaves the group (a new session, a
+        // daemon) can still be found and ended with the run.
+        let marker = run_marker();
+        command.env(MARKER_VAR, &marker);
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
@@ -140,8 +144,8 @@ impl Cmd {
         let started = Instant::now();
         let mut child = command.spawn().with_context(|| format!("cannot run `{}`", self.display()))?;
         let pid = child.id() as libc::pid_t;
-        let stdout = reader(child.stdout.take());
-        let stderr = reader(child.stderr.take());
+        let (stdout, stderr) = (Capture::default(), Capture::default());
+        let readers = [reader(child.stdout.take(), stdout.clone()), reader(child.stderr.take(), stderr.clone())];
         let (tx, rx) = mpsc::channel();
         let waiter = thread::spawn(move || {
             let status = child.wait();
@@ -171,12 +175,20 @@ impl Cmd {
             .join()
             .map_err(|_| anyhow!("waiting for `{}` failed", self.display()))?
             .with_context(|| format!("waiting for `{}` failed", self.display()))?;
-        // The group may hold grandchildren that outlived the child and still hold the pipes.
+        // The group may hold grandchildren that outlived the child and still hold the pipes, and
+        // descendants may have left the group.
         kill_group(pid);
+        kill_marked(&marker);
+        // Something that escaped both could still hold the pipes open: the wait for the output
+        // ends after a grace period all the same, with what arrived by then.
+        let grace = Instant::now() + READER_GRACE;
+        while readers.iter().any(|r| !r.is_finished()) && Instant::now() < grace {
+            thread::sleep(Duration::from_millis(5));
+        }
         let output = Output {
             code: status.code(),
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
+            stdout: stdout.text(),
+            stderr: stderr.text(),
             timed_out,
             elapsed: started.elapsed(),
         };
@@ -206,14 +218,95 @@ pub fn describe_exit(code: Option<i32>) -> String {
     }
 }
 
-fn reader<R: Read + Send + 'static>(stream: Option<R>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut s) = stream {
-            let _ = s.read_to_end(&mut buf);
+/// How long the output may still arrive after the child and its group have ended.
+const READER_GRACE: Duration = Duration::from_secs(2);
+/// The most of each stream kept: its start and its end, with the middle dropped and said so, so
+/// lab's memory stays small whatever a suite prints.
+const KEEP_HEAD: usize = 4 << 20;
+const KEEP_TAIL: usize = 4 << 20;
+const MARKER_VAR: &str = "LAB_RUN_MARKER";
+
+/// One stream's output as it arrives, bounded.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Bounded>>);
+
+#[derive(Default)]
+struct Bounded {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    dropped: u64,
+}
+
+impl Bounded {
+    fn push(&mut self, mut bytes: &[u8]) {
+        let room = KEEP_HEAD.saturating_sub(self.head.len());
+        let (first, rest) = bytes.split_at(room.min(bytes.len()));
+        self.head.extend_from_slice(first);
+        bytes = rest;
+        self.tail.extend(bytes);
+        let excess = self.tail.len().saturating_sub(KEEP_TAIL);
+        self.tail.drain(..excess);
+        self.dropped += excess as u64;
+    }
+
+    fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.dropped > 0 {
+            text.push_str(&format!("\n[lab: {} bytes of output were not kept]\n", self.dropped));
         }
-        String::from_utf8_lossy(&buf).into_owned()
+        let (a, b) = self.tail.as_slices();
+        text.push_str(&String::from_utf8_lossy(&[a, b].concat()));
+        text
+    }
+}
+
+impl Capture {
+    fn text(&self) -> String {
+        self.0.lock().map(|b| b.text()).unwrap_or_default()
+    }
+}
+
+fn reader<R: Read + Send + 'static>(stream: Option<R>, sink: Capture) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let Some(mut stream) = stream else { return };
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut bounded) = sink.0.lock() {
+                bounded.push(&buf[..n]);
+            }
+        }
     })
+}
+
+/// A marker no other run shares: lab's pid, the time and a counter.
+fn run_marker() -> String {
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Ends every process that carries this run's marker in its environment (Linux: /proc).
+fn kill_marked(marker: &str) {
+    let needle = format!("{MARKER_VAR}={marker}");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<libc::pid_t>().ok()) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        if environ.split(|b| *b == 0).any(|var| var == needle.as_bytes()) {
+            kill_pid(pid);
+        }
+    }
+}
+
+#[allow(unsafe_code)] // kill has no safe wrapper in std for a pid we did not spawn
+fn kill_pid(pid: libc::pid_t) {
+    // SAFETY: kill only sends a signal; a process that is gone yields ESRCH, ignored.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
 }
 
 #[allow(unsafe_code)] // killpg has no safe wrapper in std
@@ -270,6 +363,40 @@ mod tests {
         assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
         thread::sleep(Duration::from_millis(1800));
         assert!(!marker.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[test]
+    fn output_is_bounded_to_its_start_and_end() {
+        let script = "printf start; head -c 20000000 /dev/zero | tr '\\0' x; printf end";
+        let out = Cmd::new("sh").args(["-c", script]).run().unwrap();
+        assert!(out.stdout.len() <= KEEP_HEAD + KEEP_TAIL + 100, "{} bytes kept", out.stdout.len());
+        assert!(out.stdout.starts_with("startxxx") && out.stdout.ends_with("xxxend"));
+        let dropped = 20_000_000 + 8 - (KEEP_HEAD + KEEP_TAIL);
+        assert!(out.stdout.contains(&format!("[lab: {dropped} bytes of output were not kept]")));
+    }
+
+    #[test]
+    fn descendants_that_leave_the_group_end_with_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        // A new session escapes the process group; it would leave the marker if it lived on.
+        let script = format!("setsid sh -c 'sleep 1.5; touch {}' & echo started", marker.display());
+        let started = Instant::now();
+        let out = Cmd::new("sh").args(["-c", &script]).run().unwrap();
+        assert_eq!(out.stdout, "started\n");
+        assert!(started.elapsed() < Duration::from_secs(1), "the run waited for the escaped process");
+        thread::sleep(Duration::from_millis(1800));
+        assert!(!marker.exists(), "a process in its own session outlived the run");
+    }
+
+    #[test]
+    fn output_held_open_by_an_unmarked_stray_does_not_hold_the_run() {
+        // It drops lab's marker and leaves the group, and keeps stdout open for 4 s.
+        let script = "env -u LAB_RUN_MARKER setsid sleep 4 & echo started";
+        let started = Instant::now();
+        let out = Cmd::new("sh").args(["-c", script]).run().unwrap();
+        assert_eq!(out.stdout, "started\n");
+        assert!(started.elapsed() < READER_GRACE + Duration::from_secs(1), "{:?}", started.elapsed());
     }
 
     #[test]

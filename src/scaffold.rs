@@ -189,6 +189,35 @@ pub struct Rendered {
     pub contents: Vec<u8>,
 }
 
+/// Limits that keep a lab's templates from exhausting the stack, memory or time of the machine
+/// that renders them (a lab folder can come from anyone).
+const MAX_TEMPLATE_BYTES: usize = 1 << 20;
+const MAX_BLOCK_DEPTH: usize = 32;
+
+/// Refuses templates that could render without bound: too large, nested too deep, or using
+/// partials (which can recurse or expand exponentially). Labs need none of these.
+pub fn check_template(text: &str) -> Result<()> {
+    ensure!(
+        text.len() <= MAX_TEMPLATE_BYTES,
+        "it is {} bytes; templates are limited to {MAX_TEMPLATE_BYTES} bytes (ship large files without the .hbs suffix)",
+        text.len()
+    );
+    let mut depth = 0usize;
+    for (at, _) in text.match_indices("{{") {
+        let tag = text[at + 2..].trim_start_matches(['~', '{']);
+        if tag.starts_with('>') || tag.starts_with("#>") || tag.starts_with("#*inline") {
+            bail!("it uses a partial (`{{{{>` or `{{{{#*inline`); lab templates may not, since partials can recurse without bound");
+        }
+        if tag.starts_with('#') {
+            depth += 1;
+            ensure!(depth <= MAX_BLOCK_DEPTH, "its blocks nest deeper than {MAX_BLOCK_DEPTH} levels");
+        } else if tag.starts_with('/') {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    Ok(())
+}
+
 pub struct Renderer {
     hb: Handlebars<'static>,
     ctx: serde_json::Value,
@@ -225,6 +254,7 @@ impl Renderer {
                     path = stripped.to_string();
                     let text = std::str::from_utf8(&file.contents)
                         .with_context(|| format!("{origin}/{}: a .hbs template must be UTF-8", file.path))?;
+                    check_template(text).with_context(|| format!("{origin}/{}: template refused", file.path))?;
                     self.hb
                         .render_template(text, &self.ctx)
                         .map_err(|e| anyhow!("{e}"))
@@ -315,25 +345,82 @@ pub fn check_target(target: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes a whole workspace: everything is rendered into a temporary folder beside `target`,
-/// then renamed into place, so an error or interruption leaves no `target` or a complete one.
+/// Writes a whole workspace: everything is rendered into a temporary folder, then moved into
+/// place, so an error or interruption leaves no `target` or a complete one. A new `target` is
+/// staged beside it and renamed in one step; an existing empty one (such as `.`, the folder a
+/// shell may be in) is staged inside it and filled entry by entry, undone on failure. Ctrl-C,
+/// SIGTERM or SIGHUP while writing removes the staging folder; one a SIGKILL left behind is removed
+/// by the next `lab new` in that folder.
 pub fn write_atomically(target: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    crate::process::watch_interrupts();
+    let existed = target.is_dir();
+    let stage_in = if existed {
+        target.to_path_buf()
+    } else {
+        match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
     };
-    fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    fs::create_dir_all(&stage_in).with_context(|| format!("cannot create {}", stage_in.display()))?;
+    remove_stale_staging(&stage_in);
     let staging = tempfile::Builder::new()
-        .prefix(".lab-new-")
-        .tempdir_in(&parent)
-        .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
+        .prefix(&format!("{STAGING_PREFIX}{}-", std::process::id()))
+        .tempdir_in(&stage_in)
+        .with_context(|| format!("cannot create a temporary folder in {}", stage_in.display()))?;
     write(staging.path())?;
+    if crate::process::interrupted() {
+        return Err(crate::process::Interrupted.into());
+    }
+    if existed {
+        let mut moved = Vec::new();
+        let entries =
+            fs::read_dir(staging.path()).with_context(|| format!("cannot read {}", staging.path().display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", staging.path().display()))?;
+            let to = target.join(entry.file_name());
+            if let Err(err) = fs::rename(entry.path(), &to) {
+                moved.iter().for_each(remove_path);
+                return Err(err).with_context(|| format!("cannot move the new workspace into {}", target.display()));
+            }
+            moved.push(to);
+        }
+        return Ok(());
+    }
     let staged = staging.keep();
     if let Err(err) = fs::rename(&staged, target) {
         let _ = fs::remove_dir_all(&staged);
         return Err(err).with_context(|| format!("cannot move the new workspace into {}", target.display()));
     }
     Ok(())
+}
+
+const STAGING_PREFIX: &str = ".lab-new-";
+
+fn remove_path(path: &PathBuf) {
+    let _ = if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
+}
+
+/// Staging folders whose `lab new` is gone (named `.lab-new-<pid>-...`; the pid is not running).
+fn remove_stale_staging(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(STAGING_PREFIX).and_then(|rest| rest.split('-').next()?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() as i32 && !alive(pid) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+#[allow(unsafe_code)] // kill(pid, 0) has no safe wrapper in std
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]

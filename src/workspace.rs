@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -92,6 +92,58 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The manifest is committed with the learner's work, so anything in it that reaches the
+    /// pristine suite is checked as `lab new` checks it: the names must be the ones the project
+    /// name gives, the options must be the lab's own choices, and free text must not be able to
+    /// break out of a template. Nothing else the repository says may change what is graded.
+    pub fn check_vars(&self, lab: &Lab) -> Result<()> {
+        let v = &self.vars;
+        lab.def.track(&self.track)?;
+        let (package, dist) = crate::scaffold::derive_names(&v.project_name).map_err(|e| e.context(EDITED))?;
+        ensure!(
+            v.package_name == package && v.dist_name == dist,
+            "{EDITED}: project `{}` gives package `{package}` and distribution `{dist}`, not `{}` and `{}`",
+            v.project_name,
+            v.package_name,
+            v.dist_name
+        );
+        for (name, value) in &v.options {
+            let option = lab
+                .def
+                .option(name)
+                .ok_or_else(|| anyhow::anyhow!("{EDITED}: lab `{}` has no option `{name}`", lab.def.id))?;
+            ensure!(option.choices.contains(value), "{EDITED}: `{value}` is not a choice for option `{name}`");
+        }
+        for (field, text) in [("author", &v.author), ("author_email", &v.author_email)] {
+            ensure!(
+                !text.chars().any(|c| c.is_control() || "\"\\`{}$".contains(c)),
+                "{EDITED}: `{field}` holds a character templates cannot take safely (a quote, backslash, brace, backtick, `$` or a control character)"
+            );
+        }
+        Ok(())
+    }
+
+    /// A labs folder recorded in the manifest is used only when it is an absolute path outside
+    /// the repository that holds the workspace: a repository cannot bring its own grader.
+    pub fn check_labs_dir(&self, root: &Path) -> Result<()> {
+        let Some(dir) = &self.labs_dir else { return Ok(()) };
+        ensure!(
+            dir.is_absolute(),
+            "{EDITED}: its labs folder `{}` is not an absolute path. {LABS_DIR_ADVICE}",
+            dir.display()
+        );
+        let repo = root.ancestors().find(|d| d.join(".git").exists()).unwrap_or(root);
+        let resolved = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let repo = repo.canonicalize().unwrap_or_else(|_| repo.to_path_buf());
+        ensure!(
+            !resolved.starts_with(&repo),
+            "{EDITED}: its labs folder {} is inside the repository ({}), so the repository would supply its own grading suite. {LABS_DIR_ADVICE}",
+            dir.display(),
+            repo.display()
+        );
+        Ok(())
+    }
+
     pub fn to_toml(&self) -> Result<String> {
         Ok(format!(
             "# Written by `lab new`; `lab check` reads it. Fields: docs/workspace.md\n{}",
@@ -100,8 +152,12 @@ impl Manifest {
     }
 }
 
+const EDITED: &str = "the workspace manifest (.lab/workspace.toml) does not hold what `lab new` wrote";
+const LABS_DIR_ADVICE: &str =
+    "Pass the labs folder with --labs-dir, or restore the manifest with `git checkout -- .lab/workspace.toml`.";
+
 /// Written as `.lab/.gitignore`: the pristine suite and runner output are rebuilt by every check.
-const LAB_GITIGNORE: &str = "# Rebuilt by every `lab check`.\nrun/\ntarget/\nbackup/\n";
+const LAB_GITIGNORE: &str = "# Rebuilt by every `lab check`.\nrun/\ntarget/\nbackup/\ncheck.lock\n";
 
 /// What `create` wrote.
 pub struct Created {
@@ -121,7 +177,7 @@ pub fn create(lab: &Lab, track: &str, vars: &Vars, files: &[Rendered], target: &
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         labs_dir: match &lab.source {
             crate::catalog::Source::Embedded => None,
-            crate::catalog::Source::Dir { root, .. } => Some(root.clone()),
+            crate::catalog::Source::Dir { root, .. } => Some(root.canonicalize().unwrap_or_else(|_| root.clone())),
         },
         vars: vars.clone(),
         grading: GradingRecord {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{open, Opened, Outcome};
+use super::{given_on_command_line, open, Opened, Outcome};
 use crate::catalog::{Lab, RunnerKind};
 use crate::cli::Check as CheckArgs;
 use crate::grading::check_workspace;
@@ -31,6 +31,15 @@ pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
 
 pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
+    if args.strict
+        && opened.manifest.labs_dir.is_some()
+        && !given_on_command_line(opened.manifest.labs_dir.as_deref(), labs_dirs)
+    {
+        anyhow::bail!(
+            "lab check --strict grades a custom lab only from a labs folder named on the command line; this workspace's manifest names {}: pass it with --labs-dir if you trust it",
+            opened.manifest.labs_dir.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
     let lab = opened.lab()?;
     if let Some(stage) = &args.stage {
         if !lab.def.stages.iter().any(|s| &s.id == stage) {

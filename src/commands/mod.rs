@@ -88,6 +88,9 @@ pub(crate) fn open(labs_dirs: &[PathBuf]) -> Result<Opened> {
 
 pub(crate) fn open_at(root: &std::path::Path, labs_dirs: &[PathBuf]) -> Result<Opened> {
     let manifest = Manifest::load(root)?;
+    if !given_on_command_line(manifest.labs_dir.as_deref(), labs_dirs) {
+        manifest.check_labs_dir(root)?;
+    }
     let mut dirs = labs_dirs.to_vec();
     if let Some(dir) = &manifest.labs_dir {
         if dir.is_dir() && !dirs.contains(dir) {
@@ -98,17 +101,25 @@ pub(crate) fn open_at(root: &std::path::Path, labs_dirs: &[PathBuf]) -> Result<O
     Ok(Opened { root: root.to_path_buf(), manifest, catalog })
 }
 
+/// Whether the workspace's recorded labs folder is one the user named with --labs-dir.
+pub(crate) fn given_on_command_line(recorded: Option<&std::path::Path>, labs_dirs: &[PathBuf]) -> bool {
+    let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    recorded.is_some_and(|r| labs_dirs.iter().any(|d| canonical(d) == canonical(r)))
+}
+
 impl Opened {
     pub fn lab(&self) -> Result<&Lab> {
         let m = &self.manifest;
-        self.catalog.get(&m.lab).map_err(|e| match &m.labs_dir {
+        let lab = self.catalog.get(&m.lab).map_err(|e| match &m.labs_dir {
             Some(dir) => anyhow!(
                 "this workspace's lab `{}` came from {}, which is gone: pass --labs-dir with the folder that holds it",
                 m.lab,
                 dir.display()
             ),
             None => e.context(format!("this workspace was made by lab {}", m.tool_version)),
-        })
+        })?;
+        m.check_vars(lab)?;
+        Ok(lab)
     }
 
     /// The grading history replayed against the lab's stages.

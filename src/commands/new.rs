@@ -15,6 +15,8 @@ use crate::scaffold::{self, Vars};
 use crate::workspace::{self, MANIFEST};
 
 pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
+    // Ctrl-C, SIGTERM and SIGHUP set a flag from here on, so the command can leave all or nothing.
+    crate::process::watch_interrupts();
     let lab = catalog.get(&args.lab)?;
     let track = args.track.clone().unwrap_or_else(|| lab.def.default_track().to_string());
     lab.def.track(&track)?;
@@ -53,8 +55,14 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
         writeln!(o, "Nothing was written (--dry-run).")?;
         return Ok(Outcome::Success);
     }
+    let existed = target.is_dir();
     let created = workspace::create(lab, &track, &vars, &files, &target)?;
     let git_note = if args.git { init_git(&target, lab) } else { None };
+    if crate::process::interrupted() {
+        // All or nothing: what this command wrote goes, and so does a half-made repository.
+        remove_created(&target, existed);
+        return Err(crate::process::Interrupted.into());
+    }
     if quiet {
         return Ok(Outcome::Success);
     }
@@ -76,6 +84,18 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     writeln!(o, "  lab check        # grade it: every stage starts unfinished")?;
     writeln!(o, "  README.md has the brief; look for TODO(lab:{}) to begin.", lab.def.stages[0].id)?;
     Ok(Outcome::Success)
+}
+
+/// Removes what `lab new` wrote: the folder it made, or everything in the empty one it filled.
+fn remove_created(target: &Path, existed: bool) {
+    if !existed {
+        let _ = std::fs::remove_dir_all(target);
+        return;
+    }
+    for entry in std::fs::read_dir(target).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    }
 }
 
 /// The folder's own name, also for `.` (the current folder).
@@ -125,7 +145,12 @@ fn init_git(target: &Path, lab: &Lab) -> Option<String> {
         return Some(format!("git add failed: {e:#}"));
     }
     let message = format!("Start the {} lab (v{})", lab.def.id, lab.def.version);
-    match Cmd::new("git").args(["commit", "-q", "-m", &message]).cwd(target).run() {
+    // No hook runs: neither one a template might carry nor one the user's git config names.
+    match Cmd::new("git")
+        .args(["-c", "core.hooksPath=/dev/null", "commit", "-q", "--no-verify", "-m", &message])
+        .cwd(target)
+        .run()
+    {
         Ok(o) if o.success() => None,
         _ => Some("made a git repository but no commit (set git config user.name and user.email, then commit)".into()),
     }

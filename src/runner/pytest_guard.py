@@ -151,14 +151,31 @@ def _start():
                     if id(plugin) not in self.plugins and foreign(plugin):
                         self.tamper(f"a plugin was registered by the code under test: {plugin!r}")
 
+    class Trim:
+        """Keeps what each test printed to its start and end before the JUnit report takes it,
+        so a suite that prints without bound cannot swell the report lab reads."""
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_logreport(self, report):
+            report.sections = [(title, _trim(text)) for title, text in report.sections]
+
     guard = Guard()
     args = sys.argv[1:]
     for plugin in plugins:
         args = ["-p", plugin, *args]
     del pluggy, _pytest
-    code = pytest.main(args, plugins=[guard])
+    code = pytest.main(args, plugins=[guard, Trim()])
     out.close()
     return int(code)
+
+
+KEEP = 32 * 1024
+
+
+def _trim(text):
+    if not isinstance(text, str) or len(text) <= 2 * KEEP:
+        return text
+    return f"{text[:KEEP]}\n[lab: {len(text) - 2 * KEEP} characters of output were not kept]\n{text[-KEEP:]}"
 
 
 def _site_packages(os, site):

@@ -319,3 +319,26 @@ fn history_lines_are_typed_statuses() {
     );
     ws.lab(["progress"]).succeeds().stdout_has("No checks yet");
 }
+
+#[test]
+fn a_suite_that_prints_without_bound_keeps_lab_small() {
+    let ws = Workspace::hello().with_pytest();
+    // 64 MiB from every test that calls greet, straight to the file descriptor.
+    greet_does(&ws, "    import os\n    os.write(1, b'x' * (64 << 20))\n    return GREETING\n");
+    let lab = ws.lab(["check", "--json"]).spawn();
+    let status = format!("/proc/{}/status", lab.pid());
+    let mut peak_kib = 0u64;
+    while let Ok(text) = fs::read_to_string(&status) {
+        let hwm =
+            text.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok());
+        peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        if text.lines().any(|l| l.starts_with("State:") && l.contains("zombie")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, stdout, _) = lab.finish(PATIENCE);
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(peak_kib < 64 * 1024, "lab peaked at {} MiB", peak_kib / 1024);
+    assert!(stdout.contains("characters of output were not kept"), "the trimming is said");
+}

@@ -237,3 +237,59 @@ fn strict_mode_refuses_any_file_that_could_influence_grading() {
     fs::remove_file(ws.join("src/sitecustomize.py")).unwrap();
     ws.lab(["check", "--strict"]).fails_with(1).stdout_has("0/4 tests");
 }
+
+/// The manifest is committed with the work: what it says is checked as `lab new` checks it.
+#[test]
+fn an_edited_manifest_cannot_change_the_pristine_suite() {
+    let edits = [
+        // Code injected through the package name into the rendered suite.
+        (
+            "package_name = \"ws\"",
+            "package_name = \"ws.greet import greet\\nimport os\\nos._exit(0)\\nfrom ws\"",
+            "project `ws` gives package `ws`",
+        ),
+        (
+            "greeting = \"hello\"",
+            "greeting = \"hello, Ada!\\\"\\nassert True or \\\"\"",
+            "is not a choice for option `greeting`",
+        ),
+        ("author = ", "author = \"{{> evil}}\"\nx_author = ", "does not hold what `lab new` wrote"),
+    ];
+    for (from, to, says) in edits {
+        let ws = Workspace::hello().with_pytest();
+        ws.replace(".lab/workspace.toml", from, to);
+        let ran = ws.lab(["check"]).fails_with(2).stderr_has(says);
+        assert!(!ran.stdout().contains("tests ("), "{from}: something was graded");
+    }
+}
+
+#[test]
+fn a_labs_folder_inside_the_repository_is_not_used() {
+    let ws = Workspace::hello().with_pytest();
+    // The repository brings a copy of the lab whose suite passes anything.
+    let copy = ws.join("vendor/labs");
+    crate::harness::copy_dir(&crate::harness::fixture_labs(), &copy);
+    let suite = copy.join("labs/hello/python/grading/test_greet.py.hbs");
+    fs::write(&suite, "def test_greets_by_name(): pass\ndef test_greeting_is_stripped(): pass\ndef test_counts_words(): pass\ndef test_counts_nothing(): pass\n").unwrap();
+    let manifest = ws.read(".lab/workspace.toml");
+    let recorded = manifest.lines().find(|l| l.starts_with("labs_dir = ")).expect("a labs_dir line").to_string();
+    ws.write(
+        ".lab/workspace.toml",
+        manifest.replace(&recorded, &format!("labs_dir = {:?}", copy.display().to_string())),
+    );
+    ws.lab(["check"]).fails_with(2).stderr_has("is inside the repository");
+    ws.write(".lab/workspace.toml", manifest.replace(&recorded, "labs_dir = \"vendor/labs\""));
+    ws.lab(["check"]).fails_with(2).stderr_has("is not an absolute path");
+}
+
+#[test]
+fn strict_mode_grades_a_custom_lab_only_from_a_labs_folder_on_the_command_line() {
+    let ws = Workspace::new();
+    let labs = crate::harness::fixture_labs();
+    ws.lab(["--labs-dir".as_ref(), labs.as_os_str(), "new".as_ref(), "hello".as_ref(), "ws".as_ref()]).succeeds();
+    ws.lab(["check", "--strict"])
+        .in_dir("ws")
+        .fails_with(2)
+        .stderr_has("this workspace's manifest names")
+        .stderr_has("pass it with --labs-dir if you trust it");
+}

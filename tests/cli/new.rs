@@ -155,3 +155,83 @@ fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn new_fills_the_current_folder_when_it_is_empty() {
+    let ws = Workspace::with_fixtures();
+    std::fs::create_dir(ws.join("ws")).unwrap();
+    ws.lab(["new", "hello", ".", "--no-git"]).in_dir("ws").succeeds().stdout_has("Created ws");
+    assert!(ws.join("ws/.lab/workspace.toml").is_file());
+    assert!(!ws.entries("ws").iter().any(|e| e.starts_with(".lab-new-")), "{:?}", ws.entries("ws"));
+}
+
+#[test]
+fn staging_folders_left_by_a_killed_run_are_removed_by_the_next() {
+    let ws = Workspace::with_fixtures();
+    // A pid that is not running (above the kernel's pid limit) and one that is (this test's).
+    ws.write(".lab-new-99999999-abc/src/x.py", "half-written");
+    let live = format!(".lab-new-{}-def", std::process::id());
+    ws.write(format!("{live}/x"), "in use");
+    ws.lab(["new", "hello", "ws", "--no-git"]).succeeds();
+    assert!(!ws.exists(".lab-new-99999999-abc"), "the dead run's staging folder is gone");
+    assert!(ws.exists(&live), "a running lab's staging folder is left alone");
+}
+
+#[test]
+fn no_git_hook_runs_at_the_first_commit() {
+    let ws = Workspace::with_fixtures();
+    // The user's git config names a hooks folder whose pre-commit hook would leave a marker.
+    let hooks = ws.scratch("hooks");
+    let marker = ws.scratch("hook-ran");
+    std::fs::create_dir_all(&hooks).unwrap();
+    for hook in ["pre-commit", "commit-msg", "post-commit"] {
+        let path = hooks.join(hook);
+        std::fs::write(&path, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+        Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+    }
+    ws.write("../home/.gitconfig", format!("[core]\n\thooksPath = {}\n", hooks.display()));
+    ws.lab(["new", "hello", "ws"]).envs(IDENTITY).succeeds();
+    assert_eq!(ws.git("ws", &["log", "--format=%s"]), "Start the hello lab (v1.2.0)\n");
+    assert!(!marker.exists(), "a git hook ran during lab new");
+}
+
+#[test]
+fn templates_that_could_run_code_or_render_without_bound_are_refused() {
+    let cases: &[(&str, &str, &str)] = &[
+        (".git/hooks/pre-commit", "#!/bin/sh\ntouch pwned\n", "must not write into `.git`"),
+        ("loop.txt.hbs", "{{#*inline \"a\"}}{{> a}}{{/inline}}{{> a}}", "uses a partial"),
+        ("deep.txt.hbs", &"{{#if true}}".repeat(40), "nest deeper than 32"),
+    ];
+    for (path, text, says) in cases {
+        let (ws, labs) = Workspace::with_fixtures_copy();
+        let file = labs.join("labs/hello/python/starter").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        ws.lab(["new", "hello", "ws"]).fails_with(2).stderr_has(says);
+        assert!(!ws.exists("ws"), "{path}: something was written");
+    }
+}
+
+#[test]
+fn an_interrupted_new_leaves_a_whole_workspace_or_nothing() {
+    for delay_ms in [0u64, 5, 10, 20, 40, 80] {
+        let ws = Workspace::with_fixtures();
+        let lab = ws.lab(["new", "hello", "ws"]).envs(IDENTITY).spawn();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        lab.signal(libc::SIGTERM);
+        let (status, stdout, stderr) = lab.finish(crate::harness::PATIENCE);
+        let leftovers: Vec<String> = ws.entries(".").into_iter().filter(|e| e.starts_with(".lab-new-")).collect();
+        assert!(leftovers.is_empty(), "{delay_ms} ms: {leftovers:?}");
+        match status.code() {
+            Some(0) => {
+                assert!(ws.exists("ws/.lab/workspace.toml"), "{delay_ms} ms: {stdout}");
+                assert_eq!(ws.git("ws", &["status", "--porcelain"]), "", "{delay_ms} ms: committed whole");
+            }
+            // 130 once lab handles the signal; killed by it in the instant before the handler is in.
+            Some(130) | None => {
+                assert!(!ws.exists("ws"), "{delay_ms} ms: an interrupted new left {:?}", ws.entries("ws"))
+            }
+            other => panic!("{delay_ms} ms: exit {other:?}\n{stderr}"),
+        }
+    }
+}
