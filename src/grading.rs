@@ -52,12 +52,13 @@ pub fn check_workspace(
         plugins: &tdef.pytest_plugins,
     })?;
     let graded = results::grade(&lab.def, track, &run, stage);
-    let previous = workspace::last_history(root);
+    let previous = workspace::last_history(root, manifest);
     let (newly_passing, regressed) = results::changes_since(previous.as_ref(), &graded);
     let todos = workspace::todos(root, &manifest.grading.dir);
     let next_todo = results::next_todo(&graded, &todos).cloned();
     workspace::append_history(
         root,
+        manifest,
         &HistoryEntry {
             format_version: workspace::HISTORY_FORMAT_VERSION,
             time: workspace::now_rfc3339(),
@@ -66,6 +67,7 @@ pub fn check_workspace(
             passed: graded.counts.passed,
             total: graded.counts.total,
             tests: graded.tests.iter().map(|t| (t.name.clone(), t.status)).collect(),
+            mac: None,
         },
     )?;
     let version_note = (manifest.lab_version != lab.def.version).then(|| {

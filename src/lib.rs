@@ -10,6 +10,7 @@ mod commands;
 pub mod dev;
 pub mod grading;
 pub mod integrity;
+pub mod keyed;
 pub mod mutants;
 pub mod output;
 pub mod process;

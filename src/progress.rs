@@ -44,6 +44,8 @@ pub struct Progress {
     pub last_checked: Option<String>,
     pub passed: usize,
     pub total: usize,
+    /// History lines left out because they are not signed for this workspace by this user's key.
+    pub unverified: usize,
 }
 
 impl Progress {
@@ -119,6 +121,7 @@ pub fn analyse(def: &LabDef, track: &str, history: &[HistoryEntry]) -> Progress 
         stages,
         regressions,
         last_checked: history.last().map(|e| e.time.clone()),
+        unverified: 0,
     }
 }
 
@@ -186,6 +189,7 @@ tests.python = ["c"]
                 .iter()
                 .map(|(n, s)| (n.to_string(), serde_json::from_value(serde_json::json!(s)).unwrap()))
                 .collect(),
+            mac: None,
         }
     }
 

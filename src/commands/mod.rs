@@ -125,6 +125,9 @@ impl Opened {
     /// The grading history replayed against the lab's stages.
     pub fn progress(&self) -> Result<crate::progress::Progress> {
         let lab = self.lab()?;
-        Ok(crate::progress::analyse(&lab.def, &self.manifest.track, &workspace::read_history(&self.root)))
+        let history = workspace::read_history(&self.root, &self.manifest);
+        let mut progress = crate::progress::analyse(&lab.def, &self.manifest.track, &history.entries);
+        progress.unverified = history.unverified;
+        Ok(progress)
     }
 }

@@ -42,11 +42,15 @@ pub fn progress(opened: &Opened, as_json: bool) -> Result<Outcome> {
             stages: &p.stages,
             points: &p.points,
             regressions: &p.regressions,
+            unverified: p.unverified,
         };
         writeln!(out(), "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Outcome::Success);
     }
     let mut o = out();
+    if p.unverified > 0 {
+        writeln!(o, "{} {}", paint(YELLOW, "note:"), unverified_note(p.unverified))?;
+    }
     if p.checks == 0 {
         writeln!(o, "No checks yet: run `lab check` to record your first.")?;
         return Ok(Outcome::Success);
@@ -119,6 +123,7 @@ struct ProgressDocument<'a> {
     stages: &'a [crate::progress::StageProgress],
     points: &'a [crate::progress::Point],
     regressions: &'a [crate::progress::Regression],
+    unverified: usize,
 }
 
 /// One workspace in `lab status --json`.
@@ -133,6 +138,7 @@ struct StatusRow<'a> {
     total: Option<usize>,
     percent: Option<usize>,
     last_checked: Option<&'a str>,
+    unverified: Option<usize>,
     problem: Option<&'a str>,
 }
 
@@ -186,6 +192,7 @@ pub fn status(labs_dirs: &[PathBuf], dir: &Path, as_json: bool) -> Result<Outcom
                     total: p.map(|p| p.total),
                     percent: p.map(Progress::percent),
                     last_checked: p.and_then(|p| p.last_checked.as_deref()),
+                    unverified: p.map(|p| p.unverified),
                     problem: r.problem.as_deref(),
                 }
             })
@@ -229,6 +236,10 @@ pub fn status(labs_dirs: &[PathBuf], dir: &Path, as_json: bool) -> Result<Outcom
             pct
         )?;
     }
+    for r in rows.iter().filter(|r| r.progress.as_ref().is_some_and(|p| p.unverified > 0)) {
+        let n = r.progress.as_ref().map_or(0, |p| p.unverified);
+        writeln!(o, "{} {}: {}", paint(YELLOW, "note:"), r.path, unverified_note(n))?;
+    }
     Ok(Outcome::Success)
 }
 
@@ -263,6 +274,9 @@ pub fn report(opened: &Opened, quiet: bool) -> Result<Outcome> {
     if new != old {
         fs::write(&path, &new).with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if !quiet && p.unverified > 0 {
+        writeln!(out(), "{} {}", paint(YELLOW, "note:"), unverified_note(p.unverified))?;
+    }
     if !quiet {
         writeln!(
             out(),
@@ -275,6 +289,15 @@ pub fn report(opened: &Opened, quiet: bool) -> Result<Outcome> {
         )?;
     }
     Ok(Outcome::Success)
+}
+
+/// Said wherever history is shown and some of it was left out.
+fn unverified_note(n: usize) -> String {
+    format!(
+        "{n} line{} of .lab/history.jsonl could not be verified (edited, written by something other than lab, or recorded on another machine) and {} not counted; run `lab check` for a grade made here",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" }
+    )
 }
 
 fn progress_section(title: &str, id: &str, version: &str, track: &str, p: &Progress) -> String {

@@ -293,3 +293,35 @@ fn strict_mode_grades_a_custom_lab_only_from_a_labs_folder_on_the_command_line()
         .stderr_has("this workspace's manifest names")
         .stderr_has("pass it with --labs-dir if you trust it");
 }
+
+#[test]
+fn forged_history_lines_are_not_shown_as_progress() {
+    let ws = Workspace::hello().with_pytest();
+    ws.lab(["check"]).fails_with(1);
+    let real = ws.read(".lab/history.jsonl");
+    let mut forged: serde_json::Value = serde_json::from_str(real.lines().next().unwrap()).unwrap();
+    forged["status"] = "pass".into();
+    forged["passed"] = 4.into();
+    for (_, status) in forged["tests"].as_object_mut().unwrap() {
+        *status = "pass".into();
+    }
+    // Edited in place (keeping the old signature), and appended without one.
+    let unsigned = {
+        let mut v = forged.clone();
+        v.as_object_mut().unwrap().remove("mac");
+        v
+    };
+    ws.write(".lab/history.jsonl", format!("{real}{forged}\n{unsigned}\n"));
+    let doc = ws.lab(["progress", "--json"]).succeeds().json();
+    assert_eq!(
+        (doc["checks"].as_u64(), doc["passed"].as_u64(), doc["unverified"].as_u64()),
+        (Some(1), Some(0), Some(2))
+    );
+    ws.lab(["progress"]).succeeds().stdout_has("2 lines of .lab/history.jsonl could not be verified");
+    let rows = ws.lab(["status", ".."]).succeeds();
+    assert!(rows.stdout().contains("0%") && rows.stdout().contains("could not be verified"), "{}", rows.stdout());
+    ws.lab(["report"]).succeeds().stdout_has("could not be verified").stdout_has("(0/4 tests");
+    // Another user's key (a grader's machine): even lab's own lines are unverified there.
+    let elsewhere = ws.lab(["progress", "--json"]).env("LAB_DATA_DIR", ws.scratch("other-key")).succeeds().json();
+    assert_eq!((elsewhere["checks"].as_u64(), elsewhere["unverified"].as_u64()), (Some(0), Some(3)));
+}

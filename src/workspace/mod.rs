@@ -1,9 +1,9 @@
-//! A learner's workspace: the `.lab/workspace.toml` manifest, `.lab/history.jsonl`, the
-//! integrity of the editable grading suite, and the TODO markers still left in the code.
+//! A learner's workspace: the `.lab/workspace.toml` manifest, `.lab/history.jsonl` (in
+//! `history.rs`), the integrity of the editable grading suite, and the TODO markers still left in
+//! the code.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -12,10 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Lab;
 use crate::scaffold::{Rendered, Vars};
-use crate::status::Status;
+
+mod history;
+
+pub use history::{append_history, last_history, read_history, History, HistoryEntry, HISTORY, HISTORY_FORMAT_VERSION};
 
 pub const MANIFEST: &str = ".lab/workspace.toml";
-pub const HISTORY: &str = ".lab/history.jsonl";
 /// Where `lab check` writes the pristine suite and the runner's raw results.
 pub const RUN_DIR: &str = ".lab/run";
 /// The one place the pristine grading suite is run from: inside RUN_DIR. (The learner's
@@ -23,7 +25,6 @@ pub const RUN_DIR: &str = ".lab/run";
 pub const SUITE_DIR: &str = ".lab/run/grading";
 /// The manifest format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-pub const HISTORY_FORMAT_VERSION: u32 = 1;
 
 /// Folders that hold no learner's work: skipped when scanning for TODO markers.
 const NOT_WORK: &[&str] = &[
@@ -265,54 +266,6 @@ pub fn grading_changes(root: &Path, record: &GradingRecord, pristine: &[Rendered
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
-}
-
-/// One line of `.lab/history.jsonl`: documented in docs/workspace.md.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HistoryEntry {
-    pub format_version: u32,
-    /// RFC 3339, UTC.
-    pub time: String,
-    pub lab_version: String,
-    pub status: Status,
-    pub passed: usize,
-    pub total: usize,
-    /// Every graded test's outcome.
-    pub tests: BTreeMap<String, Status>,
-}
-
-/// Every readable line of the history, oldest first; a torn or hand-edited line is skipped.
-pub fn read_history(root: &Path) -> Vec<HistoryEntry> {
-    let text = fs::read_to_string(root.join(HISTORY)).unwrap_or_default();
-    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
-}
-
-pub fn last_history(root: &Path) -> Option<HistoryEntry> {
-    let text = fs::read_to_string(root.join(HISTORY)).ok()?;
-    // A torn or hand-edited line is skipped rather than failing the check.
-    text.lines().rev().find_map(|line| serde_json::from_str(line).ok())
-}
-
-pub fn append_history(root: &Path, entry: &HistoryEntry) -> Result<()> {
-    let path = root.join(HISTORY);
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let line = serde_json::to_string(entry).context("cannot encode a history entry")?;
-    // A line torn by a crash mid-write has no newline; starting a new line keeps this entry whole.
-    let torn = fs::metadata(&path).is_ok_and(|m| m.len() > 0) && !ends_with_newline(&path);
-    let text = format!("{}{line}\n", if torn { "\n" } else { "" });
-    file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn ends_with_newline(path: &Path) -> bool {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut last = [0u8; 1];
-    fs::File::open(path)
-        .and_then(|mut f| f.seek(SeekFrom::End(-1)).and_then(|_| f.read_exact(&mut last)))
-        .is_ok_and(|()| last[0] == b'\n')
 }
 
 /// Held while a check runs in this workspace; released when dropped (or when lab dies).
