@@ -64,7 +64,17 @@ pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) ->
                 } else {
                     Cmd::new("python3").args(["-m", "venv"]).arg(&venv)
                 };
-                cmd.cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
+                if let Err(err) = cmd.cwd(root).timeout(INSTALL_TIMEOUT).run_ok() {
+                    // A half-made venv (Ctrl-C, a failure) would make every later setup fail.
+                    let _ = fs::remove_dir_all(&venv);
+                    return Err(err);
+                }
+            } else if !uv && !has_pip(&python) {
+                // A venv left without pip (a setup killed while it was being made) is repaired.
+                if !quiet {
+                    crate::say!("Repairing {}: pip is missing", venv.display());
+                }
+                Cmd::new(&python).args(["-m", "ensurepip", "--upgrade"]).cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
             }
             python
         }
@@ -86,6 +96,10 @@ pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) ->
     };
     cmd.cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
     Ok(python)
+}
+
+fn has_pip(python: &Path) -> bool {
+    Cmd::new(python).args(["-c", "import pip"]).timeout(Duration::from_secs(60)).run().is_ok_and(|o| o.success())
 }
 
 /// Turns `-e .[dev]` / `.[dev]` into the requirements pyproject.toml declares for the project

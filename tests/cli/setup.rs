@@ -25,3 +25,17 @@ fn lab_venv_puts_the_venv_elsewhere() {
 fn setup_outside_a_workspace_exits_2() {
     Workspace::new().lab(["setup"]).fails_with(2).stderr_has("not inside a lab workspace");
 }
+
+#[test]
+fn a_venv_left_without_pip_is_repaired() {
+    let ws = Workspace::hello();
+    // What a setup killed while the venv was being made leaves behind.
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(ws.join(".venv"))
+        .status()
+        .expect("run python3 -m venv");
+    assert!(made.success());
+    ws.lab(["setup"]).succeeds().stdout_has("Ready");
+    ws.lab(["check"]).fails_with(1).stdout_has("0/4 tests");
+}
