@@ -251,11 +251,14 @@ pub struct TestListDiff {
     pub missing: Vec<String>,
     /// Found in the suite, declared by no stage.
     pub undeclared: Vec<String>,
+    /// Defined more than once (in two test files): the runner reports both under one name, so
+    /// one could hide the other.
+    pub duplicates: Vec<String>,
 }
 
 impl TestListDiff {
     pub fn agrees(&self) -> bool {
-        self.missing.is_empty() && self.undeclared.is_empty()
+        self.missing.is_empty() && self.undeclared.is_empty() && self.duplicates.is_empty()
     }
 }
 
@@ -264,6 +267,7 @@ impl TestListDiff {
 pub fn compare_test_lists(lab: &Lab, track: &str) -> Result<TestListDiff> {
     let tdef = lab.def.track(track)?;
     let suite = scaffold::grading(lab, track, &default_vars(lab)?)?;
+    let duplicates = duplicate_tests(tdef.runner, &suite)?;
     let defined = defined_tests(tdef.runner, &suite)?;
     let declared: BTreeSet<String> =
         lab.def.stages.iter().flat_map(|s| s.tests.get(track).into_iter().flatten().cloned()).collect();
@@ -273,7 +277,22 @@ pub fn compare_test_lists(lab: &Lab, track: &str) -> Result<TestListDiff> {
         defined: defined.len(),
         missing: declared.difference(&defined).cloned().collect(),
         undeclared: defined.difference(&declared).cloned().collect(),
+        duplicates,
     })
+}
+
+/// Test names the suite defines more than once.
+pub fn duplicate_tests(runner: RunnerKind, suite: &[Rendered]) -> Result<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut twice = BTreeSet::new();
+    for file in suite {
+        for name in defined_tests(runner, std::slice::from_ref(file))? {
+            if !seen.insert(name.clone()) {
+                twice.insert(name);
+            }
+        }
+    }
+    Ok(twice.into_iter().collect())
 }
 
 /// The test names a rendered suite defines, as its runner will report them.

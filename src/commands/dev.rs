@@ -74,6 +74,9 @@ pub fn check_tests(catalog: &Catalog, ids: &[String], quiet: bool) -> Result<Out
             for name in &diff.undeclared {
                 writeln!(o, "       defined by the suite, declared by no stage: {name}")?;
             }
+            for name in &diff.duplicates {
+                writeln!(o, "       defined more than once in the suite: {name}")?;
+            }
         }
     }
     Ok(if disagreements == 0 { Outcome::Success } else { Outcome::Failed })

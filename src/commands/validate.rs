@@ -110,6 +110,13 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
 
 fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time::Duration, quiet: bool) -> Vec<Row> {
     let mut rows = vec![metadata(lab)];
+    if let Ok(diff) = crate::dev::compare_test_lists(lab, track) {
+        rows.push(Row::new(
+            "test names are unique in the suite",
+            diff.duplicates.is_empty(),
+            diff.duplicates.join("\n"),
+        ));
+    }
     rows.push(match render_every_variant(catalog, lab, track) {
         Ok(n) => Row::new("templates render strictly", true, format!("{n} option variant(s)")),
         Err(e) => return with(rows, Row::new("templates render strictly", false, format!("{e:#}"))),

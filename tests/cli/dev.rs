@@ -67,6 +67,20 @@ fn check_tests_names_what_is_declared_but_not_defined_and_the_reverse() {
 }
 
 #[test]
+fn a_test_name_defined_twice_is_refused() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    // A second test binary with a test of the same name: libtest reports both as `greets_by_name`.
+    std::fs::write(labs.join("labs/hello/rust/grading/tests/again.rs"), "#[test]\nfn greets_by_name() {}\n").unwrap();
+    ws.lab(["dev", "check-tests", "hello"])
+        .fails_with(1)
+        .stdout_has("DIFF hello (rust)")
+        .stdout_has("defined more than once in the suite: greets_by_name");
+    ws.lab(["validate", "hello", "--track", "rust"])
+        .fails_with(1)
+        .stdout_has("FAIL hello            rust     test names are unique in the suite");
+}
+
+#[test]
 fn solve_writes_a_workspace_that_passes_its_grading() {
     let ws = Workspace::with_fixtures().with_pytest();
     ws.lab(["dev", "solve", "hello", "solved"]).succeeds().stdout_has("with its reference solution");
