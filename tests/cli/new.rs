@@ -201,6 +201,7 @@ fn templates_that_could_run_code_or_render_without_bound_are_refused() {
         (".git/hooks/pre-commit", "#!/bin/sh\ntouch pwned\n", "must not write into `.git`"),
         ("loop.txt.hbs", "{{#*inline \"a\"}}{{> a}}{{/inline}}{{> a}}", "uses a partial"),
         ("deep.txt.hbs", &"{{#if true}}".repeat(40), "nest deeper than 32"),
+        ("big.txt.hbs", &"x".repeat(2 << 20), "templates are limited to 1048576 bytes"),
     ];
     for (path, text, says) in cases {
         let (ws, labs) = Workspace::with_fixtures_copy();

@@ -39,3 +39,36 @@ fn a_venv_left_without_pip_is_repaired() {
     ws.lab(["setup"]).succeeds().stdout_has("Ready");
     ws.lab(["check"]).fails_with(1).stdout_has("0/4 tests");
 }
+
+#[test]
+fn sigterm_during_setup_ends_the_installer_and_everything_it_started() {
+    let ws = Workspace::hello();
+    let ready = ws.scratch("ready");
+    let survived = ws.scratch("survived");
+    // An "interpreter" whose install starts a grandchild that would leave a marker, says it is
+    // running, and hangs, as a slow pip download does.
+    let python = ws.scratch("fake-python");
+    std::fs::write(
+        &python,
+        format!(
+            "#!/bin/sh\n(sleep 3; touch {}) &\necho $! > {}.tmp && mv {}.tmp {}\nsleep 60\n",
+            survived.display(),
+            ready.display(),
+            ready.display(),
+            ready.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&python).status().unwrap();
+    let lab = ws.lab(["setup"]).env("LAB_PYTHON", &python).spawn();
+    crate::harness::wait_for("the installer to start", crate::harness::PATIENCE, || ready.exists());
+    lab.signal(libc::SIGTERM);
+    let (status, _, stderr) = lab.finish(std::time::Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let grandchild = std::fs::read_to_string(&ready).unwrap().trim().to_string();
+    // Gone at once if it was killed; if it was not, it leaves the marker on its way out.
+    crate::harness::wait_for("the grandchild to be gone", std::time::Duration::from_secs(10), || {
+        !std::path::Path::new(&format!("/proc/{grandchild}")).exists()
+    });
+    assert!(!survived.exists(), "a process the installer started outlived SIGTERM");
+}
