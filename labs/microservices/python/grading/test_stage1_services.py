@@ -526,6 +526,17 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
         f"blocks spins and hammers Redis. poll(block_ms=150) on an empty stream returned after {took:.3f} s"
     )
 
+    # The stream the consumers read is capped (XADD MAXLEN ~): acknowledged history is not kept forever.
+    capped = events.RedisStreamPublisher(redis_client, namespace=ns, maxlen=10)
+    for n in range(250):
+        capped.publish("capped", {"event_id": f"c{n}", "type": "batch.check", "n": n})
+    length = redis_client.xlen(events.stream_key(ns, "capped"))
+    assert length < 125, (
+        "rule: the publisher caps its stream at about `maxlen` entries (XADD MAXLEN ~). Why: an "
+        "uncapped stream keeps every event ever published in Redis' memory. 250 events published "
+        f"with maxlen=10 left {length} entries"
+    )
+
 
 def test_malformed_message_does_not_stop_the_worker(redis_client, ns):
     stream = load("common.events").stream_key(ns, "payments")
