@@ -38,6 +38,7 @@ def test_register_user_and_fetch_it(redis_client, ns):
     fetched = client.get(f"/users/{user['id']}")
     assert fetched.status_code == 200, show(fetched)
     assert fetched.json().get("email") == "grace.hopper@example.com", show(fetched)
+    assert fetched.json().get("name") == "Ada Lovelace", f"the user keeps the name it registered with: {show(fetched)}"
     assert keys_under(redis_client, ns), (
         "every Redis key of a service starts with the `namespace` create_app was given (see the "
         "README's contracts): several stacks and test runs share one Redis. No key starts with "
@@ -91,6 +92,11 @@ def test_payment_requires_idempotency_key(redis_client, ns):
         f"key a client retry after a timeout could charge twice. {show(response)}"
     )
     assert publisher.events == [], "a refused payment must not publish an event"
+    empty = client.post("/payments", json=body, headers={"Idempotency-Key": ""})
+    assert empty.status_code == 400 and publisher.events == [], (
+        "an empty Idempotency-Key is no key and must be refused with 400 too: accepted, every "
+        f"client that sends one shares it and gets another client's payment back. {show(empty)}"
+    )
 
 
 def test_payment_replay_returns_same_payment_and_one_event(redis_client, ns):
@@ -235,6 +241,40 @@ def test_unknown_user_does_not_burn_the_idempotency_key(redis_client, ns):
         "rule: a request refused before anything happened (unknown user) does not burn its "
         "Idempotency-Key: release the claim, so the same key works once the user exists. "
         f"First answer {refused.status_code}; the retry got {show(retried)}"
+    )
+
+
+def test_payment_is_refused_when_users_answers_an_error(redis_client, ns):
+    users = users_app(redis_client, ns)
+    user = register(TestClient(users))
+    forward = forward_to(users)
+    broken = {"left": 1}
+
+    def handler(request):
+        # The first lookup reaches a users replica with a bug: a 500, which no retry would fix.
+        if broken["left"] and request.url.path.startswith("/users/"):
+            broken["left"] -= 1
+            return httpx.Response(500, json={"title": "Internal Server Error", "status": 500})
+        return forward.handle_request(request)
+
+    r = load("common.resilience")
+    peer = r.ServiceClient("http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None)
+    publisher = RecordingPublisher()
+    app = load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher)
+    client = TestClient(app, raise_server_exceptions=False)
+    body = {"user_id": user["id"], "amount_cents": 1990, "currency": "EUR"}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    failed = client.post("/payments", json=body, headers=key)
+    assert failed.status_code >= 500 and publisher.events == [], (
+        "rule: take a payment only once users has confirmed the user (200). An error answer "
+        "confirms nothing: payments refuses with a 5xx (502 Bad Gateway: the upstream failed) and "
+        f"publishes no event. Users answered 500: {show(failed)}; events {publisher.events}"
+    )
+    retried = client.post("/payments", json=body, headers=key)
+    assert retried.status_code == 201 and len(publisher.events) == 1, (
+        "rule: a request refused before anything happened does not burn its Idempotency-Key: "
+        "release the claim, so the client's retry with the same key works once users answers. "
+        f"First answer {failed.status_code}; the retry got {show(retried)}"
     )
 
 
