@@ -3,6 +3,7 @@ health and metrics endpoints every service needs to be operated."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -37,6 +38,12 @@ def test_register_user_and_fetch_it(redis_client, ns):
     fetched = client.get(f"/users/{user['id']}")
     assert fetched.status_code == 200, show(fetched)
     assert fetched.json().get("email") == "grace.hopper@example.com", show(fetched)
+    assert fetched.json().get("name") == "Ada Lovelace", f"the user keeps the name it registered with: {show(fetched)}"
+    assert keys_under(redis_client, ns), (
+        "every Redis key of a service starts with the `namespace` create_app was given (see the "
+        "README's contracts): several stacks and test runs share one Redis. No key starts with "
+        f"{ns!r} after a registration"
+    )
     missing = client.get(f"/users/{uuid.uuid4().hex}")
     assert missing.status_code == 404, f"an unknown user id is 404: {show(missing)}"
     bad = client.post("/users", json={"email": "not-an-email", "name": "X"})
@@ -85,6 +92,11 @@ def test_payment_requires_idempotency_key(redis_client, ns):
         f"key a client retry after a timeout could charge twice. {show(response)}"
     )
     assert publisher.events == [], "a refused payment must not publish an event"
+    empty = client.post("/payments", json=body, headers={"Idempotency-Key": ""})
+    assert empty.status_code == 400 and publisher.events == [], (
+        "an empty Idempotency-Key is no key and must be refused with 400 too: accepted, every "
+        f"client that sends one shares it and gets another client's payment back. {show(empty)}"
+    )
 
 
 def test_payment_replay_returns_same_payment_and_one_event(redis_client, ns):
@@ -232,6 +244,40 @@ def test_unknown_user_does_not_burn_the_idempotency_key(redis_client, ns):
     )
 
 
+def test_payment_is_refused_when_users_answers_an_error(redis_client, ns):
+    users = users_app(redis_client, ns)
+    user = register(TestClient(users))
+    forward = forward_to(users)
+    broken = {"left": 1}
+
+    def handler(request):
+        # The first lookup reaches a users replica with a bug: a 500, which no retry would fix.
+        if broken["left"] and request.url.path.startswith("/users/"):
+            broken["left"] -= 1
+            return httpx.Response(500, json={"title": "Internal Server Error", "status": 500})
+        return forward.handle_request(request)
+
+    r = load("common.resilience")
+    peer = r.ServiceClient("http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None)
+    publisher = RecordingPublisher()
+    app = load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher)
+    client = TestClient(app, raise_server_exceptions=False)
+    body = {"user_id": user["id"], "amount_cents": 1990, "currency": "EUR"}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    failed = client.post("/payments", json=body, headers=key)
+    assert failed.status_code >= 500 and publisher.events == [], (
+        "rule: take a payment only once users has confirmed the user (200). An error answer "
+        "confirms nothing: payments refuses with a 5xx (502 Bad Gateway: the upstream failed) and "
+        f"publishes no event. Users answered 500: {show(failed)}; events {publisher.events}"
+    )
+    retried = client.post("/payments", json=body, headers=key)
+    assert retried.status_code == 201 and len(publisher.events) == 1, (
+        "rule: a request refused before anything happened does not burn its Idempotency-Key: "
+        "release the claim, so the client's retry with the same key works once users answers. "
+        f"First answer {failed.status_code}; the retry got {show(retried)}"
+    )
+
+
 def test_payment_is_stored_before_its_event_is_published(redis_client, ns):
     users = users_app(redis_client, ns)
     user = register(TestClient(users))
@@ -270,6 +316,25 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
     payments = TestClient(payments_app(redis_client, ns, users))  # the real event stream
     notifier = RecordingNotifier()
     notifications = notifications_app(redis_client, ns, notifier, "worker-1")
+    # The worker may start before anything was ever published: the stream does not exist yet.
+    try:
+        started = time.monotonic()
+        idle = notifications.state.worker.run_once(block_ms=150)
+        waited = time.monotonic() - started
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(
+            "a worker that starts before the first event is published must find an empty stream, "
+            "not fail (create the consumer group with MKSTREAM): run_once() raised "
+            f"{type(exc).__name__}: {exc}", pytrace=False,
+        )
+    assert idle == 0, f"nothing was published yet, run_once() returned {idle}"
+    assert waited >= 0.1, (
+        "rule: run_once(block_ms) with nothing to do waits up to block_ms for new events (XREADGROUP "
+        "BLOCK) instead of returning at once. Why: the worker loop calls it again immediately, so a "
+        f"poll that never blocks spins and hammers Redis. run_once(block_ms=150) returned after {waited:.3f} s"
+    )
     created = payments.post(
         "/payments", json={"user_id": user["id"], "amount_cents": 1250, "currency": "EUR"},
         headers={"Idempotency-Key": uuid.uuid4().hex},
@@ -283,18 +348,38 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
     assert run_worker(notifications) == 0 and len(notifier.sent) == 1, (
         f"a second batch must find nothing new: notifier got {notifier.sent}"
     )
+    to, text = notifier.sent[0]
+    assert to == user["id"] and "12.50" in str(text) and "EUR" in str(text), (
+        "the notification goes to the user who paid and says what was paid: the amount in currency "
+        "units (1250 cents are 12.50) and the currency, as in 'Payment of 12.50 EUR received.'. "
+        f"Sent {(to, text)} for a payment of 1250 EUR cents by user {user['id']}"
+    )
     # A producer retry publishes the same event twice: the effect must still happen once.
     event = payment_event(user["id"])
     publisher = load("common.events").RedisStreamPublisher(redis_client, namespace=ns)
     publisher.publish("payments", event)
     publisher.publish("payments", event)
-    run_worker(notifications)
+    handled = run_worker(notifications)
     assert len(notifier.sent) == 2, (
         "the same event_id delivered twice must notify once: de-duplicate on event_id "
         f"(at-least-once delivery + idempotent handler = exactly-once effect). Sent: {notifier.sent}"
     )
+    assert handled == 2, (
+        "run_once() returns how many deliveries it handled and acknowledged: both copies of the "
+        f"event were (the second one as a duplicate); it returned {handled}"
+    )
     listed = TestClient(notifications).get("/notifications", params={"user_id": user["id"]})
     assert listed.status_code == 200 and len(listed.json().get("items", [])) == 2, show(listed)
+    stored = [n for n in listed.json()["items"] if n.get("payment_id") == event["payment_id"]]
+    expected = {"user_id": user["id"], "payment_id": event["payment_id"], "message": notifier.sent[1][1],
+                "created_at": event["occurred_at"]}
+    wrong = {k: (stored[0].get(k) if stored else None, v) for k, v in expected.items()
+             if not stored or stored[0].get(k) != v}
+    assert not wrong, (
+        "a listed notification records what was sent and why (see the README's contracts): "
+        "user_id, the payment_id of its event, the message sent and created_at (the event's "
+        f"occurred_at). Wrong or missing fields (listed, expected): {wrong}; items {listed.json()['items']}"
+    )
     assert pending(redis_client, ns) == 0, (
         "every handled message must be acknowledged (XACK) once its effect is stored: the "
         f"group still has {pending(redis_client, ns)} pending message(s) (XPENDING), which "
@@ -309,8 +394,12 @@ def test_failed_notification_is_redelivered_not_lost(redis_client, ns):
 
     crashing = RecordingNotifier(fail_times=10**6)
     first = notifications_app(redis_client, ns, crashing, "worker-a")
-    run_worker(first)
+    counted = run_worker(first)
     assert crashing.attempts == 1, f"worker-a should have tried once, tried {crashing.attempts}"
+    assert counted == 0, (
+        "run_once() returns how many deliveries it handled and acknowledged: the only one failed "
+        f"and stays pending, so 0; it returned {counted}"
+    )
 
     patient = notifications_app(redis_client, ns, RecordingNotifier(), "worker-b", redeliver_after_ms=60_000)
     assert run_worker(patient) == 0, (
@@ -348,10 +437,11 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
     event = payment_event("user-" + uuid.uuid4().hex[:6])
     second_notifier = RecordingNotifier()
     second = notifications_app(redis_client, ns, second_notifier, "worker-2", redeliver_after_ms=60_000)
+    second_counted: list[int] = []
 
     def retry_lands():
         publisher.publish("payments", event)
-        run_worker(second)
+        second_counted.append(run_worker(second))
 
     first_notifier = RecordingNotifier(while_sending=retry_lands)
     first = notifications_app(redis_client, ns, first_notifier, "worker-1", redeliver_after_ms=60_000)
@@ -371,6 +461,10 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
     assert pending(redis_client, ns) == 0, (
         "both copies must end acknowledged once the notification is stored (a later delivery "
         f"finds it and acknowledges): {pending(redis_client, ns)} message(s) still pending"
+    )
+    assert second_counted == [0], (
+        "run_once() counts only the deliveries it handled and acknowledged: worker-2 found the "
+        f"event claimed by worker-1 and left its copy pending, so 0; it returned {second_counted}"
     )
 
     # worker-4 is slow; its message goes idle and worker-5 claims it mid-send; then the send fails.
@@ -393,6 +487,143 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
     )
     assert pending(redis_client, ns) == 0, (
         f"nothing may be left pending once the notification is stored: {pending(redis_client, ns)} pending"
+    )
+
+
+def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
+    events = load("common.events")
+    publisher = events.RedisStreamPublisher(redis_client, namespace=ns)
+
+    def consumer(name, redeliver_after_ms):
+        return events.RedisStreamConsumer(
+            redis_client, "payments", "batch-check", name, namespace=ns,
+            redeliver_after_ms=redeliver_after_ms,
+        )
+
+    a = consumer("consumer-a", 60_000)
+    try:
+        early = a.poll(max_messages=4)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(
+            "poll() on a stream nothing was published to yet must return no deliveries, not fail "
+            f"(create the consumer group with MKSTREAM): it raised {type(exc).__name__}: {exc}",
+            pytrace=False,
+        )
+    assert early == [], f"nothing was published yet, poll() returned {early}"
+
+    sent = [{"event_id": f"e{n}", "type": "batch.check", "n": n} for n in range(6)]
+    ids = [publisher.publish("payments", event) for event in sent]
+    batch = a.poll(max_messages=4)
+    assert [d.event for d in batch] == sent[:4], (
+        "rule: poll(max_messages=n) returns at most n deliveries, oldest first, each with the "
+        "event as it was published. Why: the batch size is how a worker bounds the work it "
+        "holds; a consumer that takes the whole backlog starves the other replicas and leaves "
+        f"all of it pending when it crashes. 6 events published, poll(max_messages=4) gave {[d.event for d in batch]}"
+    )
+    assert [d.message_id for d in batch] == ids[:4] and all(d.topic == "payments" for d in batch), (
+        "each delivery carries its topic and the stream id that publish() returned for it: "
+        f"published {ids[:4]}, delivered {[(d.topic, d.message_id) for d in batch]}"
+    )
+
+    # consumer-a crashed holding 4 messages. The next consumers take them over first, then new ones.
+    b = consumer("consumer-b", 0)
+    got = [d.event["n"] for d in b.poll(max_messages=5)]
+    assert got == [0, 1, 2, 3, 4], (
+        "rule: a poll returns the stale pending messages it claims first, then fills the rest of "
+        "the batch with new ones, max_messages in all. consumer-a left 0-3 pending and 4-5 are new; "
+        f"poll(max_messages=5) gave {got}"
+    )
+    c = consumer("consumer-c", 0)
+    got = [d.event["n"] for d in c.poll(max_messages=5)]
+    assert got == [0, 1, 2, 3, 4], (
+        "when the stale messages fill the batch, the poll returns just them (and reads nothing "
+        f"new): 5 pending, poll(max_messages=5) gave {got}"
+    )
+    late = consumer("consumer-d", 0)
+    got = [d.event["n"] for d in late.poll(max_messages=2)]
+    assert got == [0, 1], f"more stale messages than the batch holds: poll(max_messages=2) gave {got}"
+    got = [d.event["n"] for d in consumer("consumer-e", 0).poll(max_messages=10)]
+    assert got == [0, 1, 2, 3, 4, 5], f"5 stale and 1 new message, poll(max_messages=10) gave {got}"
+
+    # Blocking: wait for new messages only when there is nothing else to return.
+    started = time.monotonic()
+    got = consumer("consumer-f", 0).poll(max_messages=10, block_ms=10_000)
+    took = time.monotonic() - started
+    assert len(got) == 6 and took < 5.0, (
+        "rule: poll(block_ms) returns at once when it already has deliveries (stale ones here, "
+        "nothing new): it blocks only while it has nothing to return. 6 pending, block_ms=10000: "
+        f"{len(got)} deliveries after {took:.2f} s"
+    )
+    quiet = events.RedisStreamConsumer(redis_client, "quiet", "batch-check", "consumer-q", namespace=ns)
+    started = time.monotonic()
+    got = quiet.poll(max_messages=10, block_ms=150)
+    took = time.monotonic() - started
+    assert got == [] and took >= 0.1, (
+        "rule: with nothing to return, poll(block_ms) waits up to block_ms for a new message "
+        "(XREADGROUP BLOCK). Why: the worker loop polls again at once, so a poll that never "
+        f"blocks spins and hammers Redis. poll(block_ms=150) on an empty stream returned after {took:.3f} s"
+    )
+
+    # The stream the consumers read is capped (XADD MAXLEN ~): acknowledged history is not kept forever.
+    capped = events.RedisStreamPublisher(redis_client, namespace=ns, maxlen=10)
+    for n in range(250):
+        capped.publish("capped", {"event_id": f"c{n}", "type": "batch.check", "n": n})
+    length = redis_client.xlen(events.stream_key(ns, "capped"))
+    assert length < 125, (
+        "rule: the publisher caps its stream at about `maxlen` entries (XADD MAXLEN ~). Why: an "
+        "uncapped stream keeps every event ever published in Redis' memory. 250 events published "
+        f"with maxlen=10 left {length} entries"
+    )
+
+
+def test_malformed_message_does_not_stop_the_worker(redis_client, ns):
+    stream = load("common.events").stream_key(ns, "payments")
+    redis_client.xadd(stream, {"event": "{this is not json"})
+    redis_client.xadd(stream, {"unexpected": "field"})
+    event = payment_event("user-" + uuid.uuid4().hex[:6])
+    load("common.events").RedisStreamPublisher(redis_client, namespace=ns).publish("payments", event)
+    notifier = RecordingNotifier()
+    worker = notifications_app(redis_client, ns, notifier, "worker-m", redeliver_after_ms=0)
+    for _ in range(3):
+        run_worker(worker)
+    assert [u for u, _ in notifier.sent] == [event["user_id"]] and pending(redis_client, ns) == 0, (
+        "rule: a message that is not a valid event (not JSON, or no 'event' field) is "
+        "acknowledged and skipped. Why: left pending, or failing the whole poll, it comes back "
+        "forever and the events behind it are never handled. Two malformed messages, then a "
+        f"payment: notifications sent {notifier.sent}, {pending(redis_client, ns)} message(s) still pending"
+    )
+
+
+class ProcessDied(BaseException):
+    """The consumer's process dies mid-send: no except clause or cleanup of the worker runs."""
+
+
+def test_event_claim_expires_if_its_consumer_dies(redis_client, ns):
+    publisher = load("common.events").RedisStreamPublisher(redis_client, namespace=ns)
+    publisher.publish("payments", payment_event("user-" + uuid.uuid4().hex[:6]))
+
+    def die():
+        raise ProcessDied()
+
+    notifier = RecordingNotifier(while_sending=die)
+    dying = notifications_app(redis_client, ns, notifier, "worker-z", redeliver_after_ms=0)
+    before = keys_under(redis_client, ns)
+    try:
+        dying.state.worker.run_once()
+    except ProcessDied:
+        pass
+    assert notifier.attempts == 1, f"the worker should have tried to send once, tried {notifier.attempts}"
+    left = keys_under(redis_client, ns) - before
+    forever = {k: redis_client.ttl(k) for k in left
+               if redis_client.type(k) != "stream" and not 0 < redis_client.ttl(k) <= 3600}
+    assert not forever, (
+        "rule: the claim a consumer takes on an event_id before sending expires (SET NX EX, "
+        "seconds to minutes). Why: a consumer that dies while sending never releases it, and "
+        "without an expiry every later delivery of that event finds it claimed and the payment "
+        "is never notified. Keys the dead consumer left, with their TTL (-1 = never expires): "
+        f"{forever}"
     )
 
 

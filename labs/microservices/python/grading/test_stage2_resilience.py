@@ -3,6 +3,7 @@ backoff and full jitter, and go through a circuit breaker. Time is faked: no tes
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -30,9 +31,11 @@ class Peer:
         self.default = default
         self.calls = 0
         self.timeouts: list[dict] = []
+        self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
+        self.requests.append(request)
         self.timeouts.append(request.extensions.get("timeout"))
         outcome = self.outcomes.pop(0) if self.outcomes else self.default
         if isinstance(outcome, type) and issubclass(outcome, Exception):
@@ -82,7 +85,9 @@ def test_transient_failures_are_retried_until_success():
     r = resilience()
     sleeps: list[float] = []
     peer = Peer(503, httpx.ReadTimeout, 200)
-    response = make_client(peer, attempts=3, sleeps=sleeps).get("/users/1")
+    response = make_client(peer, attempts=3, sleeps=sleeps).get(
+        "/users/1", params={"expand": "profile"}, headers={"X-Request-Id": "req-42"}
+    )
     assert response.status_code == 200 and peer.calls == 3, (
         "rule: retry transient failures (502/503/504, timeouts, refused connections) of "
         "idempotent calls. Why: most such failures last less than a second. "
@@ -90,6 +95,13 @@ def test_transient_failures_are_retried_until_success():
     )
     assert sleeps == pytest.approx([0.05, 0.1]), (
         f"the client must wait policy.backoff(n) before retry n (rng=0.5 gives [0.05, 0.1]); slept {sleeps}"
+    )
+    sent = [(q.url.params.get("expand"), q.headers.get("x-request-id")) for q in peer.requests]
+    assert sent == [("profile", "req-42")] * 3, (
+        "rule: every attempt, retries included, sends the request the caller asked for: the "
+        "query parameters, headers and body passed to get()/request() must reach the peer. "
+        "get(\"/users/1\", params={\"expand\": \"profile\"}, headers={\"X-Request-Id\": "
+        f"\"req-42\"}}) reached the peer as (expand, X-Request-Id) per attempt: {sent}"
     )
     not_found = Peer(404)
     answer = make_client(not_found, attempts=3).get("/users/2")
@@ -110,6 +122,10 @@ def test_transient_failures_are_retried_until_success():
             f"rule: never retry a non-idempotent request ({method}) on your own. Why: a 503 or a "
             "timeout does not say whether the peer acted; a second POST can create a second "
             f"record. The peer answered 503 once; {method} was sent {once.calls} time(s)"
+        )
+        body = once.requests[0].content
+        assert body and json.loads(body) == {"amount_cents": 100}, (
+            f"the body passed to request({method!r}, ..., json=...) must reach the peer; it sent {body!r}"
         )
 
 
@@ -137,7 +153,7 @@ def test_retries_stop_after_budget_with_peer_unavailable():
     sleeps: list[float] = []
     peer = Peer(default=503)
     client = make_client(peer, attempts=4, sleeps=sleeps)
-    expect_unavailable(
+    spent = expect_unavailable(
         lambda: client.get("/users/1"),
         "rule: when every attempt fails, raise PeerUnavailable instead of handing the caller "
         "a 503 to interpret. The peer answered 503 every time.",
@@ -146,11 +162,22 @@ def test_retries_stop_after_budget_with_peer_unavailable():
         "rule: a retry budget is finite: `attempts` calls in all, a backoff between them, none "
         f"after the last. Got {peer.calls} call(s) and {len(sleeps)} sleep(s) for attempts=4"
     )
+    assert "503" in str(spent), (
+        "rule: PeerUnavailable says why the peer was unusable: the last status it answered, or "
+        "the transport error. Why: payments passes it on as the detail of its 503, and it is the "
+        f"first thing whoever is on call reads. Every attempt got a 503; the error says {str(spent)!r}"
+    )
     refused = Peer(default=httpx.ConnectError)
     try:
         make_client(refused, attempts=2).get("/users/1")
-    except r.PeerUnavailable:
-        pass
+    except r.PeerUnavailable as exc:
+        cause = exc.__cause__ or exc.__context__
+        named = "ConnectError" in str(exc) or "simulated" in str(exc)
+        assert named or isinstance(cause, httpx.ConnectError), (
+            "PeerUnavailable must name the transport error that made the peer unusable (in its "
+            "message, or chained with `raise ... from`): the connection was refused with "
+            f"ConnectError('simulated'); got {str(exc)!r}"
+        )
     except Exception as exc:  # noqa: BLE001
         pytest.fail(
             "a peer that cannot be reached must surface as PeerUnavailable, not as a raw "
@@ -233,6 +260,19 @@ def test_breaker_half_opens_once_then_closes_or_reopens():
     assert breaker.allow() is True
     breaker.record_success()
     assert breaker.state == "closed" and breaker.allow(), "a successful trial closes the breaker"
+
+    late = r.CircuitBreaker(failure_threshold=2, reset_timeout=10.0, clock=FakeClock())
+    late.record_failure()
+    late.record_failure()
+    try:
+        late.record_failure()  # a call that started before the breaker opened fails late
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(
+            "an open breaker must accept record_failure() from a call that was already in flight "
+            f"when it opened (concurrent requests do that); it raised {type(exc).__name__}: {exc}",
+            pytrace=False,
+        )
+    assert late.state == "open", f"a late failure keeps the breaker open: {late.state!r}"
 
     peer = Peer(503, 503, 200)
     client = make_client(peer, attempts=1, threshold=2, clock=clock)
