@@ -229,6 +229,60 @@ def test_access_tokens_are_only_accepted_under_the_bearer_scheme(
     )
 
 
+def test_password_hashes_below_the_current_parameters_are_upgraded_at_login(api_user, load):
+    from argon2 import PasswordHasher, Type
+
+    client, username, password = api_user()
+    store = load("store").Store(client.app.state.settings.database_path)
+    # OWASP's minimum row, but weaker than what the service hashes with today.
+    legacy = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+    current = load("passwords").hash_password("any password at all")
+    old_hash = legacy.hash(password)
+    assert old_hash.split("$")[3] != current.split("$")[3], "the service already hashes like this"
+    store.set_password_hash(username, old_hash)
+
+    assert login(client, username, password).status_code == 200, "the legacy hash still verifies"
+    upgraded = store.password_hash(username)
+    assert upgraded and upgraded != old_hash, (
+        "a successful login re-hashes a password stored with weaker parameters (needs_rehash), "
+        "so stored hashes follow the current work factors"
+    )
+    assert upgraded.split("$")[3] == current.split("$")[3], (
+        f"the new hash uses the current parameters {current.split('$')[3]!r}, got {upgraded[:40]!r}"
+    )
+    assert load("passwords").verify_password(upgraded, password), "and it verifies the password"
+    again = login(client, username, password)
+    assert again.status_code == 200
+    assert me(client, again.json()["access_token"]) == 200, "the upgraded account works as before"
+
+
+def test_service_signs_with_a_throwaway_key_when_none_is_configured(api_user):
+    client, username, password = api_user(jwt_private_key_pem=None)
+    issued = login(client, username, password)
+    assert issued.status_code == 200
+    assert me(client, issued.json()["access_token"]) == 200, (
+        "with no jwt_private_key_pem configured (development, `make run`) the service signs with "
+        "a generated RSA key and accepts its own tokens"
+    )
+    header = jwt.get_unverified_header(issued.json()["access_token"])
+    assert header.get("alg") == "RS256"
+
+
+def test_jwt_leeway_is_configurable_up_to_a_minute(make_client, clock, signing_key):
+    client = make_client(jwt_leeway_seconds=60)
+    now = int(clock.now())
+    late = jwt.encode(claims_at(now, exp=now - 59), signing_key[1], algorithm="RS256")
+    assert me(client, late) == 200, "a leeway of 60 s (the maximum) tolerates a token 59 s late"
+    too_late = jwt.encode(claims_at(now, exp=now - 61), signing_key[1], algorithm="RS256")
+    assert me(client, too_late) == 401, "but not 61 s late"
+    try:
+        make_client(jwt_leeway_seconds=3600)
+    except ValueError:
+        pass
+    else:
+        pytest.fail("a leeway above 60 s must be refused at start-up (ValueError), not accepted")
+
+
 def test_refresh_token_rotates_and_is_single_use(api_user):
     client, username, password = api_user()
     first = login(client, username, password).json()
