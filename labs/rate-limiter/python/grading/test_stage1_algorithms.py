@@ -355,3 +355,203 @@ def test_reset_after_is_when_the_quota_is_restored(load, clock, name):
         "for the windows the time left in the current window, for the token bucket and GCRA "
         f"the time until the full quota is back; got {decisions[-1].reset_after}"
     )
+
+
+# Sliding window: where the wait for a denied hit ends. (setup, cost, exact retry_after)
+# Window 60 s unless said otherwise; W0 is a window start.
+def _sliding_waits(rl: Any, clock: Any) -> dict[str, tuple[Any, int, float]]:
+    def next_window_only_current_counts() -> Any:
+        # 4 hits at W0 + 30, nothing before: they only start to shrink once they are the
+        # previous window. At W0 + 75 they weigh 4 * 0.75 = 3, so one more fits: wait 45 s.
+        limiter = rl.SlidingWindowCounter(limit=4, window_seconds=60, clock=clock)
+        clock.t = W0 + 30
+        assert admitted(limiter, "k", 4) == 4
+        return limiter
+
+    def next_window_with_previous_weight() -> Any:
+        # 4 hits in [W0, W0 + 60); at W0 + 90 they weigh 2, and 2 more fit. A hit of cost 3
+        # cannot fit in this window even once the 4 weigh nothing (2 + 3 > 4); next window,
+        # the 2 weigh 1 at W0 + 150, and 1 + 3 = 4 fits: wait 60 s.
+        limiter = rl.SlidingWindowCounter(limit=4, window_seconds=60, clock=clock)
+        clock.t = W0 + 30
+        assert admitted(limiter, "k", 4) == 4
+        clock.t = W0 + 90
+        assert admitted(limiter, "k", 2) == 2
+        return limiter
+
+    def same_window_under_a_second() -> Any:
+        # Window 8 s. 4 hits in [W0, W0 + 8); at W0 + 11.5 they weigh 4 * 0.5625 = 2.25 and
+        # one more fits (3.25). The next one fits once they weigh 2, at W0 + 12: wait 0.5 s.
+        limiter = rl.SlidingWindowCounter(limit=4, window_seconds=8, clock=clock)
+        clock.t = W0 + 4
+        assert admitted(limiter, "k", 4) == 4
+        clock.t = W0 + 11.5
+        assert limiter.hit("k").allowed
+        return limiter
+
+    return {
+        "next_window_only_current_counts": (next_window_only_current_counts, 1, 45.0),
+        "next_window_with_previous_weight": (next_window_with_previous_weight, 3, 60.0),
+        "same_window_under_a_second": (same_window_under_a_second, 1, 0.5),
+    }
+
+
+SLIDING_WAITS = [
+    "next_window_only_current_counts",
+    "next_window_with_previous_weight",
+    "same_window_under_a_second",
+]
+
+
+@pytest.mark.parametrize("case", SLIDING_WAITS)
+def test_sliding_window_retry_after_is_exact_in_either_window(load, clock, case):
+    build, cost, expected = _sliding_waits(load("ratelimit"), clock)[case]
+    limiter = build()
+    denied_at = clock.now()
+    denied = limiter.hit("k", cost=cost)
+    assert not denied.allowed
+    assert denied.retry_after == pytest.approx(expected, abs=1e-9), (
+        f"{case}: retry_after must be the exact wait until estimate + cost <= limit "
+        f"({expected} s here), whether that moment is later in this window (the previous "
+        "window's weight shrinks) or in the next one (this window's count becomes the weighted "
+        f"previous); got {denied.retry_after}"
+    )
+    clock.t = denied_at + expected - 0.25
+    assert not limiter.hit("k", cost=cost).allowed, (
+        f"{case}: a quarter second before retry_after the hit must still be denied"
+    )
+    clock.t = denied_at + expected
+    assert limiter.hit("k", cost=cost).allowed, (
+        f"{case}: at exactly now + retry_after the same hit must be admitted"
+    )
+
+
+def _smallest(rl: Any, clock: Any) -> dict[str, tuple[Any, float]]:
+    """name -> (a limiter admitting one hit at once, seconds until it admits the next)."""
+    return {
+        "token_bucket": (rl.TokenBucket(capacity=1, refill_per_second=1.0, clock=clock), 1.0),
+        "fixed_window": (rl.FixedWindow(limit=1, window_seconds=1, clock=clock), 1.0),
+        "sliding_window": (rl.SlidingWindowCounter(limit=1, window_seconds=1, clock=clock), 2.0),
+        "gcra": (rl.GCRA(limit=1, period_seconds=1, burst=1, clock=clock), 1.0),
+    }
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_smallest_quota_of_one_hit_per_second_works(load, clock, name):
+    try:
+        limiter, wait = _smallest(load("ratelimit"), clock)[name]
+    except ValueError as exc:
+        pytest.fail(f"{name}: a quota of 1 hit per 1 s is a valid configuration: {exc}")
+    clock.t = W0
+    first = limiter.hit("k")
+    assert first.allowed and first.remaining == 0, (
+        f"{name}: a quota of 1 admits exactly one hit at once (got {first})"
+    )
+    denied = limiter.hit("k")
+    assert not denied.allowed and denied.retry_after == pytest.approx(wait, abs=1e-9), (
+        f"{name}: the second hit waits {wait} s (got {denied})"
+    )
+    clock.t = W0 + wait
+    assert limiter.hit("k").allowed, f"{name}: {wait} s later one hit fits again"
+
+
+# name -> (build, the quota it reports as `limit`, reset_after of each of three admitted hits)
+def _quotas(rl: Any, clock: Any) -> dict[str, tuple[Any, set[int], list[float]]]:
+    return {
+        # 1, 2, 3 tokens missing at 2 per second
+        "token_bucket": (
+            rl.TokenBucket(capacity=4, refill_per_second=2.0, clock=clock),
+            {4},
+            [0.5, 1.0, 1.5],
+        ),
+        # 30 s left in the window
+        "fixed_window": (rl.FixedWindow(limit=4, window_seconds=60, clock=clock), {4}, [30.0] * 3),
+        "sliding_window": (
+            rl.SlidingWindowCounter(limit=4, window_seconds=60, clock=clock),
+            {4},
+            [30.0] * 3,
+        ),
+        # T = 0.5 s: TAT runs 0.5, 1.0, 1.5 s ahead. GCRA's quota at once is its burst;
+        # its rate limit per period is accepted as `limit` too.
+        "gcra": (
+            rl.GCRA(limit=8, period_seconds=4, burst=4, clock=clock),
+            {4, 8},
+            [0.5, 1.0, 1.5],
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_admitted_hits_report_no_wait_and_the_quota(load, clock, name):
+    limiter, quotas, resets = _quotas(load("ratelimit"), clock)[name]
+    clock.t = W0 + 30
+    decisions = [limiter.hit("k") for _ in range(3)]
+    decisions.append(limiter.hit("k", cost=2))  # does not fit: 3 + 2 > 4
+    for n, decision in enumerate(decisions[:3]):
+        assert decision.allowed
+        assert decision.retry_after == 0.0, (
+            f"{name}: an admitted hit has nothing to wait for, so retry_after is 0.0 "
+            f"(hit {n + 1} reported {decision.retry_after})"
+        )
+        assert decision.reset_after == pytest.approx(resets[n], abs=1e-9), (
+            f"{name}: after hit {n + 1} the quota is restored in {resets[n]} s (reset_after), "
+            f"got {decision.reset_after}"
+        )
+    assert not decisions[-1].allowed and decisions[-1].retry_after > 0
+    for decision in decisions:
+        assert decision.limit in quotas, (
+            f"{name}: Decision.limit is the limiter's quota ({sorted(quotas)}), on admitted and "
+            f"denied hits alike; got {decision.limit}"
+        )
+
+
+# Configurations with no sensible meaning: a zero quota, a zero (or negative) rate, window or
+# period. Each would divide by zero or deny forever at the first hit; refuse them up front.
+INVALID_CONFIGURATIONS = [
+    ("token_bucket_capacity_0", "TokenBucket", {"capacity": 0, "refill_per_second": 1.0}),
+    ("token_bucket_rate_0", "TokenBucket", {"capacity": 3, "refill_per_second": 0.0}),
+    ("fixed_window_limit_0", "FixedWindow", {"limit": 0, "window_seconds": 60}),
+    ("fixed_window_window_0", "FixedWindow", {"limit": 3, "window_seconds": 0}),
+    ("sliding_window_limit_0", "SlidingWindowCounter", {"limit": 0, "window_seconds": 60}),
+    ("sliding_window_window_0", "SlidingWindowCounter", {"limit": 3, "window_seconds": 0}),
+    ("gcra_limit_0", "GCRA", {"limit": 0, "period_seconds": 60, "burst": 3}),
+    ("gcra_period_0", "GCRA", {"limit": 3, "period_seconds": 0, "burst": 3}),
+    ("gcra_burst_0", "GCRA", {"limit": 3, "period_seconds": 60, "burst": 0}),
+]
+
+
+def value_error_or_outcome(action: Any) -> str | None:
+    """None when action() raises ValueError, otherwise what it did instead."""
+    try:
+        result = action()
+    except ValueError:
+        return None
+    except Exception as exc:  # reported to the learner below
+        return f"raised {exc!r}"
+    return f"returned {result!r}"
+
+
+@pytest.mark.parametrize(
+    ("case", "cls", "kwargs"), INVALID_CONFIGURATIONS, ids=[c[0] for c in INVALID_CONFIGURATIONS]
+)
+def test_invalid_configurations_are_refused_up_front(load, clock, case, cls, kwargs):
+    rl = load("ratelimit")
+    outcome = value_error_or_outcome(lambda: getattr(rl, cls)(clock=clock, **kwargs))
+    assert outcome is None, (
+        f"{case}: {cls}({kwargs}) has no sensible meaning (a zero quota, rate, window or "
+        "period would divide by zero or deny forever): the constructor must raise ValueError; "
+        f"it {outcome}"
+    )
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_costs_outside_the_quota_are_refused(load, clock, name):
+    limiter = fresh(load("ratelimit"), clock, name)  # a quota of 5
+    for cost in (0, -1, 6):
+        outcome = value_error_or_outcome(lambda c=cost: limiter.hit("k", cost=c))
+        assert outcome is None, (
+            f"{name}: a hit of cost {cost} is never right with a quota of 5 (0 or less would be "
+            "free or give quota back, more would wait forever): raise ValueError, as "
+            f"_check_cost does; it {outcome}"
+        )
+    assert limiter.hit("k", cost=5).allowed, f"{name}: a cost of the whole quota is valid"

@@ -161,7 +161,12 @@ def test_retry_after_and_reset_round_up_to_whole_seconds(make_client, clock):
     assert member[1].get("t") == 20, "t on a 429 is rounded up too"
 
     clock.advance(19)  # 0.25 s before the window ends
-    assert client.get("/api/ping").status_code == 429
+    late = client.get("/api/ping")
+    assert late.status_code == 429
+    assert late.headers.get("Retry-After") == "1", (
+        "with 0.25 s left, Retry-After rounds up to 1 (delay-seconds; never 0, never more), got "
+        f"{late.headers.get('Retry-After')!r}"
+    )
     clock.advance(1)  # 20 s after the 429, as its Retry-After said
     assert client.get("/api/ping").status_code == 200, "a client that waits Retry-After gets in"
 

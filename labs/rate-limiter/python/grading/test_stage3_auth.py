@@ -120,6 +120,7 @@ CLAIM_CASES = [
     ("expired_within_leeway", {"exp": -5}, 200),
     ("expired_beyond_leeway", {"exp": -61}, 401),
     ("not_yet_valid", {"nbf": 61}, 401),
+    ("not_before_at_the_leeway_edge", {"nbf": 30}, 200),
     ("issued_in_future", {"iat": 3600, "nbf": None}, 401),
     ("missing_exp", {"exp": None}, 401),
     ("wrong_audience", {"aud": "someone-else"}, 401),
@@ -143,6 +144,143 @@ def test_jwt_claims_checked_against_injected_clock(
     assert me(client, token) == expected, (
         f"{case}: times are judged by the injected clock (now={now:.0f}), with a small leeway"
     )
+
+
+# A signed token that lacks a claim the service relies on, or carries a time that is not a
+# number, is a 401 like any other bad token: never a 500 from a KeyError or a float("soon").
+MALFORMED_CLAIMS = [
+    ("missing_jti", {"jti": None}),
+    ("missing_sub", {"sub": None}),
+    ("missing_iat", {"iat": None}),
+    ("missing_iss", {"iss": None}),
+    ("missing_aud", {"aud": None}),
+    ("exp_not_a_number", {"exp": "soon"}),
+    ("nbf_not_a_number", {"nbf": "later"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides"), MALFORMED_CLAIMS, ids=[c[0] for c in MALFORMED_CLAIMS]
+)
+def test_jwt_missing_or_malformed_claims_are_refused(
+    make_client, clock, signing_key, case, overrides
+):
+    client = make_client()
+    token = jwt.encode(claims_at(clock.now(), **overrides), signing_key[1], algorithm="RS256")
+    status = me(client, token)
+    assert status == 401, (
+        f"{case}: exp, iat, iss, aud, sub and jti are required and times must be numbers; a "
+        f"signed token that breaks this is refused with 401 like any bad token, got {status}"
+    )
+
+
+def test_jwt_times_follow_the_injected_clock_when_it_is_behind_the_wall_clock(
+    api_user, clock, signing_key
+):
+    clock.t = 1_000_000_000.0  # 2001: long before the wall clock
+    client, username, password = api_user()
+    pair = login(client, username, password)
+    assert pair.status_code == 200
+    assert me(client, pair.json()["access_token"]) == 200, (
+        "a token the service just issued, by its injected clock, must be accepted: its exp is "
+        "judged against the injected clock only, never the wall clock (PyJWT's own exp check "
+        "reads the wall clock)"
+    )
+    minted = jwt.encode(claims_at(clock.now(), sub=username), signing_key[1], algorithm="RS256")
+    assert me(client, minted) == 200, "a token valid at the injected time is accepted"
+    clock.advance(300 + 61)
+    assert me(client, minted) == 401, "and refused once it expired by the injected clock"
+
+
+def test_token_responses_name_the_bearer_type_and_the_access_lifetime(api_user):
+    client, username, password = api_user(access_token_ttl_seconds=600)
+    issued = login(client, username, password)
+    assert issued.status_code == 200
+    renewed = refresh(client, issued.json()["refresh_token"])
+    assert renewed.status_code == 200
+    for kind, response in (("login", issued), ("refresh", renewed)):
+        body = response.json()
+        assert str(body.get("token_type", "")).lower() == "bearer", (
+            f"the {kind} response says how to use the token: token_type 'bearer' "
+            f"(RFC 6749 section 5.1), got {body.get('token_type')!r}"
+        )
+        assert body.get("expires_in") == 600, (
+            f"the {kind} response's expires_in is the access token's lifetime in seconds "
+            f"(access_token_ttl_seconds, 600 here), got {body.get('expires_in')!r}"
+        )
+
+
+@pytest.mark.parametrize("scheme", ["Token", "Basic", "JWT"])
+def test_access_tokens_are_only_accepted_under_the_bearer_scheme(
+    make_client, clock, signing_key, scheme
+):
+    client = make_client()
+    token = jwt.encode(claims_at(clock.now()), signing_key[1], algorithm="RS256")
+    assert me(client, token) == 200
+    response = client.get("/api/me", headers={"Authorization": f"{scheme} {token}"})
+    assert response.status_code == 401, (
+        f"an access token is a bearer token (RFC 6750): 'Authorization: {scheme} <token>' "
+        f"is not a way to present it, got {response.status_code}"
+    )
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    body = response.json() if media_type == "application/problem+json" else {}
+    assert isinstance(body.get("title"), str) and body["title"], (
+        f"the 401 is an RFC 9457 problem with a title, got {media_type!r}: {response.text[:80]!r}"
+    )
+
+
+def test_password_hashes_below_the_current_parameters_are_upgraded_at_login(api_user, load):
+    from argon2 import PasswordHasher, Type
+
+    client, username, password = api_user()
+    store = load("store").Store(client.app.state.settings.database_path)
+    # OWASP's minimum row, but weaker than what the service hashes with today.
+    legacy = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+    current = load("passwords").hash_password("any password at all")
+    old_hash = legacy.hash(password)
+    assert old_hash.split("$")[3] != current.split("$")[3], "the service already hashes like this"
+    store.set_password_hash(username, old_hash)
+
+    assert login(client, username, password).status_code == 200, "the legacy hash still verifies"
+    upgraded = store.password_hash(username)
+    assert upgraded and upgraded != old_hash, (
+        "a successful login re-hashes a password stored with weaker parameters (needs_rehash), "
+        "so stored hashes follow the current work factors"
+    )
+    assert upgraded.split("$")[3] == current.split("$")[3], (
+        f"the new hash uses the current parameters {current.split('$')[3]!r}, got {upgraded[:40]!r}"
+    )
+    assert load("passwords").verify_password(upgraded, password), "and it verifies the password"
+    again = login(client, username, password)
+    assert again.status_code == 200
+    assert me(client, again.json()["access_token"]) == 200, "the upgraded account works as before"
+
+
+def test_service_signs_with_a_throwaway_key_when_none_is_configured(api_user):
+    client, username, password = api_user(jwt_private_key_pem=None)
+    issued = login(client, username, password)
+    assert issued.status_code == 200
+    assert me(client, issued.json()["access_token"]) == 200, (
+        "with no jwt_private_key_pem configured (development, `make run`) the service signs with "
+        "a generated RSA key and accepts its own tokens"
+    )
+    header = jwt.get_unverified_header(issued.json()["access_token"])
+    assert header.get("alg") == "RS256"
+
+
+def test_jwt_leeway_is_configurable_up_to_a_minute(make_client, clock, signing_key):
+    client = make_client(jwt_leeway_seconds=60)
+    now = int(clock.now())
+    late = jwt.encode(claims_at(now, exp=now - 59), signing_key[1], algorithm="RS256")
+    assert me(client, late) == 200, "a leeway of 60 s (the maximum) tolerates a token 59 s late"
+    too_late = jwt.encode(claims_at(now, exp=now - 61), signing_key[1], algorithm="RS256")
+    assert me(client, too_late) == 401, "but not 61 s late"
+    try:
+        make_client(jwt_leeway_seconds=3600)
+    except ValueError:
+        pass
+    else:
+        pytest.fail("a leeway above 60 s must be refused at start-up (ValueError), not accepted")
 
 
 def test_refresh_token_rotates_and_is_single_use(api_user):

@@ -187,3 +187,66 @@ def test_every_redis_error_makes_the_limiter_unavailable(
             f"reply as well as a refused connection), got {exc!r}"
         )
     pytest.fail(f"a Redis that answers every command with an error cannot admit a hit: {decision}")
+
+
+def test_redis_limiter_decisions_are_exact_down_to_a_limit_of_one(
+    load, redis_backend, redis_prefix, clock
+):
+    clock.advance(0.75)  # START is 40 s into a 60 s window: 19.25 s are left
+    left = WINDOW - clock.now() % WINDOW
+    try:
+        single = limiter(load, redis_backend.client(), clock, redis_prefix, limit=1)
+    except ValueError as exc:
+        pytest.fail(f"a limit of 1 per window is a valid configuration: {exc}")
+    first = single.hit("k")
+    assert first.allowed, "a limit of 1 admits one hit (of cost 1, the whole limit)"
+    assert (first.limit, first.remaining, first.retry_after) == (1, 0, 0.0), (
+        "an admitted hit reports the limit, what is left of it (0) and no wait (retry_after 0.0); "
+        f"got limit={first.limit}, remaining={first.remaining}, retry_after={first.retry_after}"
+    )
+    assert first.reset_after == pytest.approx(left), "reset_after is the time left in the window"
+    denied = single.hit("k")
+    assert not denied.allowed and denied.limit == 1 and denied.remaining == 0
+    assert denied.retry_after == pytest.approx(left), "a denied hit waits for the next window"
+
+    distributed = load("distributed")
+    try:
+        short = distributed.RedisRateLimiter(
+            redis_backend.client(), limit=3, window_seconds=1, clock=clock, prefix=redis_prefix
+        )
+    except ValueError as exc:
+        pytest.fail(f"a window of 1 s is a valid configuration: {exc}")
+    assert short.hit("short").allowed, "a fresh key in a 1 s window admits its first hit"
+
+
+def test_redis_limiter_refuses_invalid_limits_and_costs(load, redis_backend, redis_prefix, clock):
+    distributed = load("distributed")
+    client = redis_backend.client()
+
+    def outcome(action: Any) -> str | None:
+        try:
+            result = action()
+        except ValueError:
+            return None
+        except Exception as exc:  # reported below
+            return f"raised {exc!r}"
+        return f"returned {result!r}"
+
+    for limit, window in ((0, WINDOW), (5, 0)):
+        got = outcome(
+            lambda lim=limit, win=window: distributed.RedisRateLimiter(
+                client, limit=lim, window_seconds=win, clock=clock, prefix=redis_prefix
+            )
+        )
+        assert got is None, (
+            f"limit={limit}, window_seconds={window} has no sensible meaning: the constructor "
+            f"must raise ValueError; it {got}"
+        )
+    shared = limiter(load, client, clock, redis_prefix, limit=5)
+    for cost in (0, -2, 6):
+        got = outcome(lambda c=cost: shared.hit("k", cost=c))
+        assert got is None, (
+            f"a hit of cost {cost} is never right with a limit of 5 (a negative INCRBY would give "
+            f"quota back): raise ValueError before touching Redis; it {got}"
+        )
+    assert shared.hit("k", cost=5).allowed, "the untouched limit of 5 admits a hit of cost 5"

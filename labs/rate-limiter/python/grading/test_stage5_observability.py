@@ -380,3 +380,49 @@ def test_logs_hold_no_secrets_on_error_paths(make_client, load, clock):
             f"{what} reached the logs: passwords and tokens must never be logged, on error paths "
             "(failed login, rejected token, refresh-token reuse) as well"
         )
+
+
+def test_security_events_are_logged_with_the_account(make_client, load):
+    with captured_logs(load) as stream:
+        client = make_client()
+        username = f"user{uuid.uuid4().hex[:8]}"
+        credentials = {"username": username, "password": SECRET_PASSWORD}
+        assert client.post("/auth/register", json=credentials).status_code == 201
+        first = client.post("/auth/login", json=credentials).json()
+        wrong = {"username": username, "password": "wrong " + SECRET_PASSWORD}
+        assert client.post("/auth/login", json=wrong).status_code == 401
+        garbage = {"Authorization": "Bearer not-a-jwt", "X-Request-ID": "grading-bad-token-1"}
+        assert client.get("/api/me", headers=garbage).status_code == 401
+        rotated = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        assert rotated.status_code == 200
+        reuse = client.post(
+            "/auth/refresh",
+            json={"refresh_token": first["refresh_token"]},
+            headers={"X-Request-ID": "grading-reuse-1"},
+        )
+        assert reuse.status_code == 401
+        again = client.post("/auth/login", json=credentials).json()
+        bearer = {"Authorization": f"Bearer {again['access_token']}"}
+        assert client.post("/auth/logout", headers=bearer).status_code == 204
+
+    records = json_records(stream)
+    for event in ("login_succeeded", "login_failed", "refresh_reuse_detected", "logout"):
+        found = [r for r in records if r.get("event") == event]
+        assert found, (
+            f"security events are logged for the operators: no record with event={event!r} "
+            "(a reused refresh token means a stolen one, and nobody learns of it otherwise)"
+        )
+        assert any(r.get("username") == username for r in found), (
+            f"the {event} record names the account in a `username` field, got {found}"
+        )
+    reuse_lines = [r for r in records if r.get("event") == "refresh_reuse_detected"]
+    assert any(r.get("request_id") == "grading-reuse-1" for r in reuse_lines), (
+        "the refresh_reuse_detected record carries the request id of the request that reused it"
+    )
+    rejected = [r for r in records if r.get("event") == "token_rejected"]
+    assert any(r.get("request_id") == "grading-bad-token-1" for r in rejected), (
+        "a rejected access token is logged (event=token_rejected) with the request id"
+    )
+    assert all(isinstance(r.get("reason"), str) and r["reason"] for r in rejected), (
+        "a token_rejected record says why in a `reason` field (for the logs only, never the client)"
+    )

@@ -12,6 +12,9 @@ Requirements (the grading suite checks them):
 * the window comes from the injected clock (pass what the script needs in
   ARGV); Redis's own clock decides nothing;
 * keys start with `prefix`;
+* decisions follow the rules of ratelimit.py: `limit`, `remaining` after this hit,
+  `reset_after` the time left in the window, `retry_after` 0.0 when admitted;
+* a limit or window below 1, or a cost outside 1..limit, raises ValueError;
 * any `redis.RedisError` (a refused connection, a timeout, an error reply such
   as READONLY or OOM) surfaces as `LimiterUnavailable`, which the HTTP layer
   turns into the documented behaviour (see README, "When Redis is down").

@@ -6,7 +6,11 @@ Each limiter keeps per-key state in memory and answers `hit(key, cost)` with a
 * time comes only from `clock.now()`, never from `time` or `datetime`;
 * a hit of cost n takes n units at once, all or nothing;
 * a denied hit consumes nothing;
+* a configuration without sensible meaning (a quota, rate, window or period of
+  zero or less) raises ValueError in the constructor, and a cost outside
+  1..quota raises ValueError in hit() (see _check_cost);
 * keys are independent;
+* `limit` is the quota the limiter admits at once (for GCRA, its burst);
 * `remaining` is how many more hits of cost 1 would be admitted right now
   (rounded down);
 * `retry_after` is the exact number of seconds until the same hit would be
