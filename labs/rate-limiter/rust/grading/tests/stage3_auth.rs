@@ -435,6 +435,29 @@ async fn login_throttle_is_per_account_across_ips() {
          window, rounded up to whole seconds"
     );
 
+    // The lock is on that account only: another account, from the very addresses the
+    // failures came from, still logs in.
+    let neighbour = unique("user");
+    let created = clients[0]
+        .post_json(
+            "/auth/register",
+            &json!({ "username": neighbour, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "a second account with another name must register: {}",
+        created.text()
+    );
+    for attacker in &clients[..5] {
+        assert_eq!(
+            login(attacker, &neighbour, PASSWORD).await.status,
+            StatusCode::OK,
+            "failures on one account must not throttle another: the failure count is per account"
+        );
+    }
+
     let ghost = unique("ghost");
     for attacker in &clients[..5] {
         login(attacker, &ghost, "wrong password guess").await;
