@@ -411,6 +411,17 @@ fn retry_after_is_the_exact_next_admissible_time() {
     let gcra = Gcra::new(10, 60.0, 3, dyn_clock(&clock));
     assert_eq!(admitted(&gcra, "k", 3), 3);
     assert_exact_retry("gcra", &clock, &gcra, 2, 12.0);
+
+    // A hit costing more than the whole quota is never admitted: no wait helps.
+    for (name, limiter, burst, _) in limiters(&clock) {
+        let never = limiter.hit("never", burst as u64 + 1);
+        assert!(
+            !never.allowed && never.retry_after == f64::INFINITY,
+            "{name}: a hit of cost {} can never fit a quota of {burst}, so retry_after is \
+             infinite (no time to come back), got {never:?}",
+            burst + 1
+        );
+    }
 }
 
 /// name -> a limiter brought to a state with a fractional quota left.

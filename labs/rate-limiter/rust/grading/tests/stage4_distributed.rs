@@ -362,6 +362,20 @@ async fn script_does_what_the_memory_store_specifies() {
             ));
         }
     }
+    let mut expected_keys = spec.keys();
+    expected_keys.sort();
+    let mut keys: Vec<String> = backend
+        .keys_with_pttl(&prefix)
+        .await
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.sort();
+    if keys != expected_keys {
+        mismatches.push(format!(
+            "keys under the prefix: expected {expected_keys:?}, got {keys:?}"
+        ));
+    }
     backend.cleanup(&prefix).await;
     assert!(
         mismatches.is_empty(),

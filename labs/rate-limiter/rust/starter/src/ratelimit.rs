@@ -7,10 +7,12 @@
 //! * a denied hit consumes nothing;
 //! * keys are independent;
 //! * `retry_after` is the exact number of seconds until the same hit would be
-//!   admitted (0.0 when allowed); `reset_after` is the seconds until the full
-//!   quota is back (it becomes the RateLimit header's `t`): the time left in the
-//!   current window for the window limiters, until the bucket is full again for
-//!   the token bucket, until TAT for GCRA;
+//!   admitted (0.0 when allowed, infinite for a cost that can never fit: see
+//!   `impossible`);
+//! * `reset_after` is the seconds until the full quota is back (it becomes the
+//!   RateLimit header's `t`): the time left in the current window for the
+//!   window limiters, until the bucket is full again for the token bucket,
+//!   until TAT for GCRA;
 //! * `remaining` is how many hits of cost 1 would be admitted right now,
 //!   rounded down.
 
