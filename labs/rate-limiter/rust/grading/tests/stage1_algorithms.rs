@@ -483,41 +483,43 @@ fn remaining_counts_the_hits_still_admitted() {
     }
 }
 
+/// name, limiter, costs of the hits to make, expected reset_after of the last one
+type ResetCase = (&'static str, Box<dyn RateLimiter>, Vec<u64>, f64);
+
 #[test]
 fn reset_after_is_when_the_quota_is_restored() {
     // name, limiter, costs of the hits to make, expected reset_after of the last one
-    let cases =
-        |clock: &Arc<FakeClock>| -> Vec<(&'static str, Box<dyn RateLimiter>, Vec<u64>, f64)> {
-            vec![
-                // 3 of 4 tokens used, 2 per second: full again in 1.5 s
-                (
-                    "token_bucket",
-                    Box::new(TokenBucket::new(4, 2.0, dyn_clock(clock))),
-                    vec![3],
-                    1.5,
-                ),
-                // START is 40 s into a 60 s window; 0.75 s later 19.25 s are left
-                (
-                    "fixed_window",
-                    Box::new(FixedWindow::new(4, 60.0, dyn_clock(clock))),
-                    vec![1, 1],
-                    19.25,
-                ),
-                (
-                    "sliding_window",
-                    Box::new(SlidingWindowCounter::new(4, 60.0, dyn_clock(clock))),
-                    vec![2],
-                    19.25,
-                ),
-                // T = 6 s; after 3 units TAT = now + 3 * 6 = now + 18
-                (
-                    "gcra",
-                    Box::new(Gcra::new(10, 60.0, 4, dyn_clock(clock))),
-                    vec![1, 2],
-                    18.0,
-                ),
-            ]
-        };
+    let cases = |clock: &Arc<FakeClock>| -> Vec<ResetCase> {
+        vec![
+            // 3 of 4 tokens used, 2 per second: full again in 1.5 s
+            (
+                "token_bucket",
+                Box::new(TokenBucket::new(4, 2.0, dyn_clock(clock))),
+                vec![3],
+                1.5,
+            ),
+            // START is 40 s into a 60 s window; 0.75 s later 19.25 s are left
+            (
+                "fixed_window",
+                Box::new(FixedWindow::new(4, 60.0, dyn_clock(clock))),
+                vec![1, 1],
+                19.25,
+            ),
+            (
+                "sliding_window",
+                Box::new(SlidingWindowCounter::new(4, 60.0, dyn_clock(clock))),
+                vec![2],
+                19.25,
+            ),
+            // T = 6 s; after 3 units TAT = now + 3 * 6 = now + 18
+            (
+                "gcra",
+                Box::new(Gcra::new(10, 60.0, 4, dyn_clock(clock))),
+                vec![1, 2],
+                18.0,
+            ),
+        ]
+    };
     for index in 0..4 {
         let clock = FakeClock::new();
         let (name, limiter, costs, expected) = cases(&clock).swap_remove(index);
