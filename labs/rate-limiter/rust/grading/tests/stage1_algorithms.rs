@@ -315,6 +315,23 @@ fn costly_hits_spend_cost_and_denied_hits_spend_nothing() {
         [(2, true, 1), (2, false, 1), (1, true, 0), (1, false, 0)],
         "gcra: (cost, allowed, remaining) with a burst of 3: a hit of cost c advances TAT by c * T"
     );
+
+    // A hit may cost the whole quota (3 units each, GCRA's burst), once; more
+    // than the quota never fits, and is refused without spending anything.
+    for (name, limiter, burst, _) in limiters(&clock) {
+        let burst = burst as u64;
+        let whole = ["more", "all", "one more"]
+            .into_iter()
+            .zip([burst + 1, burst, 1])
+            .map(|(what, cost)| (what, limiter.hit("whole", cost).allowed))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            whole,
+            [("more", false), ("all", true), ("one more", false)],
+            "{name}: with a quota of {burst}, a hit costing more is denied, one costing all of it \
+             is admitted, and then nothing is left"
+        );
+    }
 }
 
 /// Denied just before `retry_after`, admitted from `retry_after` on.
@@ -378,6 +395,15 @@ fn retry_after_is_the_exact_next_admissible_time() {
     let full = SlidingWindowCounter::new(10, 60.0, dyn_clock(&clock));
     assert!(full.hit("k", 10).allowed);
     assert_exact_retry("sliding_window", &clock, &full, 1, 36.0);
+    // Both windows weigh in, and the cost does not fit beside this window's own
+    // units: 10 * 0.15 + 8 = 9.5 at 85%, and 8 + 3 > 10. In the next window these
+    // 8 units weigh 8 * (1 - p) + 3 <= 10 from p = 0.125, 16.5 s from now.
+    clock.set(W0 + 900.0 + 30.0);
+    let both = SlidingWindowCounter::new(10, 60.0, dyn_clock(&clock));
+    assert!(both.hit("k", 10).allowed);
+    clock.set(W0 + 960.0 + 51.0);
+    assert_eq!(admitted(&both, "k", 9), 8);
+    assert_exact_retry("sliding_window", &clock, &both, 3, 16.5);
 
     // GCRA, T = 6 s, tau = 12 s: after a burst of 3, TAT = now + 18; cost 2 is
     // admitted when now >= TAT + 2T - T - tau, 12 s from now.
@@ -385,4 +411,130 @@ fn retry_after_is_the_exact_next_admissible_time() {
     let gcra = Gcra::new(10, 60.0, 3, dyn_clock(&clock));
     assert_eq!(admitted(&gcra, "k", 3), 3);
     assert_exact_retry("gcra", &clock, &gcra, 2, 12.0);
+
+    // A hit costing more than the whole quota is never admitted: no wait helps.
+    for (name, limiter, burst, _) in limiters(&clock) {
+        let never = limiter.hit("never", burst as u64 + 1);
+        assert!(
+            !never.allowed && never.retry_after == f64::INFINITY,
+            "{name}: a hit of cost {} can never fit a quota of {burst}, so retry_after is \
+             infinite (no time to come back), got {never:?}",
+            burst + 1
+        );
+    }
+}
+
+/// name -> a limiter brought to a state with a fractional quota left.
+fn fractional_state(name: &str, clock: &Arc<FakeClock>) -> Box<dyn RateLimiter> {
+    match name {
+        "token_bucket" => {
+            let bucket = TokenBucket::new(5, 2.0, dyn_clock(clock));
+            assert!(bucket.hit("k", 5).allowed);
+            clock.advance(1.75); // 3.5 tokens
+            Box::new(bucket)
+        }
+        "fixed_window" => {
+            let limiter = FixedWindow::new(5, 60.0, dyn_clock(clock));
+            assert!(limiter.hit("k", 2).allowed);
+            Box::new(limiter)
+        }
+        "sliding_window" => {
+            let limiter = SlidingWindowCounter::new(10, 60.0, dyn_clock(clock));
+            clock.set(W0 + 30.0);
+            assert_eq!(admitted(&limiter, "k", 10), 10);
+            clock.set(W0 + 75.0); // 10 * 0.75 = 7.5 carried over: 2.5 units of room
+            Box::new(limiter)
+        }
+        "gcra" => {
+            let limiter = Gcra::new(10, 60.0, 4, dyn_clock(clock)); // T = 6 s, tau = 18 s
+            assert_eq!(admitted(&limiter, "k", 4), 4);
+            clock.advance(9.0); // one and a half intervals have drained
+            Box::new(limiter)
+        }
+        other => unreachable!("no limiter {other}"),
+    }
+}
+
+#[test]
+fn remaining_counts_the_hits_still_admitted() {
+    for name in ["token_bucket", "fixed_window", "sliding_window", "gcra"] {
+        let clock = FakeClock::new();
+        let limiter = fractional_state(name, &clock);
+        let mut decisions = Vec::new();
+        for _ in 0..12 {
+            let decision = limiter.hit("k", 1);
+            decisions.push(decision);
+            if !decision.allowed {
+                break;
+            }
+        }
+        let fitted = decisions.iter().filter(|d| d.allowed).count() as u64;
+        assert!(
+            fitted > 0 && decisions.last().is_some_and(|d| !d.allowed),
+            "{name}: some hits fit, then one is denied: {decisions:?}"
+        );
+        let reported: Vec<u64> = decisions.iter().map(|d| d.remaining).collect();
+        let expected: Vec<u64> = (0..fitted).rev().chain([0]).collect();
+        assert_eq!(
+            reported, expected,
+            "{name}: `remaining` must be the number of further hits (cost 1) admitted right \
+             now, rounded down: {fitted} hits fitted, so remaining should read {expected:?}"
+        );
+    }
+}
+
+/// name, limiter, costs of the hits to make, expected reset_after of the last one
+type ResetCase = (&'static str, Box<dyn RateLimiter>, Vec<u64>, f64);
+
+#[test]
+fn reset_after_is_when_the_quota_is_restored() {
+    // name, limiter, costs of the hits to make, expected reset_after of the last one
+    let cases = |clock: &Arc<FakeClock>| -> Vec<ResetCase> {
+        vec![
+            // 3 of 4 tokens used, 2 per second: full again in 1.5 s
+            (
+                "token_bucket",
+                Box::new(TokenBucket::new(4, 2.0, dyn_clock(clock))),
+                vec![3],
+                1.5,
+            ),
+            // START is 40 s into a 60 s window; 0.75 s later 19.25 s are left
+            (
+                "fixed_window",
+                Box::new(FixedWindow::new(4, 60.0, dyn_clock(clock))),
+                vec![1, 1],
+                19.25,
+            ),
+            (
+                "sliding_window",
+                Box::new(SlidingWindowCounter::new(4, 60.0, dyn_clock(clock))),
+                vec![2],
+                19.25,
+            ),
+            // T = 6 s; after 3 units TAT = now + 3 * 6 = now + 18
+            (
+                "gcra",
+                Box::new(Gcra::new(10, 60.0, 4, dyn_clock(clock))),
+                vec![1, 2],
+                18.0,
+            ),
+        ]
+    };
+    for index in 0..4 {
+        let clock = FakeClock::new();
+        let (name, limiter, costs, expected) = cases(&clock).swap_remove(index);
+        clock.advance(0.75);
+        let decisions: Vec<_> = costs.iter().map(|&cost| limiter.hit("k", cost)).collect();
+        assert!(
+            decisions.iter().all(|d| d.allowed),
+            "{name}: these hits fit: {decisions:?}"
+        );
+        let reset_after = decisions.last().expect("one hit at least").reset_after;
+        assert!(
+            approx(reset_after, expected),
+            "{name}: reset_after (the RateLimit `t`) must be {expected} s here: for the windows \
+             the time left in the current window, for the token bucket and GCRA the time until \
+             the full quota is back; got {reset_after}"
+        );
+    }
 }

@@ -435,6 +435,29 @@ async fn login_throttle_is_per_account_across_ips() {
          window, rounded up to whole seconds"
     );
 
+    // The lock is on that account only: another account, from the very addresses the
+    // failures came from, still logs in.
+    let neighbour = unique("user");
+    let created = clients[0]
+        .post_json(
+            "/auth/register",
+            &json!({ "username": neighbour, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        StatusCode::CREATED,
+        "a second account with another name must register: {}",
+        created.text()
+    );
+    for attacker in &clients[..5] {
+        assert_eq!(
+            login(attacker, &neighbour, PASSWORD).await.status,
+            StatusCode::OK,
+            "failures on one account must not throttle another: the failure count is per account"
+        );
+    }
+
     let ghost = unique("ghost");
     for attacker in &clients[..5] {
         login(attacker, &ghost, "wrong password guess").await;
@@ -490,6 +513,11 @@ async fn refresh_tokens_are_stored_hashed_and_expire() {
     );
 
     clock.advance(1000.0); // the access token (900 s) has expired, the refresh token (3600 s) has not
+    assert!(
+        auth.authenticate(&first.access_token).is_err(),
+        "an access token expires access_token_ttl_seconds (900 s) after it was issued, by the \
+         injected clock"
+    );
     let second = auth.refresh(&first.refresh_token).unwrap_or_else(|_| {
         panic!(
             "a refresh token is valid for refresh_token_ttl_seconds (3600 s), even after its \
@@ -507,6 +535,43 @@ async fn refresh_tokens_are_stored_hashed_and_expire() {
         "a refresh token must be refused once refresh_token_ttl_seconds have passed since it \
          was issued"
     );
+}
+
+/// PASSWORD hashed below every OWASP argon2id row: as the starter did (argon2i,
+/// m=8 MiB, t=1), then argon2id with too little memory, then with too few passes.
+const WEAK_HASHES: [&str; 3] = [
+    "$argon2i$v=19$m=8192,t=1,p=1$Y3BUCTJdEhXY6sjf5cVf5g$dAjqPdJWOkeXMQtUu6GxhO6N9doVEPQ8qyI8p/VhFf0",
+    "$argon2id$v=19$m=8192,t=2,p=1$00Za62G8luZCvS1iYqrQPg$kl5kHNC9AdEa0s5cdQbnNjGspXJ3/CQdZCFm6JhXN2Q",
+    "$argon2id$v=19$m=19456,t=1,p=1$lxstOFLAM9Ez/GdxxzMuOg$3ypmHHw/HWCvh27+T9zQQ3ywv21qTDE6IRLhQAKDHEM",
+];
+
+#[tokio::test]
+async fn weak_password_hashes_are_upgraded_at_login() {
+    let clock = FakeClock::new();
+    let (store, auth) = auth_service(clock, |_| {});
+    for weak in WEAK_HASHES {
+        let name = unique("user");
+        assert!(store.create_user(&name, weak), "a fresh account");
+        auth.login(&name, PASSWORD)
+            .await
+            .expect("the password matches the hash stored before the upgrade");
+        let upgraded = store
+            .password_hash(&name)
+            .expect("the account still exists");
+        assert!(
+            upgraded.starts_with("$argon2id$") && upgraded != weak,
+            "a hash made with weaker settings than today's ({weak:?}) must be re-hashed with \
+             today's at the next successful login, when the password is at hand; still stored: \
+             {upgraded:?}"
+        );
+        assert!(passwords::verify_password(Some(&upgraded), PASSWORD));
+        auth.login(&name, PASSWORD).await.expect("login works");
+        assert_eq!(
+            store.password_hash(&name).as_deref(),
+            Some(upgraded.as_str()),
+            "a hash already at today's settings is kept as it is"
+        );
+    }
 }
 
 /// A clock whose first `n` readings after `arm(n)` wait for each other (at

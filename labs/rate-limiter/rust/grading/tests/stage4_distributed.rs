@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use backend::{refusing_store, Backend};
 use common::{app, down_store, settings, unique, Counting, FakeClock};
 use futures_util::StreamExt;
-use service::distributed::{LimiterUnavailable, SharedLimiter, WindowStore};
+use service::distributed::{LimiterUnavailable, MemoryWindowStore, SharedLimiter, WindowStore};
 use service::Clock;
 
 const WINDOW: u64 = 60;
@@ -224,6 +224,14 @@ async fn every_limiter_key_expires_with_its_window() {
             "[{}] {key:?} outlives its window: pttl={ttl} ms, window ends in {left_ms:.0} ms",
             backend.describe()
         );
+        // The server's clock runs on while the test reads the keys: allow it 5 s.
+        assert!(
+            ttl as f64 >= left_ms - 5000.0,
+            "[{}] {key:?} expires long before its window ends: pttl={ttl} ms, window ends in \
+             {left_ms:.0} ms (by the injected clock). A counter that vanishes early resets the \
+             count mid-window: the TTL is the time left in the window",
+            backend.describe()
+        );
     }
 }
 
@@ -286,6 +294,95 @@ async fn shared_limit_spends_cost_only_when_admitted() {
          admitted only when all of them fit, and a denied hit spends nothing (in SharedLimiter \
          and in the script alike)",
         backend.describe()
+    );
+}
+
+/// PTTL of `key` on the backend, in milliseconds (-2: no key, -1: no expiry).
+async fn server_pttl(backend: &Backend, key: &str) -> i64 {
+    let mut connection = backend::raw_connection(backend.url()).await;
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut connection)
+        .await
+        .expect("PTTL")
+}
+
+#[tokio::test]
+async fn script_does_what_the_memory_store_specifies() {
+    // MemoryWindowStore is the executable specification of the script: the same
+    // calls must give the same answers and leave the same keys with the same TTLs.
+    let clock = FakeClock::new();
+    let backend = Backend::from_env().await;
+    let prefix = prefix();
+    let spec = MemoryWindowStore::new(clock.clone());
+    let script = backend.store().await;
+    // (key, limit, cost, ttl_ms)
+    let steps: [(&str, u64, u64, u64); 9] = [
+        ("a", 3, 1, 20_000),
+        ("a", 3, 2, 45_000), // fits exactly; the key already has a TTL, which stays
+        ("a", 3, 1, 20_000), // over the limit: nothing is added
+        ("b", 2, 3, 20_000), // can never fit: no counter is created
+        ("b", 2, 2, 30_000),
+        ("b", 2, 1, 30_000),
+        ("c", 5, 4, 12_000),
+        ("c", 5, 2, 12_000),
+        ("c", 5, 1, 12_000),
+    ];
+    let mut mismatches = Vec::new();
+    for (n, &(key, limit, cost, ttl_ms)) in steps.iter().enumerate() {
+        let store_key = format!("{prefix}{key}");
+        let expected = spec
+            .hit_window(&store_key, limit, cost, ttl_ms)
+            .await
+            .expect("the memory store never fails");
+        let got = script
+            .hit_window(&store_key, limit, cost, ttl_ms)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] hit_window failed: {e}", backend.describe()));
+        if got != expected {
+            mismatches.push(format!(
+                "step {n} hit_window({key:?}, limit={limit}, cost={cost}, ttl_ms={ttl_ms}): \
+                 expected {expected:?}, got {got:?}"
+            ));
+        }
+        let (want_ttl, ttl) = (
+            spec.pttl(&store_key),
+            server_pttl(&backend, &store_key).await,
+        );
+        // The server's clock runs on while the test talks to it: allow it 2 s.
+        let agree = if want_ttl < 0 {
+            ttl == want_ttl
+        } else {
+            ttl > 0 && (ttl - want_ttl).abs() <= 2_000
+        };
+        if !agree {
+            mismatches.push(format!(
+                "step {n} PTTL {key:?} after hit_window(limit={limit}, cost={cost}, \
+                 ttl_ms={ttl_ms}): expected {want_ttl} ms, got {ttl}"
+            ));
+        }
+    }
+    let mut expected_keys = spec.keys();
+    expected_keys.sort();
+    let mut keys: Vec<String> = backend
+        .keys_with_pttl(&prefix)
+        .await
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.sort();
+    if keys != expected_keys {
+        mismatches.push(format!(
+            "keys under the prefix: expected {expected_keys:?}, got {keys:?}"
+        ));
+    }
+    backend.cleanup(&prefix).await;
+    assert!(
+        mismatches.is_empty(),
+        "[{}] the script must behave exactly like MemoryWindowStore (add cost only when all of \
+         it fits, create no key for a denied hit, set the TTL only on a key that has none):\n{}",
+        backend.describe(),
+        mismatches.join("\n")
     );
 }
 

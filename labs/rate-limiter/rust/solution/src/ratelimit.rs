@@ -18,7 +18,7 @@ pub struct Decision {
     pub limit: u64,
     /// Hits of cost 1 that would still be admitted right now.
     pub remaining: u64,
-    /// Seconds until quota is next replenished (the RateLimit `t` parameter).
+    /// Seconds until the full quota is back (the RateLimit `t` parameter).
     pub reset_after: f64,
     /// Seconds until the same hit would be admitted; 0.0 when allowed.
     pub retry_after: f64,

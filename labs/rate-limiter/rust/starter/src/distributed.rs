@@ -10,7 +10,8 @@
 //!   - the read-check-increment-expire step is ONE Lua script run by Redis,
 //!     never separate INCR/EXPIRE calls (a crash between them leaves a key with
 //!     no TTL, and two instances can race past the limit);
-//!   - every key it writes has a TTL no longer than its window;
+//!   - every key it writes expires when its window ends: its TTL is the time
+//!     left in the window (by the injected clock), no longer and no shorter;
 //!   - Redis's own clock decides nothing: the caller passes what the script
 //!     needs in ARGV.
 //! * [`MemoryWindowStore`]: the same semantics in process memory, complete

@@ -7,8 +7,14 @@
 //! * a denied hit consumes nothing;
 //! * keys are independent;
 //! * `retry_after` is the exact number of seconds until the same hit would be
-//!   admitted (0.0 when allowed); `reset_after` is the seconds until quota is
-//!   next replenished (it becomes the RateLimit header's `t`).
+//!   admitted (0.0 when allowed, infinite for a cost that can never fit: see
+//!   `impossible`);
+//! * `reset_after` is the seconds until the full quota is back (it becomes the
+//!   RateLimit header's `t`): the time left in the current window for the
+//!   window limiters, until the bucket is full again for the token bucket,
+//!   until TAT for GCRA;
+//! * `remaining` is how many hits of cost 1 would be admitted right now,
+//!   rounded down.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,7 +30,7 @@ pub struct Decision {
     pub limit: u64,
     /// Hits of cost 1 that would still be admitted right now.
     pub remaining: u64,
-    /// Seconds until quota is next replenished (the RateLimit `t` parameter).
+    /// Seconds until the full quota is back (the RateLimit `t` parameter).
     pub reset_after: f64,
     /// Seconds until the same hit would be admitted; 0.0 when allowed.
     pub retry_after: f64,
