@@ -43,7 +43,9 @@
 # --shard 0/4 takes about 22 min); microservices python about 11 min (455 mutants).
 #
 # Options:
-#   --jobs N         parallel mutant runs (mutmut --max-children, cargo mutants -j); default 1
+#   --jobs N         parallel mutant runs (mutmut --max-children); default 1. Python only: on a
+#                    rust track parallel cargo-mutants jobs share one target folder and run each
+#                    other's test binaries, so run shards side by side instead
 #   --shard K/N      rust only: run shard K of N (round-robin, so a systematic 1-in-N sample)
 #   --out DIR        also write table.tsv, survivors.txt and the tool's log to DIR
 #   --keep           keep the temporary workspace and print where it is
@@ -71,6 +73,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -ge 2 ] || usage
+if [ "$2" = rust ] && [ "$jobs" != 1 ]; then
+  echo "--jobs $jobs: on a rust track parallel jobs share one target folder and judge mutants by each other's test binaries; run --shard K/N scripts side by side, each with its own MUTATION_TARGET_DIR" >&2
+  exit 2
+fi
 lab_id=$1 track=$2
 shift 2
 modules=("$@")
