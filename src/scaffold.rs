@@ -401,6 +401,18 @@ fn remove_path(path: &PathBuf) {
     let _ = if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
 }
 
+/// Undoes `write_atomically`: removes the folder it made, or everything in the empty one it
+/// filled (`existed`).
+pub fn remove_written(target: &Path, existed: bool) {
+    if !existed {
+        let _ = fs::remove_dir_all(target);
+        return;
+    }
+    for entry in fs::read_dir(target).into_iter().flatten().flatten() {
+        remove_path(&entry.path());
+    }
+}
+
 /// Staging folders whose `lab new` is gone (named `.lab-new-<pid>-...`; the pid is not running).
 fn remove_stale_staging(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else { return };

@@ -60,7 +60,7 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     let git_note = if args.git { init_git(&target, lab) } else { None };
     if crate::process::interrupted() {
         // All or nothing: what this command wrote goes, and so does a half-made repository.
-        remove_created(&target, existed);
+        scaffold::remove_written(&target, existed);
         return Err(crate::process::Interrupted.into());
     }
     if quiet {
@@ -84,18 +84,6 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     writeln!(o, "  lab check        # grade it: every stage starts unfinished")?;
     writeln!(o, "  README.md has the brief; look for TODO(lab:{}) to begin.", lab.def.stages[0].id)?;
     Ok(Outcome::Success)
-}
-
-/// Removes what `lab new` wrote: the folder it made, or everything in the empty one it filled.
-fn remove_created(target: &Path, existed: bool) {
-    if !existed {
-        let _ = std::fs::remove_dir_all(target);
-        return;
-    }
-    for entry in std::fs::read_dir(target).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-    }
 }
 
 /// The folder's own name, also for `.` (the current folder).

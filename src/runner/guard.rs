@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::Outcome;
 
-pub use crate::keyed::new_key;
 use crate::keyed::{from_hex, verify};
 
 #[derive(Debug, Deserialize)]
@@ -84,7 +83,7 @@ pub fn function_name(node_id: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyed::{hex, hmac_sha256};
+    use crate::keyed::{hex, hmac_sha256, new_key};
 
     fn line(key: &str, body: &str) -> String {
         format!("{} {body}\n", hex(&hmac_sha256(&from_hex(key).unwrap(), body.as_bytes())))

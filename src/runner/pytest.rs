@@ -28,7 +28,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
     let junit_path = run_dir.join("junit.xml");
     let channel = run_dir.join("guarded.log");
     fs::write(run_dir.join("guard.py"), GUARD).context("cannot write .lab/run/guard.py")?;
-    let key = guard::new_key()?;
+    let key = crate::keyed::new_key()?;
     let path = std::env::join_paths([spec.root.join("src").as_path(), spec.root])
         .context("workspace path is not usable as an import path")?;
     // -I: no PYTHON* variables, no user site, no script folder first; -S: no site hooks at all.
