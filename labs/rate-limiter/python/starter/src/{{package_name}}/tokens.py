@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -22,6 +23,13 @@ class TokenError(Exception):
 def _load_private_key(pem: str | None) -> rsa.RSAPrivateKey:
     if pem is None:
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _parse_private_key(pem)
+
+
+# Loading checks the whole RSA key (about 40 ms); every app built with the same
+# configured key (tests build many) shares one parsed, immutable key object.
+@functools.lru_cache(maxsize=4)
+def _parse_private_key(pem: str) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key(pem.encode(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("jwt_private_key_pem must be an RSA private key")
