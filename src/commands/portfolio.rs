@@ -263,7 +263,8 @@ fn find_workspaces(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
 pub fn report(opened: &Opened, quiet: bool) -> Result<Outcome> {
     let lab = opened.lab()?;
     let p = opened.progress()?;
-    let section = progress_section(&lab.def.title, &lab.def.id, &lab.def.version, &opened.manifest.track, &p);
+    let docs = lab.def.track(&opened.manifest.track).is_ok_and(|t| t.runner == crate::catalog::RunnerKind::Docs);
+    let section = progress_section(&lab.def.title, &lab.def.id, &lab.def.version, &opened.manifest.track, docs, &p);
     let path = opened.root.join("README.md");
     let old = match fs::read_to_string(&path) {
         Ok(text) => text,
@@ -291,6 +292,11 @@ pub fn report(opened: &Opened, quiet: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Under a document lab's progress: what the checks prove and what they cannot.
+const DOCS_REPORT_NOTE: &str = "The checks prove the document complete and internally consistent (sections, \
+arithmetic, units, SLO budgets, diagrams, cross-references, ADRs); whether the design is good is a reviewer's \
+judgement, not a score. REVIEW.md is the rubric for that review.";
+
 /// Said wherever history is shown and some of it was left out.
 fn unverified_note(n: usize) -> String {
     format!(
@@ -300,13 +306,17 @@ fn unverified_note(n: usize) -> String {
     )
 }
 
-fn progress_section(title: &str, id: &str, version: &str, track: &str, p: &Progress) -> String {
+fn progress_section(title: &str, id: &str, version: &str, track: &str, docs: bool, p: &Progress) -> String {
     let mut s = format!("{REPORT_START}\n## Progress\n\n");
+    // A document's checks prove it complete and consistent, not good: no percentage that reads
+    // as a grade, and a pointer to the human review.
+    let result = if docs {
+        format!("{}/{} automated document checks passed", p.passed, p.total)
+    } else {
+        format!("{}/{} tests passing ({}%)", p.passed, p.total, p.percent())
+    };
     s.push_str(&format!(
-        "**{title}** (`{id}` lab v{version}, {track} track): {}/{} tests passing ({}%), {} of {} stages done",
-        p.passed,
-        p.total,
-        p.percent(),
+        "**{title}** (`{id}` lab v{version}, {track} track): {result}, {} of {} stages done",
         p.stages_done(),
         p.stages.len()
     ));
@@ -322,6 +332,9 @@ fn progress_section(title: &str, id: &str, version: &str, track: &str, p: &Progr
             _ => "–".to_string(),
         };
         s.push_str(&format!("| {}. {} | {}/{} | {done} |\n", i + 1, st.title, st.passed, st.total));
+    }
+    if docs {
+        s.push_str(&format!("\n{DOCS_REPORT_NOTE}\n"));
     }
     s.push_str(&format!("\n<sub>Written by `lab report` from `.lab/history.jsonl`.</sub>\n{REPORT_END}"));
     s

@@ -41,3 +41,19 @@ fn a_malformed_rules_file_is_an_error_not_a_pass() {
     ws.lab(["new", "design-doc", "ws", "--no-git", "--labs-dir"]).arg(&labs).succeeds();
     ws.lab(["check"]).in_dir("ws").fails_with(2).stdout_has("rules.toml is malformed").stdout_has("Nothing was graded");
 }
+
+#[test]
+fn a_document_labs_report_states_checks_passed_not_a_grade() {
+    let ws = Workspace::new();
+    ws.lab(["new", "design-doc", "ws", "--no-git"]).succeeds();
+    ws.lab(["check"]).in_dir("ws").fails_with(1);
+    ws.lab(["report"]).in_dir("ws").succeeds();
+    let readme = ws.read("ws/README.md");
+    let section = &readme[readme.find("<!-- lab:progress -->").expect("a progress section")..];
+    assert!(section.contains("0/21 automated document checks passed"), "{section}");
+    assert!(
+        !section.contains("tests passing") && !section.contains('%'),
+        "no percentage that reads as a grade: {section}"
+    );
+    assert!(section.contains("whether the design is good is a reviewer's judgement") && section.contains("REVIEW.md"));
+}
