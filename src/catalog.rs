@@ -163,20 +163,71 @@ impl Lab {
         self.tree(&format!("{track}/grading"))
     }
 
-    /// The reference solution: never embedded, so it comes from the lab's folder on disk or,
-    /// for a built-in lab, from the source tree this binary was built from.
-    pub fn solution(&self, track: &str) -> Result<FileTree> {
-        let dir = match &self.source {
-            Source::Dir { lab, .. } => lab.join(track).join("solution"),
-            Source::Embedded => source_tree_labs().join(&self.def.id).join(track).join("solution"),
+    /// The reference solution for the chosen options: never embedded, so it comes from the lab's
+    /// folder on disk or, for a built-in lab, from the source tree this binary was built from.
+    /// A folder `<track>/solutions/<name>=<choice>[,<name>=<choice>...]/` serves the options it
+    /// names (the one naming the most wins); `<track>/solution/` serves every other choice.
+    /// Returns the tree and its folder, relative to the lab, for error messages.
+    pub fn solution(&self, track: &str, options: &BTreeMap<String, String>) -> Result<(FileTree, String)> {
+        let lab_dir = match &self.source {
+            Source::Dir { lab, .. } => lab.clone(),
+            Source::Embedded => source_tree_labs().join(&self.def.id),
         };
+        let mut best: Option<(usize, String)> = None;
+        for (name, pairs) in self.solution_variants(&lab_dir.join(track).join("solutions"))? {
+            let fits = pairs.iter().all(|(k, v)| options.get(k) == Some(v));
+            if fits && best.as_ref().is_none_or(|(n, _)| pairs.len() > *n) {
+                best = Some((pairs.len(), name));
+            }
+        }
+        let sub = match best {
+            Some((_, name)) => format!("{track}/solutions/{name}"),
+            None => format!("{track}/solution"),
+        };
+        let dir = lab_dir.join(&sub);
         ensure!(
             dir.is_dir(),
             "no reference solution for lab `{}` track `{track}` at {}: validate built-in labs from a checkout of lab, or pass --labs-dir",
             self.def.id,
             dir.display()
         );
-        FileTree::from_dir(&dir, &dir)
+        Ok((FileTree::from_dir(&dir, &dir)?, sub))
+    }
+
+    /// The folders under `<track>/solutions/`, each with the option choices its name selects.
+    /// A name that is not `option=choice` pairs of this lab is an error, so a typo cannot leave a
+    /// variant silently graded against the default solution.
+    fn solution_variants(&self, dir: &Path) -> Result<Vec<SolutionVariant>> {
+        let Ok(entries) = fs::read_dir(dir) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !entry.path().is_dir() {
+                continue;
+            }
+            let mut pairs = Vec::new();
+            for pair in name.split(',') {
+                let (k, v) = pair.split_once('=').ok_or_else(|| {
+                    anyhow!(
+                        "{}: name a solution variant `option=choice` (e.g. system=whatsapp)",
+                        entry.path().display()
+                    )
+                })?;
+                let option = self.def.option(k).ok_or_else(|| {
+                    anyhow!("{}: `{k}` is not an option of lab `{}`", entry.path().display(), self.def.id)
+                })?;
+                ensure!(
+                    option.choices.iter().any(|c| c == v),
+                    "{}: `{v}` is not a choice of option `{k}` (choices: {})",
+                    entry.path().display(),
+                    option.choices.join(", ")
+                );
+                pairs.push((k.to_string(), v.to_string()));
+            }
+            out.push((name, pairs));
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// The known-wrong implementations of a track (`<track>/mutants/*.toml`), by file name.
@@ -211,6 +262,9 @@ impl Lab {
     }
 }
 
+/// A folder under `<track>/solutions/`: its name and the (option, choice) pairs it serves.
+type SolutionVariant = (String, Vec<(String, String)>);
+
 /// A known-wrong implementation (`<track>/mutants/<name>.toml`): edits to the reference solution
 /// that a good grading suite catches. Documented in docs/lab-format.md.
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +278,9 @@ pub struct MutantDef {
     pub stage: String,
     /// What is wrong, as a reviewer would say it.
     pub description: String,
+    /// The option choices of the solution it edits; empty means the defaults.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
     #[serde(rename = "edit")]
     pub edits: Vec<EditDef>,
 }
@@ -253,6 +310,11 @@ fn parse_mutant(path: &Path, lab: &LabDef) -> Result<MutantDef> {
         lab.id
     );
     ensure!(!m.description.trim().is_empty(), "{}: say what is wrong in `description`", at());
+    for (k, v) in &m.options {
+        let option =
+            lab.option(k).ok_or_else(|| anyhow!("{}: `{k}` in `options` is not an option of the lab", at()))?;
+        ensure!(option.choices.contains(v), "{}: `{v}` is not a choice of option `{k}`", at());
+    }
     ensure!(!m.edits.is_empty(), "{}: a mutant needs at least one [[edit]]", at());
     for e in &m.edits {
         ensure!(!e.find.is_empty(), "{}: an edit of {} has an empty `find`", at(), e.file);

@@ -123,6 +123,9 @@ pub enum DevCommand {
         /// The track (default: the lab's first)
         #[arg(long)]
         track: Option<String>,
+        /// Set a lab option, e.g. --set system=whatsapp (repeatable); the solution for that choice is used
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Compare each stage's test list in lab.toml with the tests the grading suite defines
     CheckTests {
@@ -223,7 +226,7 @@ pub enum Action {
     Man,
     DevNew { id: String, dir: Option<PathBuf>, tracks: Vec<crate::dev::SkeletonTrack> },
     DevCheckTests { labs: Vec<String> },
-    DevSolve { lab: String, dir: PathBuf, track: Option<String> },
+    DevSolve { lab: String, dir: PathBuf, track: Option<String>, set: Vec<(String, String)> },
 }
 
 #[derive(Debug)]
@@ -318,7 +321,9 @@ impl Cli {
                 Action::DevNew { id, dir, tracks }
             }
             Command::Dev(DevCommand::CheckTests { labs }) => Action::DevCheckTests { labs },
-            Command::Dev(DevCommand::Solve { lab, dir, track }) => Action::DevSolve { lab, dir, track },
+            Command::Dev(DevCommand::Solve { lab, dir, track, set }) => {
+                Action::DevSolve { lab, dir, track, set: set.iter().map(|s| parse_set(s)).collect::<Result<_>>()? }
+            }
         };
         Ok(Config { labs_dirs, quiet: self.quiet, action })
     }

@@ -101,6 +101,7 @@ mod tests {
             name: "m".into(),
             stage: "s".into(),
             description: "d".into(),
+            options: Default::default(),
             edits: edits
                 .iter()
                 .map(|(f, a, b)| EditDef { file: f.to_string(), find: a.to_string(), replace: b.to_string() })

@@ -300,7 +300,8 @@ pub fn grading(lab: &Lab, track: &str, vars: &Vars) -> Result<Vec<Rendered>> {
 /// The reference solution rendered for a workspace.
 pub fn solution(lab: &Lab, track: &str, vars: &Vars) -> Result<Vec<Rendered>> {
     let renderer = Renderer::new(context(lab, track, vars));
-    renderer.tree(&lab.solution(track)?, &format!("{}/{track}/solution", lab.def.id))
+    let (tree, sub) = lab.solution(track, &vars.options)?;
+    renderer.tree(&tree, &format!("{}/{sub}", lab.def.id))
 }
 
 /// Writes files under `root`, creating folders.

@@ -82,11 +82,19 @@ pub fn check_tests(catalog: &Catalog, ids: &[String], quiet: bool) -> Result<Out
     Ok(if disagreements == 0 { Outcome::Success } else { Outcome::Failed })
 }
 
-pub fn solve(catalog: &Catalog, id: &str, dir: &Path, track: Option<&str>, quiet: bool) -> Result<Outcome> {
+pub fn solve(
+    catalog: &Catalog,
+    id: &str,
+    dir: &Path,
+    track: Option<&str>,
+    set: &[(String, String)],
+    quiet: bool,
+) -> Result<Outcome> {
     let lab = catalog.get(id)?;
     let track = track.unwrap_or_else(|| lab.def.default_track());
     lab.def.track(track)?;
-    let vars = dev::default_vars(lab)?;
+    let mut vars = dev::default_vars(lab)?;
+    vars.options = scaffold::resolve_options(lab, set)?;
     let mut files = scaffold::compose(catalog, lab, track, &vars)?;
     // Written after the starter's files, so the solution's version of a file wins; all at once.
     files.extend(scaffold::solution(lab, track, &vars)?);

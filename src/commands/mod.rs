@@ -64,7 +64,7 @@ pub fn run(config: Config) -> Result<Outcome> {
         }
         Action::DevNew { id, dir, tracks } => dev::new(&id, dir, &tracks, quiet),
         Action::DevCheckTests { labs } => dev::check_tests(&catalog()?, &labs, quiet),
-        Action::DevSolve { lab, dir, track } => dev::solve(&catalog()?, &lab, &dir, track.as_deref(), quiet),
+        Action::DevSolve { lab, dir, track, set } => dev::solve(&catalog()?, &lab, &dir, track.as_deref(), &set, quiet),
         Action::Man => {
             let mut page = Vec::new();
             cli::write_man(&mut page).context("cannot render the man page")?;

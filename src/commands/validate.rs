@@ -3,13 +3,13 @@
 //! test, the runner reports exactly the declared tests, every stage has a goal, hints and a
 //! TODO marker, and every known-wrong implementation (mutant) fails a test of its stage.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use anyhow::Result;
 
 use super::Outcome;
-use crate::catalog::{Catalog, Lab};
+use crate::catalog::{Catalog, Lab, MutantDef};
 use crate::cli::Validate;
 use crate::grading::check_workspace;
 use crate::mutants::{self, Verdict};
@@ -20,7 +20,7 @@ use crate::runner::{
     self,
     python::{self, Install},
 };
-use crate::scaffold::{self, Renderer};
+use crate::scaffold::{self, Renderer, Vars};
 use crate::status::{Reason, Status};
 use crate::workspace::{self, Manifest};
 
@@ -40,13 +40,32 @@ enum RowState {
 /// One line of the results table.
 struct Row {
     check: &'static str,
+    /// The option choices the row was proven with, e.g. `system=whatsapp`; empty for the defaults.
+    variant: String,
     state: RowState,
     detail: String,
 }
 
 impl Row {
     fn new(check: &'static str, ok: bool, detail: impl Into<String>) -> Row {
-        Row { check, state: if ok { RowState::Ok } else { RowState::Fail }, detail: detail.into() }
+        Row {
+            check,
+            variant: String::new(),
+            state: if ok { RowState::Ok } else { RowState::Fail },
+            detail: detail.into(),
+        }
+    }
+
+    fn skipped(check: &'static str, detail: String) -> Row {
+        Row { check, variant: String::new(), state: RowState::Skipped, detail }
+    }
+
+    fn title(&self) -> String {
+        if self.variant.is_empty() {
+            self.check.to_string()
+        } else {
+            format!("{} ({})", self.check, self.variant)
+        }
     }
 
     fn ok(&self) -> bool {
@@ -80,7 +99,7 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
                     RowState::Fail => paint(RED, "FAIL"),
                     RowState::Skipped => paint(YELLOW, "SKIP"),
                 };
-                writeln!(o, "{mark} {:<16} {:<8} {}", truncate(&lab.def.id, 16), track, row.check)?;
+                writeln!(o, "{mark} {:<16} {:<8} {}", truncate(&lab.def.id, 16), track, row.title())?;
                 if !row.detail.is_empty() && !row.ok() {
                     writeln!(o, "{}", indent(&row.detail, "       "))?;
                 } else if !row.detail.is_empty() {
@@ -117,21 +136,76 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
             diff.duplicates.join("\n"),
         ));
     }
-    rows.push(match render_every_variant(catalog, lab, track) {
+    let variants = match option_variants(lab) {
+        Ok(v) => v,
+        Err(e) => return with(rows, Row::new("templates render strictly", false, format!("{e:#}"))),
+    };
+    rows.push(match render_every_variant(catalog, lab, track, &variants) {
         Ok(n) => Row::new("templates render strictly", true, format!("{n} option variant(s)")),
         Err(e) => return with(rows, Row::new("templates render strictly", false, format!("{e:#}"))),
     });
+    let mutant_defs = match lab.mutants(track) {
+        Ok(d) => d,
+        Err(e) => return with(rows, Row::new("grading strength: mutants caught", false, format!("{e:#}"))),
+    };
+    // Every choice of every option is graded like the defaults: its starter fails, its reference
+    // solution passes and its own mutants are caught, so a choice cannot ship ungraded.
+    for (n, vars) in variants.iter().enumerate() {
+        let chosen = non_default_options(lab, &vars.options);
+        let defs: Vec<&MutantDef> =
+            mutant_defs.iter().filter(|m| non_default_options(lab, &m.options) == chosen).collect();
+        let label = chosen.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        for mut row in grade_variant(catalog, lab, track, vars, &defs, n == 0, timeout, quiet) {
+            row.variant.clone_from(&label);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// The default options first, then one variant per other choice of each option.
+fn option_variants(lab: &Lab) -> Result<Vec<Vars>> {
+    let base = crate::dev::default_vars(lab)?;
+    let mut variants = vec![base.clone()];
+    for option in &lab.def.options {
+        for choice in option.choices.iter().filter(|c| **c != option.default) {
+            let mut v = base.clone();
+            v.options.insert(option.name.clone(), choice.clone());
+            variants.push(v);
+        }
+    }
+    Ok(variants)
+}
+
+/// The options whose choice differs from the lab's default.
+fn non_default_options(lab: &Lab, options: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    options
+        .iter()
+        .filter(|(k, v)| lab.def.option(k).is_none_or(|o| o.default != **v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Scaffolds one option variant, grades its starter and its reference solution, then its mutants.
+#[allow(clippy::too_many_arguments)]
+fn grade_variant(
+    catalog: &Catalog,
+    lab: &Lab,
+    track: &str,
+    vars: &Vars,
+    mutant_defs: &[&MutantDef],
+    primary: bool,
+    timeout: std::time::Duration,
+    quiet: bool,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
     let tmp = match tempfile::Builder::new().prefix("lab-validate-").tempdir() {
         Ok(t) => t,
         Err(e) => return with(rows, Row::new("scaffold the starter", false, e.to_string())),
     };
     let root = tmp.path().join(&lab.def.id);
-    let vars = match crate::dev::default_vars(lab) {
-        Ok(v) => v,
-        Err(e) => return with(rows, Row::new("scaffold the starter", false, format!("{e:#}"))),
-    };
-    let scaffolded = scaffold::compose(catalog, lab, track, &vars)
-        .and_then(|files| workspace::create(lab, track, &vars, &files, &root))
+    let scaffolded = scaffold::compose(catalog, lab, track, vars)
+        .and_then(|files| workspace::create(lab, track, vars, &files, &root))
         .and_then(|_| Manifest::load(&root));
     let manifest = match scaffolded {
         Ok(m) => m,
@@ -148,7 +222,7 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
         Err(e) => return with(rows, Row::new("starter runs", false, format!("{e:#}"))),
     };
     rows.extend(starter_rows(lab, track, &starter));
-    let overlay = scaffold::solution(lab, track, &vars).and_then(|files| scaffold::write_files(&root, &files));
+    let overlay = scaffold::solution(lab, track, vars).and_then(|files| scaffold::write_files(&root, &files));
     if let Err(e) = overlay {
         return with(rows, Row::new("solution passes every test", false, format!("{e:#}")));
     }
@@ -158,9 +232,9 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
             let solved_ok = solution.state != RowState::Fail;
             rows.push(solution);
             rows.push(declared_row(&[&starter, &solved]));
-            if solved_ok {
-                let renderer = Renderer::new(scaffold::context(lab, track, &vars));
-                rows.push(mutants_row(lab, track, &root, &manifest, &renderer, timeout, quiet));
+            if solved_ok && (primary || !mutant_defs.is_empty()) {
+                let renderer = Renderer::new(scaffold::context(lab, track, vars));
+                rows.push(mutants_row(lab, track, mutant_defs, &root, &manifest, &renderer, timeout, quiet));
             }
         }
         Err(e) => rows.push(Row::new("solution passes every test", false, format!("{e:#}"))),
@@ -192,19 +266,10 @@ fn metadata(lab: &Lab) -> Row {
     Row::new("every stage has a goal and hints", problems.is_empty(), problems.join("\n"))
 }
 
-/// Renders the starter, grading suite and solution with the default options and with each
-/// choice of each option, so a template that breaks only for one choice is caught.
-fn render_every_variant(catalog: &Catalog, lab: &Lab, track: &str) -> Result<usize> {
-    let base = crate::dev::default_vars(lab)?;
-    let mut variants = vec![base.clone()];
-    for option in &lab.def.options {
-        for choice in option.choices.iter().filter(|c| **c != option.default) {
-            let mut v = base.clone();
-            v.options.insert(option.name.clone(), choice.clone());
-            variants.push(v);
-        }
-    }
-    for vars in &variants {
+/// Renders the starter, grading suite and solution of every option variant, so a template that
+/// breaks only for one choice is caught even where grading stops early.
+fn render_every_variant(catalog: &Catalog, lab: &Lab, track: &str, variants: &[Vars]) -> Result<usize> {
+    for vars in variants {
         scaffold::compose(catalog, lab, track, vars)?;
         scaffold::solution(lab, track, vars)?;
     }
@@ -265,16 +330,15 @@ fn solution_row(solved: &Check) -> Row {
     }
     if !skipped.is_empty() {
         let ran = g.counts.total - skipped.len();
-        return Row {
-            check: "solution passes every test",
-            state: RowState::Skipped,
-            detail: format!(
+        return Row::skipped(
+            "solution passes every test",
+            format!(
                 "{ran} of {} tests pass; {} could not run here:\n{}",
                 g.counts.total,
                 skipped.len(),
                 skipped.join("\n")
             ),
-        };
+        );
     }
     Row::new("solution passes every test", true, format!("{} tests", g.counts.total))
 }
@@ -295,9 +359,11 @@ fn declared_row(checks: &[&Check]) -> Row {
 
 /// Grades each known-wrong implementation on the solved workspace (its stage only) and puts the
 /// solution back: every mutant must fail a test of its stage, and none may crash the runner.
+#[allow(clippy::too_many_arguments)]
 fn mutants_row(
     lab: &Lab,
     track: &str,
+    defs: &[&MutantDef],
     root: &std::path::Path,
     manifest: &Manifest,
     renderer: &Renderer,
@@ -305,10 +371,6 @@ fn mutants_row(
     quiet: bool,
 ) -> Row {
     const CHECK: &str = "grading strength: mutants caught";
-    let defs = match lab.mutants(track) {
-        Ok(d) => d,
-        Err(e) => return Row::new(CHECK, false, format!("{e:#}")),
-    };
     if defs.is_empty() {
         // A code track proves its tests bite; the document checker's labs are graded by rules
         // whose own tests live with the checker.
@@ -319,7 +381,7 @@ fn mutants_row(
     let mut caught = 0;
     let mut problems = Vec::new();
     let mut unproven = Vec::new();
-    for m in &defs {
+    for m in defs {
         if !quiet {
             crate::say!("  mutant {} ({})…", m.name, m.stage);
         }
@@ -355,7 +417,7 @@ fn mutants_row(
         return Row::new(CHECK, false, [vec![summary], problems, unproven].concat().join("\n"));
     }
     if !unproven.is_empty() {
-        return Row { check: CHECK, state: RowState::Skipped, detail: [vec![summary], unproven].concat().join("\n") };
+        return Row::skipped(CHECK, [vec![summary], unproven].concat().join("\n"));
     }
     Row::new(CHECK, true, summary)
 }

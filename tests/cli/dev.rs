@@ -87,3 +87,22 @@ fn solve_writes_a_workspace_that_passes_its_grading() {
     ws.lab(["check", "--quiet"]).in_dir("solved").succeeds().stdout_is("hello: pass (4/4 tests, 2/2 stages)\n");
     ws.lab(["dev", "solve", "hello", "solved"]).fails_with(2).stderr_has("not empty");
 }
+
+#[test]
+fn solve_with_an_option_writes_that_choice_and_its_solution() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    ws.write(
+        labs.join("labs/hello/python/solutions/greeting=hi/NOTES.md"),
+        "Only the greeting=hi solution has this file.\n",
+    );
+    let ws = ws.with_pytest();
+    ws.lab(["dev", "solve", "hello", "solved", "--set", "greeting=hi"]).succeeds();
+    assert!(ws.read("solved/src/hello/greet.py").contains("GREETING = \"hi\""));
+    assert!(ws.exists("solved/NOTES.md"), "the variant's own solution folder was laid over");
+    ws.lab(["dev", "solve", "hello", "plain"]).succeeds();
+    assert!(!ws.exists("plain/NOTES.md"), "the default choice keeps solution/");
+    ws.lab(["dev", "solve", "hello", "bad", "--set", "greeting=hey"])
+        .fails_with(2)
+        .stderr_has("`hey` is not a choice for option `greeting`");
+    assert!(!ws.exists("bad"));
+}

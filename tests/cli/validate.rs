@@ -154,7 +154,9 @@ fn a_test_skipped_for_a_missing_tool_is_never_valid_unless_allowed() {
         // The one test that catches this mutant is the skipped one: unproven, not caught.
         .stdout_has("SKIP hello            python   grading strength: mutants caught")
         .stdout_has("`splits-on-space`: only skipped tests could catch it (test_counts_nothing)")
-        .stdout_has("Valid except 2 check(s) that could not run here");
+        // The solution row of each option variant (greeting=hello, greeting=hi) and the mutants row.
+        .stdout_has("SKIP hello            python   solution passes every test (greeting=hi)")
+        .stdout_has("Valid except 3 check(s) that could not run here");
     validate_python(&ws)
         .arg("--allow-missing-tools")
         .succeeds()
@@ -171,4 +173,60 @@ fn a_code_track_without_mutants_is_not_valid() {
         .fails_with(1)
         .stdout_has("FAIL hello            python   grading strength: mutants caught")
         .stdout_has("no mutants: add known-wrong implementations under python/mutants/");
+}
+
+#[test]
+fn every_choice_of_every_option_is_graded_starter_and_solution() {
+    Workspace::with_fixtures()
+        .with_pytest()
+        .lab(["validate", "hello", "--track", "python"])
+        .succeeds()
+        .stdout_has("ok   hello            python   starter fails every stage (greeting=hi)")
+        .stdout_has("ok   hello            python   solution passes every test (greeting=hi)");
+}
+
+#[test]
+fn a_choice_with_its_own_solution_folder_is_graded_with_that_solution() {
+    let ws = broken(|ws, lab| {
+        // The solution for greeting=hi forgets the option: the default passes, the variant fails.
+        ws.write(
+            lab.join("python/solutions/greeting=hi/src/{{package_name}}/greet.py"),
+            "def greet(name: str) -> str:\n    return f\"hello, {name.strip()}!\"\n\n\n\
+             def count_words(text: str) -> int:\n    return len(text.split())\n",
+        )
+    });
+    validate_python(&ws)
+        .fails_with(1)
+        .stdout_has("ok   hello            python   solution passes every test\n")
+        .stdout_has("FAIL hello            python   solution passes every test (greeting=hi)")
+        .stdout_has("test_greets_by_name");
+}
+
+#[test]
+fn a_solution_folder_naming_no_choice_is_refused() {
+    let ws = broken(|ws, lab| ws.write(lab.join("python/solutions/greeting=hey/NOTES.md"), "x\n"));
+    validate_python(&ws)
+        .fails_with(1)
+        .stdout_has("FAIL hello            python   templates render strictly")
+        .stdout_has("`hey` is not a choice of option `greeting` (choices: hello, hi)");
+}
+
+#[test]
+fn a_mutant_of_one_choice_is_graded_on_that_choice_only() {
+    let ws = broken(|ws, lab| {
+        ws.write(
+            lab.join("python/mutants/hi-says-hello.toml"),
+            "format_version = 1\nstage = \"greet\"\ndescription = \"the greeting ignores the option\"\n\
+             options = { greeting = \"hi\" }\n\n\
+             [[edit]]\nfile = \"src/{{package_name}}/greet.py\"\nfind = \"GREETING = \\\"hi\\\"\"\n\
+             replace = \"GREETING = \\\"hello\\\"\"\n",
+        )
+    });
+    // On the default variant the edit could not even apply; it is graded where it belongs.
+    validate_python(&ws)
+        .succeeds()
+        .stdout_has("ok   hello            python   grading strength: mutants caught\n       2/2 mutants caught")
+        .stdout_has(
+            "ok   hello            python   grading strength: mutants caught (greeting=hi)\n       1/1 mutants caught",
+        );
 }
