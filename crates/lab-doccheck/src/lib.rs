@@ -44,6 +44,7 @@ mod markdown;
 mod mermaid;
 mod numbers;
 mod problem;
+mod quality;
 mod rules;
 mod spec;
 mod structure;
