@@ -163,6 +163,16 @@ fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
             if !(c.tolerance >= 0.0 && c.tolerance < 1.0) {
                 bail!("tolerance must be a fraction between 0 and 1 (0.05 is 5%)");
             }
+            for (name, bound) in &c.bounds {
+                if !c.inputs.contains(name) && !c.derived.iter().any(|d| &d.name == name) {
+                    bail!("bounds name `{name}`, which is neither an input nor a derived value of this rule");
+                }
+                if let (Some(lo), Some(hi), _) = bound.range() {
+                    if lo > hi {
+                        bail!("bounds for `{name}`: the minimum {lo} is above the maximum {hi}");
+                    }
+                }
+            }
             Spec::Capacity(c, exprs)
         }
         "slo" => Spec::Slo(params(t)?),

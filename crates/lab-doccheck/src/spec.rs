@@ -129,6 +129,31 @@ pub(crate) struct CapacitySpec {
     pub(crate) derived: Vec<Derived>,
     #[serde(default = "five_percent")]
     pub(crate) tolerance: f64,
+    /// Plausible ranges of block values by name: `[min, max]` or `{ min, max, why }`.
+    #[serde(default)]
+    pub(crate) bounds: std::collections::BTreeMap<String, Bound>,
+}
+
+/// A plausible range for a capacity value, with the reason shown when it is left.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Bound {
+    Pair([f64; 2]),
+    Explained {
+        min: Option<f64>,
+        max: Option<f64>,
+        #[serde(default)]
+        why: String,
+    },
+}
+
+impl Bound {
+    pub(crate) fn range(&self) -> (Option<f64>, Option<f64>, &str) {
+        match self {
+            Bound::Pair([a, b]) => (Some(*a), Some(*b), ""),
+            Bound::Explained { min, max, why } => (*min, *max, why.as_str()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
