@@ -36,6 +36,7 @@
 
 mod adr;
 mod artifacts;
+mod consistency;
 mod engine;
 mod finding;
 mod formula;

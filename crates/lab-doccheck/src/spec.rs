@@ -158,6 +158,24 @@ impl Bound {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct ConsistencySpec {
+    pub(crate) file: String,
+    /// Where the capacity block is (as in the `capacity` rule).
+    pub(crate) section: Option<Names>,
+    #[serde(default = "capacity_lang")]
+    pub(crate) block: String,
+    /// Capacity value name -> the phrases that name it in prose and tables.
+    #[serde(default)]
+    pub(crate) mentions: std::collections::BTreeMap<String, Vec<String>>,
+    /// Check quantities restated in another unit ("45 MB/s (360 Mbps)").
+    #[serde(default = "yes")]
+    pub(crate) restatements: bool,
+    #[serde(default = "five_percent")]
+    pub(crate) tolerance: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SloSpec {
     pub(crate) file: String,
     pub(crate) section: Names,

@@ -4,6 +4,7 @@
 mod adr;
 mod artifacts;
 mod common;
+mod consistency;
 mod fuzz;
 mod numbers;
 mod rules_file;
