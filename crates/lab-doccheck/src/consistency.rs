@@ -234,7 +234,9 @@ fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) 
                 let p = phrase.to_lowercase();
                 for (at, _) in lower.match_indices(&p) {
                     let end = at + p.len();
-                    let whole = !lower[..at].chars().next_back().is_some_and(char::is_alphanumeric)
+                    // "min.insync.replicas" is a setting's name, not a mention of replicas.
+                    let joined = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
+                    let whole = !lower[..at].chars().next_back().is_some_and(joined)
                         && !lower[end..].chars().next().is_some_and(char::is_alphanumeric);
                     if !whole {
                         continue;

@@ -52,6 +52,7 @@ mod structure;
 mod tables;
 mod text;
 mod workspace;
+mod xref;
 
 use std::path::Path;
 

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::formula::Expr;
 use crate::mermaid::KNOWN_KINDS;
 use crate::spec::{
-    AdrSpec, ApiSpec, CapacitySpec, ConsistencySpec, LinksSpec, ListItemsSpec, MermaidSpec, PlaceholdersSpec,
-    SectionsSpec, SloSpec, TablePreset, TableSpec, TradeoffSpec, UnitsSpec, WordFloorSpec,
+    AdrSpec, ApiSpec, CapacitySpec, ComponentsSpec, ConsistencySpec, LinksSpec, ListItemsSpec, MermaidSpec,
+    PlaceholdersSpec, SectionsSpec, SloSpec, TablePreset, TableSpec, TradeoffSpec, UnitsSpec, WordFloorSpec,
 };
 
 /// A rule's kind with its parameters (a `capacity` rule also holds its parsed formulas).
@@ -25,6 +25,7 @@ pub(crate) enum Spec {
     Units(UnitsSpec),
     Capacity(CapacitySpec, Vec<Expr>),
     Consistency(ConsistencySpec),
+    Components(ComponentsSpec),
     Slo(SloSpec),
     Mermaid(MermaidSpec),
     Api(ApiSpec),
@@ -78,6 +79,7 @@ const KINDS: &[&str] = &[
     "consistency",
     "slo",
     "mermaid",
+    "components",
     "api_endpoints",
     "table",
     "data_model",
@@ -199,6 +201,7 @@ fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
             }
             Spec::Mermaid(m)
         }
+        "components" => Spec::Components(params(t)?),
         "api_endpoints" => Spec::Api(params(t)?),
         "table" => {
             let s: TableSpec = params(t)?;
@@ -229,6 +232,7 @@ fn spec_paths(spec: &Spec) -> Vec<&str> {
         Spec::Units(s) => vec![&s.file],
         Spec::Capacity(s, _) => vec![&s.file],
         Spec::Consistency(s) => vec![&s.file],
+        Spec::Components(s) => vec![&s.file],
         Spec::Slo(s) => vec![&s.file],
         Spec::Mermaid(s) => vec![&s.file],
         Spec::Api(s) => vec![&s.file],

@@ -191,6 +191,27 @@ pub(crate) struct MermaidSpec {
     pub(crate) file: String,
     pub(crate) section: Option<Names>,
     pub(crate) kinds: Vec<String>,
+    /// The largest flowchart must draw this many components and edges.
+    #[serde(default)]
+    pub(crate) min_nodes: usize,
+    #[serde(default)]
+    pub(crate) min_edges: usize,
+    /// The largest sequence diagram must have this many participants and messages.
+    #[serde(default)]
+    pub(crate) min_participants: usize,
+    #[serde(default)]
+    pub(crate) min_messages: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ComponentsSpec {
+    pub(crate) file: String,
+    /// Where the flowcharts are; the whole document when absent.
+    pub(crate) section: Option<Names>,
+    /// Components that need no explanation (e.g. "Client").
+    #[serde(default)]
+    pub(crate) ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
