@@ -10,7 +10,7 @@ use crate::numbers::{find_block, Block};
 use crate::problem::Problem;
 use crate::spec::ConsistencySpec;
 use crate::text::{fmt_num, quantities, Quantity};
-use crate::workspace::Workspace;
+use crate::workspace::{section, Workspace};
 
 /// What a unit measures, with its factor to the base unit of that dimension (bytes, bytes per
 /// second, events per second, seconds).
@@ -98,6 +98,8 @@ fn unit_dim(unit: &str) -> Option<(Dim, f64)> {
     }
     match lower.as_str() {
         "ms" => Some((Dim::Seconds, 0.001)),
+        "s" => Some((Dim::Seconds, 1.0)),
+        "h" => Some((Dim::Seconds, 3600.0)),
         _ => seconds_per(&lower).filter(|_| lower.len() > 1).map(|f| (Dim::Seconds, f)),
     }
 }
@@ -215,6 +217,21 @@ pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
     }
     if spec.restatements {
         out.extend(restatements(&doc, &pieces, spec.tolerance));
+    }
+    if let (Some(req), Some(obj)) = (&spec.requirements, &spec.objectives) {
+        match (section(&doc, req), section(&doc, obj)) {
+            (Ok((rr, rh)), Ok((or, _))) => {
+                let inside = |r: crate::markdown::Range| -> Vec<Piece> {
+                    pieces
+                        .iter()
+                        .filter(|p| r.contains(p.offset))
+                        .map(|p| Piece { text: p.text.clone(), offset: p.offset })
+                        .collect()
+                };
+                out.extend(targets_agree(&doc, &inside(rr), &inside(or), doc.line(rh.offset)));
+            }
+            (Err(p), _) | (_, Err(p)) => out.push(p),
+        }
     }
     out.sort_by_key(|p| p.line);
     out
@@ -376,6 +393,112 @@ fn restatements(doc: &Doc, pieces: &[Piece], tolerance: f64) -> Vec<Problem> {
                 ));
             }
         }
+    }
+    out
+}
+
+/// Targets a section states: availability percentages and (percentile, seconds) latency pairs.
+#[derive(Debug, Default)]
+struct Targets {
+    availability: Vec<(f64, usize)>,
+    latency: Vec<(f64, f64, usize)>,
+}
+
+fn targets(pieces: &[Piece]) -> Targets {
+    let mut t = Targets::default();
+    for piece in pieces {
+        let lower = piece.text.to_lowercase();
+        let qs = quantities(&piece.text);
+        let mut percentiles: Vec<(usize, f64)> = Vec::new();
+        // "p99", "p99.9" tokens.
+        for (at, _) in lower.match_indices('p') {
+            let before = lower[..at].chars().next_back();
+            if before.is_some_and(char::is_alphanumeric) {
+                continue;
+            }
+            let digits: String = lower[at + 1..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            if let Some(v) = digits.trim_end_matches('.').parse::<f64>().ok().filter(|v| *v > 0.0 && *v < 100.0) {
+                percentiles.push((at, v));
+            }
+        }
+        // "99.9% of requests (within 2 s)".
+        for q in qs.iter().filter(|q| q.unit.starts_with('%')) {
+            let after = lower[q.at..].split(' ').nth(1).unwrap_or("");
+            if after == "of" && !lower[q.at..].contains("of the time") {
+                percentiles.push((q.at, q.value));
+            }
+        }
+        let times: Vec<(usize, f64)> = qs
+            .iter()
+            .filter_map(|q| match unit_dim(&q.unit) {
+                // A latency threshold, not an SLO window (days) or a budget.
+                Some((Dim::Seconds, f)) if q.value * f <= 600.0 => Some((q.at, q.value * f)),
+                _ => None,
+            })
+            .collect();
+        // A budget ("0.1% of requests") is not a percentile.
+        percentiles.retain(|(_, p)| *p >= 50.0);
+        if !percentiles.is_empty() && !times.is_empty() {
+            percentiles.sort_by_key(|(at, _)| *at);
+            for (i, (at, p)) in percentiles.iter().enumerate() {
+                // The threshold after the percentile ("p99 under 2 s"), else the one before it
+                // ("within 2 s | 99.9% of requests").
+                let next_p = percentiles.get(i + 1).map(|(a, _)| *a).unwrap_or(usize::MAX);
+                let secs = times
+                    .iter()
+                    .find(|(ta, _)| ta > at && *ta < next_p)
+                    .or_else(|| times.iter().rev().find(|(ta, _)| ta < at));
+                if let Some((_, s)) = secs {
+                    t.latency.push((*p, *s, piece.offset));
+                }
+            }
+        }
+        let is_availability = ["availab", "uptime", "non-5xx", "success rate"].iter().any(|w| lower.contains(w));
+        if is_availability {
+            for q in qs.iter().filter(|q| q.unit.starts_with('%') && q.value >= 90.0 && q.value < 100.0) {
+                let after = lower[q.at..].split(' ').nth(1).unwrap_or("");
+                if after != "of" || lower[q.at..].contains("of the time") {
+                    t.availability.push((q.value, piece.offset));
+                }
+            }
+        }
+    }
+    t
+}
+
+/// The SLOs must meet what the requirements ask: the strictest availability requirement has an
+/// SLO at least as strict, some tail-latency requirement is measured by an SLO, and no SLO
+/// promises the same threshold to fewer requests than the requirement.
+fn targets_agree(doc: &Doc, req: &[Piece], obj: &[Piece], req_line: u32) -> Vec<Problem> {
+    let (r, o) = (targets(req), targets(obj));
+    let mut out = Vec::new();
+    if let Some((want, off)) = r.availability.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0)) {
+        let best = o.availability.iter().map(|(v, _)| *v).fold(f64::NAN, f64::max);
+        if best.is_nan() || best + 1e-9 < want {
+            let said = if best.is_nan() {
+                "no SLO targets availability".to_string()
+            } else {
+                format!("the strictest availability SLO is {}%", fmt_num(best))
+            };
+            out.push(Problem::at(&doc.path, doc.line(off), format!("the requirements ask for {}% availability but {said}: an SLO must hold the system to what it promises", fmt_num(want))));
+        }
+    }
+    let tail: Vec<&(f64, f64, usize)> = r.latency.iter().filter(|(p, _, _)| *p >= 90.0).collect();
+    if !tail.is_empty()
+        && !tail.iter().any(|(p, s, _)| o.latency.iter().any(|(op, os, _)| op + 1e-9 >= *p && *os <= s + 1e-9))
+    {
+        let (p, s, off) = tail[0];
+        out.push(Problem::at(&doc.path, doc.line(*off), format!("the requirements set tail latency (p{} under {} s) but no SLO measures it at that percentile and threshold or stricter: add a latency SLO (e.g. \"99% of requests within {} s\")", fmt_num(*p), fmt_num(*s), fmt_num(*s))));
+    }
+    for (p, s, _) in &tail {
+        for (op, os, off) in &o.latency {
+            if (os - s).abs() < 1e-9 && op + 1e-9 < *p {
+                out.push(Problem::at(&doc.path, doc.line(*off), format!("this SLO promises {} s to {}% of requests, but the requirements ask it of {}% (p{}): make them agree", fmt_num(*os), fmt_num(*op), fmt_num(*p), fmt_num(*p))));
+            }
+        }
+    }
+    if out.is_empty() && r.availability.is_empty() && r.latency.is_empty() {
+        return vec![Problem::at(&doc.path, req_line, "the requirements state no availability or latency target to hold the SLOs to: state them with numbers (e.g. \"99.95% available per 30 days\", \"p99 under 300 ms\")".to_string())];
     }
     out
 }

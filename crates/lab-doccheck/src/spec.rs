@@ -170,6 +170,10 @@ pub(crate) struct ConsistencySpec {
     /// Check quantities restated in another unit ("45 MB/s (360 Mbps)").
     #[serde(default = "yes")]
     pub(crate) restatements: bool,
+    /// The non-functional requirements and the SLOs: availability and latency targets of the
+    /// first must be met by the second.
+    pub(crate) requirements: Option<Names>,
+    pub(crate) objectives: Option<Names>,
     #[serde(default = "five_percent")]
     pub(crate) tolerance: f64,
 }

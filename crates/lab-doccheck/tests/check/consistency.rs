@@ -77,3 +77,35 @@ fn a_rule_that_names_no_block_values_still_checks_units_and_bad_rules_are_refuse
     .to_string();
     assert!(err.contains("mentions of `x`"), "{err}");
 }
+
+const TARGETS: &str =
+    "kind = \"consistency\"\nfile = \"doc.md\"\nrequirements = \"Non-functional requirements\"\nobjectives = \"SLOs\"";
+
+fn nfr_slo(nfr: &str, slo_rows: &str) -> String {
+    format!(
+        "# D\n\n## Non-functional requirements\n\n{nfr}\n\n## SLOs\n\n| SLI | Target | Window | Budget |\n| --- | --- | --- | --- |\n{slo_rows}\n"
+    )
+}
+
+const NFR: &str = "- **Latency:** first offer p50 under 800 ms, p99 under 2 s.\n- **Availability:** the ride API is available 99.95% of the time per 30 days.";
+const ROWS: &str = "| Ride API availability (non-5xx) | 99.95% | 30 days | 21.6 minutes |\n| First offer within 2 s | 99.9% of requests | 28 days | 0.1% of requests |";
+
+#[test]
+fn slos_hold_the_system_to_its_requirements() {
+    assert_pass(&one(TARGETS, &[("doc.md", &nfr_slo(NFR, ROWS))]));
+    let looser = ROWS.replace("| 99.95% | 30 days | 21.6 minutes", "| 99.9% | 30 days | 43.2 minutes");
+    assert_fail(
+        &one(TARGETS, &[("doc.md", &nfr_slo(NFR, &looser))]),
+        &["the requirements ask for 99.95% availability but the strictest availability SLO is 99.9%"],
+    );
+    let fewer = ROWS.replace("99.9% of requests", "95% of requests");
+    let o = one(TARGETS, &[("doc.md", &nfr_slo(NFR, &fewer))]);
+    assert_fail(&o, &["this SLO promises 2 s to 95% of requests, but the requirements ask it of 99% (p99)"]);
+    let slower = ROWS.replace("First offer within 2 s", "First offer within 5 s");
+    assert_fail(
+        &one(TARGETS, &[("doc.md", &nfr_slo(NFR, &slower))]),
+        &["the requirements set tail latency (p99 under 2 s) but no SLO measures it"],
+    );
+    let vague = nfr_slo("- The system should be fast and reliable.", ROWS);
+    assert_fail(&one(TARGETS, &[("doc.md", &vague)]), &["the requirements state no availability or latency target"]);
+}
