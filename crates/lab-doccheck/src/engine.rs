@@ -7,7 +7,7 @@ use crate::finding::{Finding, Status};
 use crate::problem::Problem;
 use crate::rules::{Rule, Rules, Spec};
 use crate::workspace::Workspace;
-use crate::{adr, artifacts, mermaid, numbers, structure, tables};
+use crate::{adr, artifacts, consistency, mermaid, numbers, structure, tables, xref};
 
 /// How many problems one finding spells out; the rest are counted, so a message stays readable.
 const SHOWN: usize = 4;
@@ -27,6 +27,8 @@ fn run_rule(rule: &Rule, ws: &mut Workspace) -> Finding {
         Spec::Links(s) => structure::links(s, ws),
         Spec::Units(s) => numbers::units(s, ws),
         Spec::Capacity(s, exprs) => numbers::capacity(s, exprs, ws),
+        Spec::Consistency(s) => consistency::rule(s, ws),
+        Spec::Components(s) => xref::rule(s, ws),
         Spec::Slo(s) => numbers::slo(s, ws),
         Spec::Mermaid(s) => mermaid::rule(s, ws),
         Spec::Api(s) => artifacts::api(s, ws),

@@ -36,6 +36,7 @@
 
 mod adr;
 mod artifacts;
+mod consistency;
 mod engine;
 mod finding;
 mod formula;
@@ -44,12 +45,14 @@ mod markdown;
 mod mermaid;
 mod numbers;
 mod problem;
+mod quality;
 mod rules;
 mod spec;
 mod structure;
 mod tables;
 mod text;
 mod workspace;
+mod xref;
 
 use std::path::Path;
 

@@ -280,6 +280,11 @@ fn sequence(hline: usize, body: &[(usize, &str)]) -> Problems {
 
 /// `Sender->>Receiver: text` with any Mermaid arrow and optional +/- activation marks.
 fn message(l: &str) -> Result<(), String> {
+    message_ends(l).map(|_| ())
+}
+
+/// The sender and receiver of a message line.
+fn message_ends(l: &str) -> Result<(String, String), String> {
     let found =
         ARROWS.iter().filter_map(|a| l.find(a).map(|p| (p, *a))).min_by_key(|(p, a)| (*p, usize::MAX - a.len()));
     let Some((pos, arrow)) = found else {
@@ -294,7 +299,7 @@ fn message(l: &str) -> Result<(), String> {
     if sender.is_empty() || receiver.is_empty() {
         return Err(format!("message \"{l}\" needs a sender and a receiver"));
     }
-    Ok(())
+    Ok((sender.to_string(), receiver.to_string()))
 }
 
 pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
@@ -312,8 +317,19 @@ pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut good: Vec<&str> = Vec::new();
     let mut bad: Vec<&str> = Vec::new();
+    // The largest diagram of each kind: (nodes, edges) and (participants, messages).
+    let mut flow = (0, 0);
+    let mut seq = (0, 0);
     for block in doc.codes_in(r).filter(|c| c.lang == "mermaid") {
         let (kind, problems) = check_diagram(&block.content);
+        match kind {
+            Some("flowchart") => {
+                let g = flowchart_graph(&block.content);
+                flow = flow.max((g.nodes.len(), g.edges));
+            }
+            Some("sequence") => seq = seq.max(sequence_size(&block.content)),
+            _ => {}
+        }
         if problems.is_empty() {
             good.extend(kind);
         } else {
@@ -333,5 +349,255 @@ pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
             ));
         }
     }
+    let drawn = |k: &str| good.contains(&k) || bad.contains(&k);
+    if drawn("flowchart") && (flow.0 < spec.min_nodes || flow.1 < spec.min_edges) {
+        out.push(Problem::at(
+            &doc.path,
+            line,
+            format!(
+                "the flowchart{place} draws {} components and {} edges; draw at least {} and {}: every part a request passes through, and the stores they own",
+                flow.0, flow.1, spec.min_nodes, spec.min_edges
+            ),
+        ));
+    }
+    if drawn("sequence") && (seq.0 < spec.min_participants || seq.1 < spec.min_messages) {
+        out.push(Problem::at(
+            &doc.path,
+            line,
+            format!(
+                "the sequence diagram{place} has {} participants and {} messages; show at least {} and {}: the flow step by step, with its replies",
+                seq.0, seq.1, spec.min_participants, spec.min_messages
+            ),
+        ));
+    }
     out
+}
+
+/// The components a flowchart draws and how many edges join them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Graph {
+    /// (id, label) in order of first appearance; the label is the id when none is given.
+    pub(crate) nodes: Vec<(String, String)>,
+    /// Subgraph titles: groups a reviewer also expects explained.
+    pub(crate) groups: Vec<String>,
+    pub(crate) edges: usize,
+}
+
+const FLOW_KEYWORDS: &[&str] =
+    &["classDef", "class", "style", "linkStyle", "click", "direction", "end", "subgraph", "flowchart", "graph"];
+
+/// Reads nodes and edges from a flowchart's lines (after the header). Tolerant: what it cannot
+/// read it skips, since the syntax check reports malformed lines separately.
+pub(crate) fn flowchart_graph(content: &str) -> Graph {
+    let mut g = Graph::default();
+    let mut lines = content.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("%%"));
+    if lines.next().is_none() {
+        return g;
+    }
+    for line in lines {
+        let line = line.trim_end_matches(';');
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first == "subgraph" {
+            let rest = line["subgraph".len()..].trim();
+            let title = match (rest.find('['), rest.rfind(']')) {
+                (Some(a), Some(b)) if b > a => rest[a + 1..b].trim_matches('"').to_string(),
+                _ => rest.trim_matches('"').to_string(),
+            };
+            if !title.is_empty() {
+                g.groups.push(title);
+            }
+            continue;
+        }
+        if FLOW_KEYWORDS.contains(&first) {
+            continue;
+        }
+        read_chain(line, &mut g);
+    }
+    g
+}
+
+fn read_chain(line: &str, g: &mut Graph) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    let mut expect_node = true;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() || c == '&' {
+            if c == '&' {
+                expect_node = true;
+            }
+            i += 1;
+            continue;
+        }
+        if expect_node && (c.is_alphanumeric() || c == '_') {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let id: String = chars[start..i].iter().collect();
+            let mut label = None;
+            if i < chars.len() && "[({>".contains(chars[i]) {
+                let (text, next) = shape_label(&chars, i);
+                label = Some(text);
+                i = next;
+            }
+            add_node(g, &id, label);
+            expect_node = false;
+            continue;
+        }
+        if "-=.~<ox".contains(c) {
+            // An arrow, maybe with its text inline ("-- text -->") or after it ("-->|text|").
+            let start = i;
+            while i < chars.len() && "-=.~<>ox".contains(chars[i]) && !(chars[i] == 'o' || chars[i] == 'x') {
+                i += 1;
+            }
+            // o and x end an arrow only right after its dashes ("--o", "--x").
+            if i < chars.len()
+                && (chars[i] == 'o' || chars[i] == 'x')
+                && i > start
+                && !chars.get(i + 1).is_some_and(|n| n.is_alphanumeric())
+            {
+                i += 1;
+            }
+            let arrow: String = chars[start..i].iter().collect();
+            if arrow.len() < 2 {
+                i = start + 1;
+                continue;
+            }
+            if !arrow.ends_with(['>', '-', '=', 'o', 'x', '~']) || arrow == "--" || arrow == "==" || arrow == "-." {
+                // "-- text -->": skip the text up to the closing arrow.
+                let rest: String = chars[i..].iter().collect();
+                if let Some(p) = ["-->", "==>", "-.->", "---", "===", "-.-"]
+                    .iter()
+                    .filter_map(|a| rest.find(a).map(|p| p + a.len()))
+                    .min()
+                {
+                    i += rest[..p].chars().count();
+                }
+            }
+            if i < chars.len() && chars[i] == '|' {
+                if let Some(p) = chars[i + 1..].iter().position(|c| *c == '|') {
+                    i += p + 2;
+                }
+            }
+            g.edges += 1;
+            expect_node = true;
+            continue;
+        }
+        i += 1;
+    }
+}
+
+/// The label inside a node shape starting at `open` (`[x]`, `(x)`, `([x])`, `[(x)]`, `{{x}}`,
+/// `>x]`, `[/x/]`), and the index after the shape.
+fn shape_label(chars: &[char], open: usize) -> (String, usize) {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut i = open;
+    let asym = chars[open] == '>';
+    if asym {
+        i += 1;
+        depth = 1;
+    }
+    let start = i;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if "[({".contains(c) {
+                depth += 1;
+            } else if "])}".contains(c) {
+                depth -= 1;
+                if depth == 0 {
+                    i += 1;
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    let inner: String = chars[start..i.min(chars.len())].iter().collect();
+    let label = inner
+        .trim_matches(|c: char| "[](){}/\\>\"` ".contains(c))
+        .replace("<br/>", " ")
+        .replace("<br>", " ")
+        .replace("<br />", " ");
+    (label.split_whitespace().collect::<Vec<_>>().join(" "), i)
+}
+
+fn add_node(g: &mut Graph, id: &str, label: Option<String>) {
+    match g.nodes.iter_mut().find(|(n, _)| n == id) {
+        Some(node) => {
+            if let Some(l) = label.filter(|l| !l.is_empty()) {
+                node.1 = l;
+            }
+        }
+        None => g.nodes.push((id.to_string(), label.filter(|l| !l.is_empty()).unwrap_or_else(|| id.to_string()))),
+    }
+}
+
+/// Participants and messages of a sequence diagram.
+pub(crate) fn sequence_size(content: &str) -> (usize, usize) {
+    let mut participants: Vec<String> = Vec::new();
+    let mut messages = 0;
+    for l in content.lines().map(str::trim).skip(1) {
+        let first = l.split_whitespace().next().unwrap_or("").to_lowercase();
+        if first == "participant" || first == "actor" {
+            let name = l.split_whitespace().nth(1).unwrap_or("").to_string();
+            if !participants.contains(&name) {
+                participants.push(name);
+            }
+            continue;
+        }
+        if let Ok((from, to)) = message_ends(l) {
+            messages += 1;
+            for p in [from, to] {
+                if !participants.contains(&p) {
+                    participants.push(p);
+                }
+            }
+        }
+    }
+    (participants.len(), messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flowchart_nodes_labels_groups_and_edges() {
+        let g = flowchart_graph(
+            "flowchart LR\n  R[Rider app] -->|POST /rides| GW(API gateway)\n  GW --> D{{Dispatch}} & P[(Trip store)]\n\
+             subgraph city [\"City shard\"]\n  D -- offers --> DR>Driver app]\n  D -.-> G([Geo index])\n  end\n\
+             K[\"Kafka<br/>location topic\"] --o G\n  G --x X\n classDef hot fill:#f00\n",
+        );
+        let labels: Vec<&str> = g.nodes.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Rider app",
+                "API gateway",
+                "Dispatch",
+                "Trip store",
+                "Driver app",
+                "Geo index",
+                "Kafka location topic",
+                "X"
+            ]
+        );
+        assert_eq!(g.groups, ["City shard"]);
+        assert_eq!(g.edges, 6, "an edge statement counts once, with or without &");
+        let two = flowchart_graph("flowchart LR\nA-->B\n");
+        assert_eq!((two.nodes.len(), two.edges), (2, 1));
+    }
+
+    #[test]
+    fn sequence_participants_and_messages() {
+        let (p, m) = sequence_size(
+            "sequenceDiagram\n participant R as Rider\n R->>API: request\n API->>+D: match\n D-->>-API: offer\n Note over R: waits\n",
+        );
+        assert_eq!((p, m), (3, 3));
+    }
 }

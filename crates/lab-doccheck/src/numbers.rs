@@ -133,11 +133,24 @@ pub(crate) fn units(spec: &UnitsSpec, ws: &mut Workspace) -> Vec<Problem> {
 }
 
 /// Parsed `name = number` lines of a capacity block, with their lines.
-fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f64, u32)>, Vec<Problem>) {
+/// A block's `name = number` values with their lines, and the learner's own derived lines:
+/// `name = number  # = formula`, each a (name, formula text, line).
+pub(crate) struct Block {
+    pub(crate) values: HashMap<String, (f64, u32)>,
+    pub(crate) formulas: Vec<(String, String, u32)>,
+}
+
+pub(crate) fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (Block, Vec<Problem>) {
     let mut values = HashMap::new();
+    let mut formulas = Vec::new();
     let mut problems = Vec::new();
     for (i, raw) in content.lines().enumerate() {
         let line = first_line + i as u32;
+        let comment = raw.split_once('#').map(|(_, c)| c.trim()).unwrap_or("");
+        if let Some(formula) = comment.strip_prefix('=') {
+            let name = raw.split(['=', ':']).next().unwrap_or("").trim();
+            formulas.push((name.to_string(), formula.trim().to_string(), line));
+        }
         let text = raw.split('#').next().unwrap_or("").trim();
         if text.is_empty() {
             continue;
@@ -166,7 +179,36 @@ fn parse_block(doc: &Doc, content: &str, first_line: u32) -> (HashMap<String, (f
             )),
         }
     }
-    (values, problems)
+    (Block { values, formulas }, problems)
+}
+
+/// The capacity block of a rule's section, parsed; or the problem that there is none.
+pub(crate) fn find_block(
+    doc: &Doc,
+    section_names: Option<&crate::spec::Names>,
+    lang: &str,
+) -> Result<(Block, Vec<Problem>, u32), Problem> {
+    let r = match section_names {
+        None => doc.whole(),
+        Some(n) => section(doc, n)?.0,
+    };
+    let lang = lang.to_lowercase();
+    let Some(block) = doc.codes_in(r).find(|c| c.lang == lang) else {
+        let line = match section_names {
+            Some(n) => section(doc, n).map(|(_, h)| doc.line(h.offset)).unwrap_or(1),
+            None => 1,
+        };
+        return Err(Problem::at(
+            &doc.path,
+            line,
+            format!(
+                "no ```{lang} block found{}: add one with `name = number` lines",
+                section_names.map(|n| format!(" in section \"{}\"", n.shown())).unwrap_or_default()
+            ),
+        ));
+    };
+    let (parsed, problems) = parse_block(doc, &block.content, block.content_line);
+    Ok((parsed, problems, block.content_line.saturating_sub(1).max(1)))
 }
 
 pub(crate) fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) -> Vec<Problem> {
@@ -174,31 +216,11 @@ pub(crate) fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) 
         Ok(d) => d,
         Err(f) => return vec![f],
     };
-    let r = match &spec.section {
-        None => doc.whole(),
-        Some(n) => match section(&doc, n) {
-            Ok((r, _)) => r,
-            Err(f) => return vec![f],
-        },
+    let (block, mut out, block_line) = match find_block(&doc, spec.section.as_ref(), &spec.block) {
+        Ok(b) => b,
+        Err(f) => return vec![f],
     };
-    let lang = spec.block.to_lowercase();
-    let Some(block) = doc.codes_in(r).find(|c| c.lang == lang) else {
-        let line = match &spec.section {
-            Some(n) => section(&doc, n).map(|(_, h)| doc.line(h.offset)).unwrap_or(1),
-            None => 1,
-        };
-        return vec![Problem::at(
-            &doc.path,
-            line,
-            format!(
-                "no ```{} block found{}: add one with `name = number` lines",
-                spec.block,
-                spec.section.as_ref().map(|n| format!(" in section \"{}\"", n.shown())).unwrap_or_default()
-            ),
-        )];
-    };
-    let (values, mut out) = parse_block(&doc, &block.content, block.content_line);
-    let block_line = block.content_line.saturating_sub(1).max(1);
+    let values = &block.values;
     for name in &spec.inputs {
         match values.get(name) {
             None if !out.iter().any(|f| f.message.contains(&format!("`{name}`"))) => out.push(Problem::at(
@@ -268,6 +290,80 @@ pub(crate) fn capacity(spec: &CapacitySpec, exprs: &[Expr], ws: &mut Workspace) 
                     d.formula,
                     fmt_num(computed),
                     fmt_num(tol * 100.0)
+                ),
+            ));
+        }
+    }
+    out.extend(learner_formulas(&doc.path, &block, spec.tolerance));
+    out.extend(bounds(&doc.path, &block, spec));
+    out
+}
+
+/// Lines the learner derived themselves (`name = number  # = formula`) are recomputed like the
+/// rules' own: a capacity model may size what its system needs beyond the fixed formulas.
+fn learner_formulas(path: &str, block: &Block, tolerance: f64) -> Vec<Problem> {
+    let vars: HashMap<String, f64> = block.values.iter().map(|(k, (v, _))| (k.clone(), *v)).collect();
+    let mut out = Vec::new();
+    for (name, formula, line) in &block.formulas {
+        let Some((stated, _)) = block.values.get(name) else { continue };
+        let computed = match Expr::parse(formula) {
+            Ok(e) => e.eval(&vars),
+            Err(e) => {
+                out.push(Problem::at(
+                    path,
+                    *line,
+                    format!("the formula after `# =` for `{name}` does not parse ({e}): use names of this block, numbers, + - * / and parentheses"),
+                ));
+                continue;
+            }
+        };
+        match computed {
+            Ok(v) if v.is_finite() && (stated - v).abs() <= tolerance * v.abs().max(1e-9) => {}
+            Ok(v) => out.push(Problem::at(
+                path,
+                *line,
+                format!(
+                    "`{name}` is {} but its formula {formula} gives {}: fix the arithmetic or the inputs",
+                    fmt_num(*stated),
+                    fmt_num(v)
+                ),
+            )),
+            Err(missing) => out.push(Problem::at(
+                path,
+                *line,
+                format!("the formula for `{name}` uses `{missing}`, which the block does not define: add it"),
+            )),
+        }
+    }
+    out
+}
+
+/// Values outside what the lab calls plausible (more users than people, peak below average).
+fn bounds(path: &str, block: &Block, spec: &CapacitySpec) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (name, bound) in &spec.bounds {
+        let Some((v, line)) = block.values.get(name) else { continue };
+        let (min, max, why) = bound.range();
+        let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+        if let Some(m) = min.filter(|m| v < m) {
+            out.push(Problem::at(
+                path,
+                *line,
+                format!(
+                    "`{name}` is {}, below the plausible minimum {}{why}: check the input",
+                    fmt_num(*v),
+                    fmt_num(m)
+                ),
+            ));
+        }
+        if let Some(m) = max.filter(|m| v > m) {
+            out.push(Problem::at(
+                path,
+                *line,
+                format!(
+                    "`{name}` is {}, above the plausible maximum {}{why}: check the input",
+                    fmt_num(*v),
+                    fmt_num(m)
                 ),
             ));
         }

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::formula::Expr;
 use crate::mermaid::KNOWN_KINDS;
 use crate::spec::{
-    AdrSpec, ApiSpec, CapacitySpec, LinksSpec, ListItemsSpec, MermaidSpec, PlaceholdersSpec, SectionsSpec, SloSpec,
-    TablePreset, TableSpec, TradeoffSpec, UnitsSpec, WordFloorSpec,
+    AdrSpec, ApiSpec, CapacitySpec, ComponentsSpec, ConsistencySpec, LinksSpec, ListItemsSpec, MermaidSpec,
+    PlaceholdersSpec, SectionsSpec, SloSpec, TablePreset, TableSpec, TradeoffSpec, UnitsSpec, WordFloorSpec,
 };
 
 /// A rule's kind with its parameters (a `capacity` rule also holds its parsed formulas).
@@ -24,6 +24,8 @@ pub(crate) enum Spec {
     Placeholders(PlaceholdersSpec),
     Units(UnitsSpec),
     Capacity(CapacitySpec, Vec<Expr>),
+    Consistency(ConsistencySpec),
+    Components(ComponentsSpec),
     Slo(SloSpec),
     Mermaid(MermaidSpec),
     Api(ApiSpec),
@@ -74,8 +76,10 @@ const KINDS: &[&str] = &[
     "no_placeholders",
     "numbers_with_units",
     "capacity",
+    "consistency",
     "slo",
     "mermaid",
+    "components",
     "api_endpoints",
     "table",
     "data_model",
@@ -163,7 +167,29 @@ fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
             if !(c.tolerance >= 0.0 && c.tolerance < 1.0) {
                 bail!("tolerance must be a fraction between 0 and 1 (0.05 is 5%)");
             }
+            for (name, bound) in &c.bounds {
+                if !c.inputs.contains(name) && !c.derived.iter().any(|d| &d.name == name) {
+                    bail!("bounds name `{name}`, which is neither an input nor a derived value of this rule");
+                }
+                if let (Some(lo), Some(hi), _) = bound.range() {
+                    if lo > hi {
+                        bail!("bounds for `{name}`: the minimum {lo} is above the maximum {hi}");
+                    }
+                }
+            }
             Spec::Capacity(c, exprs)
+        }
+        "consistency" => {
+            let c: ConsistencySpec = params(t)?;
+            for (name, phrases) in &c.mentions {
+                if phrases.iter().any(|p| p.trim().is_empty()) || phrases.is_empty() {
+                    bail!("mentions of `{name}`: list the phrases that name it, none empty");
+                }
+            }
+            if !(c.tolerance >= 0.0 && c.tolerance < 1.0) {
+                bail!("tolerance must be a fraction between 0 and 1 (0.05 is 5%)");
+            }
+            Spec::Consistency(c)
         }
         "slo" => Spec::Slo(params(t)?),
         "mermaid" => {
@@ -175,6 +201,7 @@ fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
             }
             Spec::Mermaid(m)
         }
+        "components" => Spec::Components(params(t)?),
         "api_endpoints" => Spec::Api(params(t)?),
         "table" => {
             let s: TableSpec = params(t)?;
@@ -204,6 +231,8 @@ fn spec_paths(spec: &Spec) -> Vec<&str> {
         Spec::Placeholders(s) => s.files.iter().map(|f| f.as_str()).collect(),
         Spec::Units(s) => vec![&s.file],
         Spec::Capacity(s, _) => vec![&s.file],
+        Spec::Consistency(s) => vec![&s.file],
+        Spec::Components(s) => vec![&s.file],
         Spec::Slo(s) => vec![&s.file],
         Spec::Mermaid(s) => vec![&s.file],
         Spec::Api(s) => vec![&s.file],

@@ -129,6 +129,53 @@ pub(crate) struct CapacitySpec {
     pub(crate) derived: Vec<Derived>,
     #[serde(default = "five_percent")]
     pub(crate) tolerance: f64,
+    /// Plausible ranges of block values by name: `[min, max]` or `{ min, max, why }`.
+    #[serde(default)]
+    pub(crate) bounds: std::collections::BTreeMap<String, Bound>,
+}
+
+/// A plausible range for a capacity value, with the reason shown when it is left.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Bound {
+    Pair([f64; 2]),
+    Explained {
+        min: Option<f64>,
+        max: Option<f64>,
+        #[serde(default)]
+        why: String,
+    },
+}
+
+impl Bound {
+    pub(crate) fn range(&self) -> (Option<f64>, Option<f64>, &str) {
+        match self {
+            Bound::Pair([a, b]) => (Some(*a), Some(*b), ""),
+            Bound::Explained { min, max, why } => (*min, *max, why.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsistencySpec {
+    pub(crate) file: String,
+    /// Where the capacity block is (as in the `capacity` rule).
+    pub(crate) section: Option<Names>,
+    #[serde(default = "capacity_lang")]
+    pub(crate) block: String,
+    /// Capacity value name -> the phrases that name it in prose and tables.
+    #[serde(default)]
+    pub(crate) mentions: std::collections::BTreeMap<String, Vec<String>>,
+    /// Check quantities restated in another unit ("45 MB/s (360 Mbps)").
+    #[serde(default = "yes")]
+    pub(crate) restatements: bool,
+    /// The non-functional requirements and the SLOs: availability and latency targets of the
+    /// first must be met by the second.
+    pub(crate) requirements: Option<Names>,
+    pub(crate) objectives: Option<Names>,
+    #[serde(default = "five_percent")]
+    pub(crate) tolerance: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +195,27 @@ pub(crate) struct MermaidSpec {
     pub(crate) file: String,
     pub(crate) section: Option<Names>,
     pub(crate) kinds: Vec<String>,
+    /// The largest flowchart must draw this many components and edges.
+    #[serde(default)]
+    pub(crate) min_nodes: usize,
+    #[serde(default)]
+    pub(crate) min_edges: usize,
+    /// The largest sequence diagram must have this many participants and messages.
+    #[serde(default)]
+    pub(crate) min_participants: usize,
+    #[serde(default)]
+    pub(crate) min_messages: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ComponentsSpec {
+    pub(crate) file: String,
+    /// Where the flowcharts are; the whole document when absent.
+    pub(crate) section: Option<Names>,
+    /// Components that need no explanation (e.g. "Client").
+    #[serde(default)]
+    pub(crate) ignore: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

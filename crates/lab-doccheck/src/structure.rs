@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 
 use crate::markdown::{Doc, Range};
 use crate::problem::Problem;
+use crate::quality::{self, Folded, DEFAULT_PLACEHOLDERS};
 use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
-use crate::text::{find_word, word_count};
+use crate::text::word_count;
 use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
-
-const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 
 fn prose_words(doc: &Doc, r: Range) -> usize {
     doc.prose_in(r).map(|p| word_count(&p.text)).sum()
@@ -76,7 +75,12 @@ pub(crate) fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Proble
     };
     let n = prose_words(&doc, r);
     if n >= spec.min_words {
-        return Vec::new();
+        // A floor met with filler is not met: the words must read as writing.
+        let text: Vec<&str> = doc.prose_in(r).map(|p| p.text.as_str()).collect();
+        return match quality::filler(&text.join("\n")) {
+            Some(why) => vec![Problem::at(&doc.path, line, format!("{what} does not read as prose: {why}"))],
+            None => Vec::new(),
+        };
     }
     vec![Problem::at(
         &doc.path,
@@ -129,27 +133,29 @@ pub(crate) fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<P
         } else {
             spec.sections.iter().filter_map(|n| doc.section(&n.list()).map(|(r, _)| r)).collect()
         };
-        let mut seen = BTreeSet::new();
+        // One folded text per file, so a placeholder split over a line break is still seen.
+        let mut folded = Folded::new();
         for &(start, end) in &doc.spans {
-            if !ranges.iter().any(|r| r.contains(start)) {
-                continue;
+            if let (true, Some(slice)) = (ranges.iter().any(|r| r.contains(start)), doc.src.get(start..end)) {
+                folded.push(slice, start);
             }
-            let Some(slice) = doc.src.get(start..end) else {
-                continue;
-            };
-            for p in &patterns {
-                for at in find_word(slice, p) {
-                    if seen.insert(start + at) {
-                        let word = slice.get(at..at + p.len()).unwrap_or(p);
-                        out.push(Problem::at(
-                            &doc.path,
-                            doc.line(start + at),
-                            format!(
-                                "leftover placeholder \"{word}\": replace it with your own text (or delete the prompt)"
-                            ),
-                        ));
-                    }
+        }
+        let mut seen = BTreeSet::new();
+        for hit in quality::placeholders(&folded, &patterns) {
+            if seen.insert(hit.offset) {
+                // Quote it as written; the end may fall inside a multi-byte character.
+                let mut end = hit.end.min(doc.src.len());
+                while !doc.src.is_char_boundary(end) {
+                    end += 1;
                 }
+                let written: String =
+                    doc.src.get(hit.offset..end).unwrap_or(&hit.what).split_whitespace().collect::<Vec<_>>().join(" ");
+                let written: String = written.chars().filter(|c| !quality::invisible(*c)).collect();
+                out.push(Problem::at(
+                    &doc.path,
+                    doc.line(hit.offset),
+                    format!("leftover placeholder \"{written}\": replace it with your own text (or delete the prompt)"),
+                ));
             }
         }
     }

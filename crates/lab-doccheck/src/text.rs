@@ -1,5 +1,5 @@
 //! Plain-text helpers shared by the rule families: title normalisation, word counts, number and
-//! unit tokens, durations, percentages and placeholder matching. No Markdown knowledge here.
+//! unit tokens, durations and percentages. No Markdown knowledge here.
 
 /// Lower-case, punctuation to spaces, collapsed whitespace, leading section numbers dropped
 /// ("3.2 Capacity Estimates:" -> "capacity estimates"), so aliases match however a learner
@@ -229,36 +229,6 @@ pub(crate) fn starts_with_percent(s: &str) -> bool {
     quantities(s).first().is_some_and(|q| q.unit.starts_with('%'))
 }
 
-/// Byte offsets where `pattern` occurs in `hay` as a whole word. Upper-case patterns (TODO,
-/// TBD) match case-sensitively so prose like "a to-do list" is not flagged; others ignore case.
-pub(crate) fn find_word(hay: &str, pattern: &str) -> Vec<usize> {
-    if pattern.is_empty() {
-        return Vec::new();
-    }
-    let case_sensitive = pattern.chars().any(|c| c.is_alphabetic()) && !pattern.chars().any(|c| c.is_lowercase());
-    let (h, p) =
-        if case_sensitive { (hay.to_string(), pattern.to_string()) } else { (ascii_lower(hay), ascii_lower(pattern)) };
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(pos) = h[from..].find(&p) {
-        let at = from + pos;
-        let end = at + p.len();
-        let before_ok = !p.starts_with(is_word) || !h[..at].chars().next_back().is_some_and(is_word);
-        let after_ok = !p.ends_with(is_word) || !h[end..].chars().next().is_some_and(is_word);
-        if before_ok && after_ok {
-            out.push(at);
-        }
-        from = end;
-    }
-    out
-}
-
-/// Lower-cases ASCII only, keeping byte offsets identical to the input.
-fn ascii_lower(s: &str) -> String {
-    s.to_ascii_lowercase()
-}
-
 /// Formats a number for messages: grouped thousands, at most 2 decimals.
 pub(crate) fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
@@ -345,11 +315,8 @@ mod tests {
     }
 
     #[test]
-    fn words_and_placeholders() {
+    fn words_and_numbers() {
         assert_eq!(word_count("a b | -- c"), 3);
-        assert_eq!(find_word("x TODO y TODOS", "TODO"), vec![2]);
-        assert_eq!(find_word("a todo list", "TODO").len(), 0);
-        assert_eq!(find_word("Lorem Ipsum dolor", "lorem ipsum").len(), 1);
         assert_eq!(fmt_num(9259.259), "9,259.26");
         assert_eq!(fmt_num(1000.0), "1,000");
     }

@@ -4,6 +4,8 @@
 mod adr;
 mod artifacts;
 mod common;
+mod consistency;
+mod diagrams;
 mod fuzz;
 mod numbers;
 mod rules_file;

@@ -135,3 +135,36 @@ fn units_missing_section_and_magnitude_words() {
     let doc = "## Capacity\n\n3 million users send 2 billion requests: 23,148 RPS on average, 1.2 GB per hour.\n";
     assert_pass(&one(UNITS, &[("doc.md", doc)]));
 }
+
+#[test]
+fn capacity_values_outside_the_plausible_bounds_fail_with_the_reason() {
+    let rule = format!(
+        "{CAP}\nbounds = {{ dau = {{ min = 1e6, max = 8.2e9, why = \"a large-scale system, at most everyone alive\" }}, peak_qps = [1, 1e9] }}"
+    );
+    let ok = cap_doc("dau = 20_000_000\nreq_per_user = 10\navg_qps = 2314.8\npeak_qps = 6944.4\n");
+    assert_pass(&one(&rule, &[("doc.md", &ok)]));
+    let absurd = cap_doc("dau = 80_000_000_000\nreq_per_user = 1\navg_qps = 925925.9\npeak_qps = 2777777.8\n");
+    let o = one(&rule, &[("doc.md", &absurd)]);
+    assert_fail(&o, &["`dau` is 80,000,000,000, above the plausible maximum 8,200,000,000 (a large-scale system, at most everyone alive)"]);
+    let tiny = cap_doc("dau = 1\nreq_per_user = 1\navg_qps = 0.0000116\npeak_qps = 0.0000347\n");
+    assert_fail(&one(&rule, &[("doc.md", &tiny)]), &["below the plausible minimum 1,000,000"]);
+    let bad = format!("{CAP}\nbounds = {{ dua = [1, 2] }}");
+    assert!(lab_doccheck::parse_rules(&format!("format_version = 1\n[[rule]]\nid = \"r\"\n{bad}\n"))
+        .unwrap_err()
+        .to_string()
+        .contains("bounds name `dua`"));
+}
+
+#[test]
+fn capacity_lines_the_learner_derives_are_recomputed() {
+    let ok = cap_doc(
+        "dau = 20_000_000\nreq_per_user = 10\navg_qps = 2314.8\npeak_qps = 6944.4\n\
+         offline_backlog_gb = 400   # = dau * 0.1 * 200 / 1000000\n",
+    );
+    assert_pass(&one(CAP, &[("doc.md", &ok)]));
+    let wrong = ok.replace("offline_backlog_gb = 400", "offline_backlog_gb = 40");
+    let o = one(CAP, &[("doc.md", &wrong)]);
+    assert_fail(&o, &["`offline_backlog_gb` is 40 but its formula dau * 0.1 * 200 / 1000000 gives 400"]);
+    let unknown = ok.replace("dau * 0.1", "daily_users * 0.1");
+    assert_fail(&one(CAP, &[("doc.md", &unknown)]), &["uses `daily_users`, which the block does not define"]);
+}

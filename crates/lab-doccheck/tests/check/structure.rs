@@ -164,3 +164,40 @@ fn list_items_missing_section_and_nested_items() {
     let doc = "## Non-goals and risks\n\n## Non-goals\n\n- one two three\n- four five six\n";
     assert_pass(&one(LIST, &[("doc.md", doc)]));
 }
+
+#[test]
+fn placeholders_in_any_case_split_over_lines_or_hidden_by_invisible_characters() {
+    for (doc, shown) in [
+        ("Context: todo: explain who uses it.\n", "todo"),
+        ("Capacity is tbd for now.\n", "tbd"),
+        ("We will Lorem\nipsum the rest.\n", "Lorem ipsum"),
+        ("The store is T\u{200B}B\u{200B}D.\n", "TBD"),
+        ("FILL ME IN\n", "FILL ME IN"),
+        ("Owner: [insert team name]\n", "[insert"),
+        ("Peak load: ??? QPS\n", "???"),
+        ("Budget to be\ndetermined later.\n", "to be determined"),
+    ] {
+        let o = one(PH, &[("doc.md", doc)]);
+        assert_fail(&o, &[&format!("leftover placeholder \"{shown}")]);
+    }
+}
+
+const FILLER_FLOOR: &str = "kind = \"word_floor\"\nfile = \"doc.md\"\nsection = [\"Context\"]\nmin_words = 40";
+
+#[test]
+fn a_word_floor_met_with_filler_is_not_met() {
+    let keywords = "scalable microservices kafka redis sharding replication consistency availability latency \
+        throughput partitioning caching kubernetes terraform observability resilience failover idempotency \
+        backpressure streaming analytics geo index dispatch matching pricing surge payments notifications \
+        gateway websocket protocol buffers grpc postgres cassandra dynamodb cdn edge regions zones";
+    let o = one(FILLER_FLOOR, &[("doc.md", &format!("## Context\n\n{keywords}\n"))]);
+    assert_fail(&o, &["section \"Context\" does not read as prose", "list of keywords"]);
+    let repeated = "The platform is scalable and reliable for every one of our users. ".repeat(6);
+    let o = one(FILLER_FLOOR, &[("doc.md", &format!("## Context\n\n{repeated}\n"))]);
+    assert_fail(&o, &["already said"]);
+    let prose = "Riders open the app and ask for a trip. The dispatch service looks up nearby drivers in the \
+        geo index, ranks them by estimated time of arrival and offers the trip to the best one. If that driver \
+        does not accept within ten seconds, the offer moves to the next driver, and the rider sees the new \
+        estimate at once.";
+    assert_pass(&one(FILLER_FLOOR, &[("doc.md", &format!("## Context\n\n{prose}\n"))]));
+}

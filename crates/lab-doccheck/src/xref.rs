@@ -1,0 +1,247 @@
+//! Cross-references a reviewer checks between a design's parts: every component the flowcharts
+//! draw is explained in the text, and every component a table names (a component table, a
+//! failure-mode table) is one the diagrams draw.
+
+use crate::markdown::{Doc, Table};
+use crate::mermaid::{flowchart_graph, Graph};
+use crate::problem::Problem;
+use crate::spec::ComponentsSpec;
+use crate::text::normalize_title;
+use crate::workspace::{section, Workspace};
+
+/// Words that name a kind of part rather than the part: "Dispatch service" is described when the
+/// text talks about dispatch.
+const GENERIC: &[&str] = &[
+    "service",
+    "services",
+    "svc",
+    "server",
+    "servers",
+    "api",
+    "app",
+    "application",
+    "cluster",
+    "db",
+    "database",
+    "store",
+    "stores",
+    "storage",
+    "worker",
+    "workers",
+    "the",
+    "a",
+    "an",
+    "of",
+    "for",
+    "and",
+    "to",
+    "layer",
+    "system",
+    "component",
+    "node",
+    "nodes",
+    "instance",
+    "instances",
+    "tier",
+    "module",
+    "backend",
+    "frontend",
+];
+
+/// Failure domains a failure-mode table may name without a box of their own.
+const SCOPES: &[&str] =
+    &["region", "zone", "az", "datacent", "data", "network", "dns", "provider", "cloud", "power", "site", "internet"];
+
+/// The words that identify a component: lower-case, parentheticals dropped, generic words
+/// dropped (all words when every word is generic, as in "API" or "Database").
+fn key_words(label: &str) -> Vec<String> {
+    // "Trips: MySQL, sharded by trip id" names "Trips"; the rest describes it.
+    let label = label.split([':', ',']).next().unwrap_or(label);
+    let mut plain = String::new();
+    let mut depth = 0;
+    for c in label.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<String> = normalize_title(&plain).split_whitespace().map(stem).collect();
+    let key: Vec<String> = words.iter().filter(|w| !GENERIC.contains(&w.as_str())).cloned().collect();
+    if key.is_empty() {
+        words
+    } else {
+        key
+    }
+}
+
+/// A crude English stem, so "packaging" and "packaged", "encryption" and "encrypted" meet.
+fn stem(word: &str) -> String {
+    const SUFFIXES: &[&str] = &["ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ed", "es", "s"];
+    for suffix in SUFFIXES {
+        if let Some(base) = word.strip_suffix(suffix) {
+            if base.chars().count() >= 3 {
+                return base.to_string();
+            }
+        }
+    }
+    word.to_string()
+}
+
+/// Does a text (already split into stemmed words) name the component: every key word starts a
+/// word of it ("trip" matches "trips")?
+fn names(words: &[&str], key: &[String]) -> bool {
+    !key.is_empty() && key.iter().all(|k| words.iter().any(|w| w.starts_with(k.as_str())))
+}
+
+/// Paragraphs, list items and table rows, each as stemmed words.
+fn paragraphs(doc: &Doc) -> Vec<Vec<String>> {
+    let mut texts: Vec<String> = Vec::new();
+    texts.extend(doc.prose.iter().map(|p| p.text.clone()));
+    texts.extend(doc.items.iter().map(|i| i.text.clone()));
+    for t in &doc.tables {
+        for row in &t.rows {
+            texts.push(row.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" "));
+        }
+    }
+    texts
+        .iter()
+        .map(|s| normalize_title(s).split_whitespace().map(stem).collect())
+        .filter(|w: &Vec<String>| !w.is_empty())
+        .collect()
+}
+
+/// A table whose first column names components, and how to call it in messages.
+fn component_column(t: &Table) -> Option<&'static str> {
+    let first = normalize_title(&t.header.first()?.text);
+    let header: Vec<String> = t.header.iter().map(|c| normalize_title(&c.text)).collect();
+    let is_part = ["component", "components", "service", "services", "building block", "container", "element"]
+        .contains(&first.as_str());
+    if !is_part {
+        return None;
+    }
+    if header.iter().any(|h| h.contains("failure") || h.contains("detection") || h.contains("mitigation")) {
+        Some("failure-mode table")
+    } else {
+        Some("component table")
+    }
+}
+
+pub(crate) fn rule(spec: &ComponentsSpec, ws: &mut Workspace) -> Vec<Problem> {
+    let doc = match ws.doc(&spec.file) {
+        Ok(d) => d,
+        Err(f) => return vec![f],
+    };
+    let (r, line) = match &spec.section {
+        None => (doc.whole(), 1),
+        Some(n) => match section(&doc, n) {
+            Ok((r, h)) => (r, doc.line(h.offset)),
+            Err(f) => return vec![f],
+        },
+    };
+    let mut graph = Graph::default();
+    let mut first_line = line;
+    for block in doc.codes_in(r).filter(|c| c.lang == "mermaid") {
+        if !block.content.trim_start().starts_with("flowchart") && !block.content.trim_start().starts_with("graph") {
+            continue;
+        }
+        let g = flowchart_graph(&block.content);
+        if graph.nodes.is_empty() {
+            first_line = block.content_line;
+        }
+        for (id, label) in g.nodes {
+            if !graph.nodes.iter().any(|(i, l)| *i == id || *l == label) {
+                graph.nodes.push((id, label));
+            }
+        }
+        graph.groups.extend(g.groups);
+    }
+    if graph.nodes.is_empty() {
+        return vec![Problem::at(
+            &doc.path,
+            line,
+            "no flowchart to cross-check: draw the components first".to_string(),
+        )];
+    }
+    let ignored: Vec<Vec<String>> = spec.ignore.iter().map(|i| key_words(i)).collect();
+    let text = paragraphs(&doc);
+    let mut out = Vec::new();
+    let mut undescribed = Vec::new();
+    for (_, label) in &graph.nodes {
+        let key = key_words(label);
+        if ignored.contains(&key) {
+            continue;
+        }
+        let described = text.iter().any(|s| names(&s.iter().map(String::as_str).collect::<Vec<_>>(), &key));
+        if !described {
+            undescribed.push(label.clone());
+        }
+    }
+    if !undescribed.is_empty() {
+        out.push(Problem::at(
+            &doc.path,
+            first_line,
+            format!(
+                "the diagram draws {} that the text never explains: say what each does and why it is there",
+                quote_list(&undescribed)
+            ),
+        ));
+    }
+    let drawn: Vec<Vec<String>> = graph
+        .nodes
+        .iter()
+        .map(|(id, l)| [key_words(l), key_words(id)].concat())
+        .chain(graph.groups.iter().map(|g| key_words(g)))
+        .collect();
+    for t in &doc.tables {
+        let Some(kind) = component_column(t) else { continue };
+        for (row, off) in t.rows.iter().zip(&t.row_offsets) {
+            let Some(cell) = row.first().map(|c| c.text.trim()).filter(|c| !c.is_empty()) else { continue };
+            let key = key_words(cell);
+            if ignored.contains(&key) {
+                continue;
+            }
+            // A failure row may scope or qualify its component ("Dispatch shard for a city",
+            // "Region"): one word naming a drawn part, or a failure domain, is enough there.
+            let is_drawn = if kind == "failure-mode table" {
+                key.iter().any(|k| SCOPES.iter().any(|s| stem(s) == *k))
+                    || drawn.iter().any(|d| {
+                        key.iter().any(|k| d.iter().any(|w| w.starts_with(k.as_str()) || k.starts_with(w.as_str())))
+                    })
+            } else {
+                drawn.iter().any(|d| names(&d.iter().map(String::as_str).collect::<Vec<_>>(), &key))
+            };
+            if !is_drawn {
+                out.push(Problem::at(
+                    &doc.path,
+                    doc.line(*off),
+                    format!("the {kind} names \"{cell}\", which no flowchart draws: draw it, or name the component as the diagram does"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn quote_list(items: &[String]) -> String {
+    let shown: Vec<String> = items.iter().take(5).map(|i| format!("\"{i}\"")).collect();
+    let more = if items.len() > 5 { format!(" and {} more", items.len() - 5) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_words_drop_kinds_and_parentheticals() {
+        assert_eq!(key_words("Dispatch service"), ["dispatch"]);
+        assert_eq!(key_words("Trip store (PostgreSQL)"), ["trip"]);
+        assert_eq!(key_words("Trips: MySQL, sharded by trip id"), ["trip"]);
+        assert_eq!(key_words("API"), ["api"]);
+        assert_eq!(key_words("Geo index"), ["geo", "index"]);
+        assert_eq!(key_words("Packaging and encryption"), ["packag", "encrypt"]);
+        assert_eq!(stem("packaged"), "packag");
+    }
+}

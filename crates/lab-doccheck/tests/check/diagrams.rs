@@ -1,0 +1,53 @@
+//! mermaid size floors and the components rule: diagrams that show enough, and components the
+//! prose explains.
+
+use super::common::*;
+
+const SIZED: &str = "kind = \"mermaid\"\nfile = \"doc.md\"\nkinds = [\"flowchart\", \"sequence\"]\nmin_nodes = 4\nmin_edges = 3\nmin_participants = 3\nmin_messages = 4";
+
+fn diagrams(flow: &str, seq: &str) -> String {
+    format!("# D\n\n```mermaid\nflowchart LR\n{flow}\n```\n\n```mermaid\nsequenceDiagram\n{seq}\n```\n")
+}
+
+#[test]
+fn a_two_token_flowchart_is_not_an_architecture() {
+    let seq = "A->>B: x\nB->>C: y\nC-->>B: z\nB-->>A: w";
+    let o = one(SIZED, &[("doc.md", &diagrams("A-->B", seq))]);
+    assert_fail(&o, &["the flowchart draws 2 components and 1 edges; draw at least 4 and 3"]);
+    let flow = "App --> GW[Gateway] --> S[Service]\nS --> DB[(Store)]";
+    assert_pass(&one(SIZED, &[("doc.md", &diagrams(flow, seq))]));
+    let o = one(SIZED, &[("doc.md", &diagrams(flow, "A->>B: x"))]);
+    assert_fail(&o, &["the sequence diagram has 2 participants and 1 messages; show at least 3 and 4"]);
+}
+
+const COMPONENTS: &str = "kind = \"components\"\nfile = \"doc.md\"\nsection = \"Architecture\"\nignore = [\"Client\"]";
+
+fn design(text: &str, table: &str) -> String {
+    format!(
+        "# D\n\n## Architecture\n\n```mermaid\nflowchart LR\n  C[Client] --> GW[API gateway]\n  GW --> D[Dispatch service]\n  D --> G[(Geo index)]\n  D --> T[(Trips: MySQL, sharded by trip id)]\n```\n\n{text}\n\n{table}\n"
+    )
+}
+
+const EXPLAINED: &str = "The API gateway terminates TLS and authenticates riders. Dispatching is done by the \
+    dispatch service, which reads nearby drivers from the geo index. Trips are stored in MySQL.";
+
+#[test]
+fn every_drawn_component_is_explained_in_the_text() {
+    assert_pass(&one(COMPONENTS, &[("doc.md", &design(EXPLAINED, ""))]));
+    let o = one(COMPONENTS, &[("doc.md", &design("The API gateway terminates TLS.", ""))]);
+    assert_fail(&o, &["the diagram draws \"Dispatch service\", \"Geo index\", \"Trips: MySQL, sharded by trip id\" that the text never explains"]);
+    assert_eq!(o.line, Some(6));
+}
+
+#[test]
+fn tables_name_only_components_the_diagram_draws() {
+    let table = "| Component | Responsibility |\n| --- | --- |\n| Dispatch service | matches riders |\n| Payments | charges |\n";
+    let o = one(COMPONENTS, &[("doc.md", &design(EXPLAINED, table))]);
+    assert_fail(&o, &["the component table names \"Payments\", which no flowchart draws"]);
+    let failures = "| Component | Failure | Detection | Mitigation |\n| --- | --- | --- | --- |\n\
+        | Geo index replica | stale | lag alert | rebuild |\n| Region | lost | probes | fail over |\n\
+        | Billing ledger | corrupt | audit | restore |\n";
+    let o = one(COMPONENTS, &[("doc.md", &design(EXPLAINED, failures))]);
+    assert_fail(&o, &["the failure-mode table names \"Billing ledger\", which no flowchart draws"]);
+    assert!(!o.message.contains("Region") && !o.message.contains("Geo index replica"), "{}", o.message);
+}
