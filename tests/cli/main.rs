@@ -5,6 +5,7 @@ mod harness;
 
 mod check;
 mod dev;
+mod doc_cases;
 mod docs_labs;
 mod integrity;
 mod labs;
