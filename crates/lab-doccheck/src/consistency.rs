@@ -211,7 +211,25 @@ pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
     let pieces = pieces(&doc);
     if !spec.mentions.is_empty() {
         match find_block(&doc, spec.section.as_ref(), &spec.block) {
-            Ok((block, _, _)) => out.extend(mentions(&doc, &pieces, &block, spec)),
+            Ok((block, problems, line)) => {
+                // Agreement with a block that is not filled in proves nothing.
+                let missing: Vec<&String> = spec.mentions.keys().filter(|n| !block.values.contains_key(*n)).collect();
+                if !problems.is_empty() || !missing.is_empty() {
+                    let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
+                    let what = if names.is_empty() {
+                        "values that are not numbers".to_string()
+                    } else {
+                        format!("no value for {}", names.join(", "))
+                    };
+                    out.push(Problem::at(
+                        &doc.path,
+                        line,
+                        format!("the capacity block has {what}: fill it in, then the text is checked against it"),
+                    ));
+                } else {
+                    out.extend(mentions(&doc, &pieces, &block, spec));
+                }
+            }
             Err(p) => out.push(p),
         }
     }
@@ -258,23 +276,27 @@ fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) 
                     if !whole {
                         continue;
                     }
-                    let near = candidates(&piece.text, at, end);
+                    // Only numbers that could be this value: the same dimension when the name
+                    // says its unit, no unit of measure when it does not.
+                    let near: Vec<(f64, bool)> = candidates(&piece.text, at, end)
+                        .into_iter()
+                        .filter_map(|(v, dim, rounded)| match (want_dim, dim) {
+                            (Some((wd, wf)), Some((d, f))) if wd == d => Some((v * f / wf, rounded)),
+                            (Some(_), Some(_)) | (None, Some(_)) => None,
+                            _ => Some((v, rounded)),
+                        })
+                        .collect();
                     if near.is_empty() {
                         continue;
                     }
-                    let fits = near.iter().any(|(v, dim, rounded)| {
-                        let v = match (want_dim, dim) {
-                            (Some((wd, wf)), Some((d, f))) if wd == *d => v * f / wf,
-                            (_, Some((Dim::Seconds, _))) if want_dim.is_none() => return false,
-                            _ => *v,
-                        };
-                        agrees(v, *want, spec.tolerance, *rounded)
+                    let fits = near.iter().any(|(v, rounded)| {
+                        agrees(*v, *want, spec.tolerance, *rounded)
                             || (*want <= 1.0 && agrees(v / 100.0, *want, spec.tolerance, *rounded))
                     });
                     let count = reported.entry(name).or_default();
                     if !fits && *count < 2 {
                         *count += 1;
-                        let said: Vec<String> = near.iter().map(|(v, _, _)| fmt_num(*v)).collect();
+                        let said: Vec<String> = near.iter().map(|(v, _)| fmt_num(*v)).collect();
                         out.push(Problem::at(
                             &doc.path,
                             doc.line(piece.offset),

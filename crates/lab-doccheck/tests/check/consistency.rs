@@ -109,3 +109,18 @@ fn slos_hold_the_system_to_its_requirements() {
     let vague = nfr_slo("- The system should be fast and reliable.", ROWS);
     assert_fail(&one(TARGETS, &[("doc.md", &vague)]), &["the requirements state no availability or latency target"]);
 }
+
+#[test]
+fn agreement_with_an_unfilled_block_proves_nothing() {
+    let unfilled = doc(&BLOCK.replace("replication_factor = 3", "replication_factor = ?"), "Three replicas.");
+    let o = one(RULE, &[("doc.md", &unfilled)]);
+    assert_fail(&o, &["the capacity block has no value for `replication_factor`: fill it in"]);
+    let missing = doc(&BLOCK.replace("cache_hit_ratio = 0.95\n", ""), "Three replicas.");
+    assert_fail(&one(RULE, &[("doc.md", &missing)]), &["no value for `cache_hit_ratio`"]);
+}
+
+#[test]
+fn a_number_in_another_unit_is_not_read_as_a_unitless_value() {
+    let prose = "The hit ratio drives origin egress: at 170 Tbps of peak egress each point matters.";
+    assert_pass(&one(RULE, &[("doc.md", &doc(BLOCK, prose))]));
+}
