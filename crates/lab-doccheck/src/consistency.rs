@@ -151,7 +151,10 @@ fn looks_rounded(text: &str, q: &Quantity) -> bool {
         text[q.at..].chars().take_while(|c| c.is_ascii_digit() || matches!(c, ',' | '_' | '.')).collect();
     let digits: String = written.chars().filter(char::is_ascii_digit).collect();
     let significant = digits.trim_start_matches('0').trim_end_matches('0');
-    significant.len() <= 2
+    // "95%" or "3 replicas" are exact however few their digits; a round figure is large
+    // ("9,300"), scaled ("21M", "1.2 PB" against TB) or ends in zeros ("40,000").
+    let large = q.magnitude.is_some() || q.value >= 1000.0 || digits.trim_start_matches('0').ends_with("00");
+    significant.len() <= 2 && large && !q.unit.starts_with('%')
 }
 
 const ROUNDED_ALLOWANCE: f64 = 0.15;
@@ -290,8 +293,12 @@ fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) 
                         continue;
                     }
                     let fits = near.iter().any(|(v, rounded)| {
-                        agrees(*v, *want, spec.tolerance, *rounded)
-                            || (*want <= 1.0 && agrees(v / 100.0, *want, spec.tolerance, *rounded))
+                        // A ratio quoted as a percentage agrees on its complement too: a 95%
+                        // hit ratio is five times the misses of 99%.
+                        let as_ratio = *want < 1.0
+                            && agrees(v / 100.0, *want, spec.tolerance, *rounded)
+                            && agrees(1.0 - v / 100.0, 1.0 - *want, spec.tolerance, *rounded);
+                        agrees(*v, *want, spec.tolerance, *rounded) || as_ratio
                     });
                     let count = reported.entry(name).or_default();
                     if !fits && *count < 2 {
@@ -327,6 +334,14 @@ fn candidates(text: &str, at: usize, end: usize) -> Vec<Candidate> {
         if distance <= NEAR && !(q.at >= at && q.at < end) {
             // A year or a section number is not a quantity.
             if (1900.0..2100.0).contains(&q.value) && q.value.fract() == 0.0 && q.unit.is_empty() {
+                continue;
+            }
+            // "alert when the hit ratio falls below 98.5%": a threshold, not the planned value.
+            let before = text[..q.at].trim_end().to_lowercase();
+            if ["below", "above", "under", "over", "<", ">", "<=", ">=", "≤", "≥", "exceeds", "than"]
+                .iter()
+                .any(|w| before.ends_with(w))
+            {
                 continue;
             }
             let rounded = looks_rounded(text, &q);
@@ -443,13 +458,6 @@ fn targets(pieces: &[Piece]) -> Targets {
                 percentiles.push((at, v));
             }
         }
-        // "99.9% of requests (within 2 s)".
-        for q in qs.iter().filter(|q| q.unit.starts_with('%')) {
-            let after = lower[q.at..].split(' ').nth(1).unwrap_or("");
-            if after == "of" && !lower[q.at..].contains("of the time") {
-                percentiles.push((q.at, q.value));
-            }
-        }
         let times: Vec<(usize, f64)> = qs
             .iter()
             .filter_map(|q| match unit_dim(&q.unit) {
@@ -458,6 +466,19 @@ fn targets(pieces: &[Piece]) -> Targets {
                 _ => None,
             })
             .collect();
+        // "99.9% of requests (within 2 s)" is a percentile when the sentence sets a latency
+        // threshold; without one, "99.99% of calls succeed" is an availability target.
+        let mut shares: Vec<(usize, f64)> = Vec::new();
+        for q in qs.iter().filter(|q| q.unit.starts_with('%')) {
+            let rest = lower[q.at..].split_once(' ').map(|(_, r)| r).unwrap_or("");
+            if rest.starts_with("of ") && !rest.starts_with("of the time") {
+                if times.is_empty() {
+                    shares.push((q.at, q.value));
+                } else {
+                    percentiles.push((q.at, q.value));
+                }
+            }
+        }
         // A budget ("0.1% of requests") is not a percentile.
         percentiles.retain(|(_, p)| *p >= 50.0);
         if !percentiles.is_empty() && !times.is_empty() {
@@ -479,7 +500,8 @@ fn targets(pieces: &[Piece]) -> Targets {
         if is_availability {
             for q in qs.iter().filter(|q| q.unit.starts_with('%') && q.value >= 90.0 && q.value < 100.0) {
                 let after = lower[q.at..].split(' ').nth(1).unwrap_or("");
-                if after != "of" || lower[q.at..].contains("of the time") {
+                let is_share = shares.iter().any(|(at, _)| *at == q.at);
+                if after != "of" || is_share || lower[q.at..].contains("of the time") {
                     t.availability.push((q.value, piece.offset));
                 }
             }

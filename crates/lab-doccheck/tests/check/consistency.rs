@@ -123,4 +123,30 @@ fn agreement_with_an_unfilled_block_proves_nothing() {
 fn a_number_in_another_unit_is_not_read_as_a_unitless_value() {
     let prose = "The hit ratio drives origin egress: at 170 Tbps of peak egress each point matters.";
     assert_pass(&one(RULE, &[("doc.md", &doc(BLOCK, prose))]));
+    let alert = "| Cache hit ratio falling | Hit ratio below 90% for 10 minutes | Page |";
+    assert_pass(&one(
+        RULE,
+        &[("doc.md", &doc(BLOCK, &format!("| Alert | When | Action |\n| --- | --- | --- |\n{alert}\n")))],
+    ));
+}
+
+#[test]
+fn a_share_of_calls_that_succeed_is_an_availability_target() {
+    let nfr = "- **Availability:** 99.9% of play starts succeed over any 28 days, and the API answers 99.99% of calls without a server error.";
+    let rows = "| API availability (non-5xx) | 99.99% | 30 days | 4.32 minutes |";
+    assert_pass(&one(TARGETS, &[("doc.md", &nfr_slo(nfr, rows))]));
+    let looser = rows.replace("99.99% | 30 days | 4.32", "99.9% | 30 days | 43.2");
+    assert_fail(
+        &one(TARGETS, &[("doc.md", &nfr_slo(nfr, &looser))]),
+        &["ask for 99.99% availability but the strictest availability SLO is 99.9%"],
+    );
+}
+
+#[test]
+fn a_percentage_is_exact_however_few_its_digits() {
+    let prose = "At a 95% hit ratio the origin still serves a lot.";
+    assert_fail(
+        &one(RULE, &[("doc.md", &doc(BLOCK.replace("0.95", "0.99").as_str(), prose))]),
+        &["gives 95 for hit ratio"],
+    );
 }
