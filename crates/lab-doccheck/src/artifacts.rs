@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use crate::json;
 use crate::problem::Problem;
 use crate::spec::ApiSpec;
-use crate::workspace::{doc_section, Workspace};
+use crate::titles::doc_section;
+use crate::workspace::Workspace;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 

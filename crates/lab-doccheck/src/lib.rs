@@ -49,6 +49,7 @@ mod spec;
 mod structure;
 mod tables;
 mod text;
+mod titles;
 mod workspace;
 
 use std::path::Path;

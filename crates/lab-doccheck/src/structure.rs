@@ -1,5 +1,6 @@
-//! Structure rules: required sections (with aliases, non-empty), prose word floors that ignore
-//! code and tables, list-item counts, leftover placeholders, and internal links and anchors.
+//! Structure rules: required sections (found by `titles`, non-empty), prose word floors that
+//! ignore code and tables, list-item counts, leftover placeholders, and internal links and
+//! anchors.
 
 use std::collections::BTreeSet;
 
@@ -7,7 +8,8 @@ use crate::markdown::{Doc, Range};
 use crate::problem::Problem;
 use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
 use crate::text::{find_word, word_count};
-use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
+use crate::titles::{self, doc_section, section};
+use crate::workspace::{wildcard, Workspace};
 
 const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 
@@ -32,18 +34,21 @@ pub(crate) fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> 
         Ok(d) => d,
         Err(f) => return vec![f],
     };
+    let names: Vec<Vec<String>> = spec.sections.iter().map(|r| r.names()).collect();
+    // A heading one section names exactly is that section's: another section may not claim it
+    // through a looser match, so one "Architecture decisions" heading cannot pass both
+    // "Decisions" and "Architecture".
+    let exact: Vec<Option<usize>> =
+        names.iter().map(|n| titles::find(&doc, n, &[]).filter(|(_, t)| t.is_exact()).map(|(i, _)| i)).collect();
     let mut out = Vec::new();
-    for req in &spec.sections {
-        let names = req.names();
-        match doc.find_heading(&names) {
-            None => {
-                let also =
-                    if names.len() > 1 { format!(" (also accepted: {})", quoted(&names[1..])) } else { String::new() };
-                out.push(Problem::in_file(
-                    &doc.path,
-                    format!("missing section \"{}\"{also}: add it as a heading", req.title),
-                ));
-            }
+    for (k, req) in spec.sections.iter().enumerate() {
+        let found = exact[k].or_else(|| {
+            let claimed: Vec<usize> =
+                exact.iter().enumerate().filter(|(j, _)| *j != k).filter_map(|(_, e)| *e).collect();
+            titles::find(&doc, &names[k], &claimed).map(|(i, _)| i)
+        });
+        match found {
+            None => out.push(Problem::in_file(&doc.path, titles::missing("missing section", &names[k]))),
             Some(i) => {
                 let r = doc.section_range(i);
                 if req.non_empty && !doc.has_content(r) {
@@ -51,7 +56,7 @@ pub(crate) fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> 
                         &doc.path,
                         doc.line(doc.headings[i].offset),
                         format!(
-                            "section \"{}\" is empty (a heading and comments only): write it",
+                            "section \"{}\" is empty (a heading and comments only): write it; the grader needs prose, a list, a table or a code block under the heading",
                             doc.headings[i].text
                         ),
                     ));
@@ -82,7 +87,8 @@ pub(crate) fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Proble
         &doc.path,
         line,
         format!(
-            "{what} has {n} words of prose; write at least {} (code blocks, tables and comments do not count)",
+            "{what} has {n} words of prose; write at least {}: explain in sentences what the parts do and why, \
+             e.g. \"The dispatch service batches requests for 2 s because ...\" (code blocks, tables and comments do not count)",
             spec.min_words
         ),
     )]
@@ -102,7 +108,8 @@ pub(crate) fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Proble
         &doc.path,
         doc.line(h.offset),
         format!(
-            "section \"{}\" has {n} list items of at least {} words; list at least {} (one '- ' line each)",
+            "section \"{}\" has {n} list items of at least {} words; list at least {} (one '- ' line each, e.g. \
+             `- No surge pricing: the pricing team owns it`) so each point can be reviewed on its own",
             h.text, spec.min_words, spec.min_items
         ),
     )]
@@ -127,7 +134,7 @@ pub(crate) fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<P
         let ranges: Vec<Range> = if spec.sections.is_empty() {
             vec![doc.whole()]
         } else {
-            spec.sections.iter().filter_map(|n| doc.section(&n.list()).map(|(r, _)| r)).collect()
+            spec.sections.iter().filter_map(|n| section(&doc, n).ok().map(|(r, _)| r)).collect()
         };
         let mut seen = BTreeSet::new();
         for &(start, end) in &doc.spans {

@@ -6,7 +6,8 @@ use crate::markdown::{Cell, Doc, Table};
 use crate::problem::Problem;
 use crate::spec::{CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
 use crate::text::{normalize_title, quantities};
-use crate::workspace::{doc_section, Workspace};
+use crate::titles::doc_section;
+use crate::workspace::Workspace;
 
 fn col(name: &str, aliases: &[&str]) -> ColumnSpec {
     ColumnSpec {
