@@ -1,6 +1,6 @@
 //! Structure rules: required sections (found by `titles`, non-empty), prose word floors that
-//! ignore code and tables, list-item counts, leftover placeholders, and internal links and
-//! anchors.
+//! ignore code and count only the description cells of tables, list-item counts, leftover
+//! placeholders, and internal links and anchors.
 
 use std::collections::BTreeSet;
 
@@ -13,8 +13,51 @@ use crate::workspace::{wildcard, Workspace};
 
 const DEFAULT_PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "XXX", "lorem ipsum"];
 
+/// Table columns whose cells describe things in sentences. A component table's
+/// "Responsibility" column is how many engineers write a design's prose, so its cells count
+/// towards a word floor; name, technology and number columns do not.
+const DESCRIPTIVE: &[&str] = &[
+    "description",
+    "responsibility",
+    "purpose",
+    "role",
+    "what it does",
+    "details",
+    "explanation",
+    "rationale",
+    "why",
+    "summary",
+    "notes",
+];
+
+/// A description cell counts only when it is a phrase, not a label ("yes", "Go").
+const MIN_CELL_WORDS: usize = 3;
+
 fn prose_words(doc: &Doc, r: Range) -> usize {
     doc.prose_in(r).map(|p| word_count(&p.text)).sum()
+}
+
+/// Words in the description columns of the tables in a range.
+fn description_words(doc: &Doc, r: Range) -> usize {
+    let mut n = 0;
+    for t in doc.tables_in(r) {
+        let cols: Vec<usize> = t
+            .header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| DESCRIPTIVE.iter().any(|d| titles::mentions(&h.text, d)))
+            .map(|(i, _)| i)
+            .collect();
+        for row in &t.rows {
+            for &i in &cols {
+                let w = row.get(i).map_or(0, |c| word_count(&c.text));
+                if w >= MIN_CELL_WORDS {
+                    n += w;
+                }
+            }
+        }
+    }
+    n
 }
 
 /// Expands globs and drops files whose name matches an `exclude` pattern.
@@ -79,16 +122,21 @@ pub(crate) fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Proble
             Err(f) => return vec![f],
         },
     };
-    let n = prose_words(&doc, r);
+    let prose = prose_words(&doc, r);
+    let described = description_words(&doc, r);
+    let n = prose + described;
     if n >= spec.min_words {
         return Vec::new();
     }
+    let tables =
+        if described > 0 { format!(", {described} of them from table description cells") } else { String::new() };
     vec![Problem::at(
         &doc.path,
         line,
         format!(
-            "{what} has {n} words of prose; write at least {}: explain in sentences what the parts do and why, \
-             e.g. \"The dispatch service batches requests for 2 s because ...\" (code blocks, tables and comments do not count)",
+            "{what} has {n} words of prose{tables}; write at least {}: explain in sentences what the parts do and why, \
+             e.g. \"The dispatch service batches requests for 2 s because ...\" (code blocks, comments and table cells \
+             other than a Description or Responsibility column do not count)",
             spec.min_words
         ),
     )]

@@ -303,6 +303,14 @@ pub(crate) fn find(doc: &Doc, names: &[String], exclude: &[usize]) -> Option<(us
     tiers.iter().find_map(|(tier, pred)| first(*pred).map(|i| (i, *tier)))
 }
 
+/// Does a short title (a table header, a label) name `name`: equal, starting with it or holding
+/// it as whole words, with the same tolerance as headings ("Responsibilities" names
+/// "responsibility")?
+pub(crate) fn mentions(title: &str, name: &str) -> bool {
+    let (t, n) = (Key::new(title), Key::new(name));
+    t.same(&n) || t.starts_with(&n) || t.contains(&n)
+}
+
 /// The heading's body, like [`Doc::section`] but with this module's matching.
 pub(crate) fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Problem> {
     let list = names.list();

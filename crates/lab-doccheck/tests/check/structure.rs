@@ -231,3 +231,22 @@ fn section_lookup_of_other_rules_is_tolerant_too() {
     assert_eq!(o.line, Some(3));
     assert!(!o.message.contains("line 7"), "{}", o.message);
 }
+
+const HLD: &str = "kind = \"word_floor\"\nfile = \"doc.md\"\nsection = \"High-level design\"\nmin_words = 15";
+
+#[test]
+fn word_floor_counts_description_cells_of_component_tables() {
+    let doc = "## High-level design\n\nThree services.\n\n| Component | Responsibilities | Tech |\n| --- | --- | --- |\n| Gateway | terminates TLS and routes each request to its service | Envoy |\n| Dispatch | batches ride requests per city every two seconds | Go |\n";
+    assert_pass(&one(HLD, &[("doc.md", doc)]));
+}
+
+#[test]
+fn word_floor_ignores_label_cells_and_other_columns() {
+    // names, technologies and one-word descriptions are not prose
+    let doc = "## High-level design\n\nThree services.\n\n| Component | Description | Runs on |\n| --- | --- | --- |\n| Gateway | Envoy | runs on Kubernetes in three zones with autoscaling |\n| Dispatch | Go | runs on Kubernetes in three zones with autoscaling |\n";
+    let o = one(HLD, &[("doc.md", doc)]);
+    assert_fail(&o, &["has 2 words of prose; write at least 15", "Responsibility column"]);
+    let doc = "## High-level design\n\nThree services.\n\n| Component | Role |\n| --- | --- |\n| Gateway | terminates TLS and routes |\n";
+    let o = one(HLD, &[("doc.md", doc)]);
+    assert_fail(&o, &["has 6 words of prose, 4 of them from table description cells"]);
+}
