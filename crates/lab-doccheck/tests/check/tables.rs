@@ -177,3 +177,28 @@ fn tradeoff_decision_line_under_the_table() {
     let o = one(TT, &[("doc.md", &format!("{table}\n## Next\n\nDecision: Kafka on MSK.\n"))]);
     assert_fail(&o, &["no option is marked as chosen"]);
 }
+
+const FM_LOSS: &str = r#"kind = "failure_modes"
+file = "doc.md"
+section = "Failure modes"
+min_rows = 2
+required_rows = [
+  { label = "a dependency outage", any = ["outage", "unavailable"] },
+  { label = "a data-loss case", any = ["data loss", "lost"] },
+]"#;
+
+#[test]
+fn failure_modes_scenario_tables_and_recovery_objectives() {
+    let doc = "## Failure modes\n\n| Failure scenario | Impact | Detection / alerting | Recovery |\n| --- | --- | --- | --- |\n| Primary database fails over | writes pause | replica promotion event | RPO 60 s, promote the replica |\n| Cache cluster | reads slow down | p99 alert | RTO 5 min, rebuild from the database |\n";
+    assert_pass(&one(FM_LOSS, &[("doc.md", doc)]));
+    let doc = "## Failure modes\n\n| Component | Impact | Monitoring | Response |\n| --- | --- | --- | --- |\n| Kafka | outage of the event bus | lag alert | buffer at producers |\n| MySQL | data lost after failover | reconciliation | RPO 0 with semi-sync |\n";
+    assert_pass(&one(FM_LOSS, &[("doc.md", doc)]));
+}
+
+#[test]
+fn failure_modes_recovery_time_is_not_data_loss() {
+    let doc = "## Failure modes\n\n| Failure scenario | Impact | Alerting | Mitigation |\n| --- | --- | --- | --- |\n| Region outage | all users | health checks | RTO 5 min |\n| Cache down | slow reads | p99 alert | warm standby |\n";
+    let o = one(FM_LOSS, &[("doc.md", doc)]);
+    assert_fail(&o, &["no row covers a data-loss case"]);
+    assert!(!o.message.contains("dependency outage"), "{}", o.message);
+}
