@@ -45,6 +45,7 @@ mod mermaid;
 mod numbers;
 mod problem;
 mod rules;
+mod slo;
 mod spec;
 mod structure;
 mod tables;
