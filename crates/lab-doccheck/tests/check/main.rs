@@ -7,5 +7,6 @@ mod common;
 mod fuzz;
 mod numbers;
 mod rules_file;
+mod slo;
 mod structure;
 mod tables;
