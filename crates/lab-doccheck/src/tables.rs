@@ -355,10 +355,8 @@ fn capitalised(s: &str) -> String {
 /// One option as read from either orientation.
 struct Opt {
     name: String,
-    /// Line of the option's row (its table's line when the options are columns).
-    line: u32,
-    /// Its cell per criterion, in criterion order.
-    values: Vec<String>,
+    /// Its cell per criterion, in criterion order, with the line of the cell's row.
+    values: Vec<(String, u32)>,
     chosen: bool,
 }
 
@@ -390,7 +388,6 @@ impl Tradeoff {
 
 /// Reads a table as options x criteria, options as rows (`transposed` false) or as columns.
 fn read(doc: &Doc, t: &Table, transposed: bool, markers: &[String]) -> (Vec<Opt>, Vec<String>) {
-    let tline = doc.line(t.offset);
     let is_criterion = |label: &str| !blank(label) && !label_in(label, VERDICT) && !label_in(label, NOTES);
     if !transposed {
         let crit: Vec<usize> = (1..t.header.len()).filter(|&i| is_criterion(&t.header[i].text)).collect();
@@ -409,8 +406,7 @@ fn read(doc: &Doc, t: &Table, transposed: bool, markers: &[String]) -> (Vec<Opt>
                     || notes.iter().any(|&i| marked(&cell(i), markers));
                 Opt {
                     name: option_name(&cell(0), markers),
-                    line: row_line(doc, t, ri),
-                    values: crit.iter().map(|&i| cell(i)).collect(),
+                    values: crit.iter().map(|&i| (cell(i), row_line(doc, t, ri))).collect(),
                     chosen,
                 }
             })
@@ -418,10 +414,11 @@ fn read(doc: &Doc, t: &Table, transposed: bool, markers: &[String]) -> (Vec<Opt>
         return (opts, criteria);
     }
     let first = |r: &Vec<Cell>| r.first().map(|c| c.text.clone()).unwrap_or_default();
-    let crit_rows: Vec<&Vec<Cell>> = t.rows.iter().filter(|r| is_criterion(&first(r))).collect();
+    let crit_rows: Vec<(usize, &Vec<Cell>)> =
+        t.rows.iter().enumerate().filter(|(_, r)| is_criterion(&first(r))).collect();
     let verdict_rows: Vec<&Vec<Cell>> = t.rows.iter().filter(|r| label_in(&first(r), VERDICT)).collect();
     let note_rows: Vec<&Vec<Cell>> = t.rows.iter().filter(|r| label_in(&first(r), NOTES)).collect();
-    let criteria = crit_rows.iter().map(|r| first(r)).collect();
+    let criteria = crit_rows.iter().map(|(_, r)| first(r)).collect();
     let opts = (1..t.header.len())
         .filter(|&i| is_criterion(&t.header[i].text))
         .map(|i| {
@@ -432,8 +429,7 @@ fn read(doc: &Doc, t: &Table, transposed: bool, markers: &[String]) -> (Vec<Opt>
                 || note_rows.iter().any(|r| marked(&cell(r), markers));
             Opt {
                 name: option_name(head, markers),
-                line: tline,
-                values: crit_rows.iter().map(|r| cell(r)).collect(),
+                values: crit_rows.iter().map(|(ri, r)| (cell(r), row_line(doc, t, *ri))).collect(),
                 chosen,
             }
         })
@@ -527,7 +523,7 @@ fn assess(doc: &Doc, t: &Table, r: Range, spec: &TradeoffSpec, markers: &[String
         ));
     }
     for o in &opts {
-        for (c, v) in criteria.iter().zip(&o.values) {
+        for (c, (v, vline)) in criteria.iter().zip(&o.values) {
             if blank(v) {
                 let short: String = o.name.chars().take(40).collect();
                 let what = if transposed {
@@ -535,7 +531,7 @@ fn assess(doc: &Doc, t: &Table, r: Range, spec: &TradeoffSpec, markers: &[String
                 } else {
                     format!("trade-off row \"{short}\": column")
                 };
-                out.push(Problem::at(&doc.path, o.line, format!("{what} \"{c}\" is empty")));
+                out.push(Problem::at(&doc.path, *vline, format!("{what} \"{c}\" is empty")));
             }
         }
     }
@@ -546,13 +542,16 @@ fn assess(doc: &Doc, t: &Table, r: Range, spec: &TradeoffSpec, markers: &[String
     }
     let marked: Vec<String> = opts.iter().filter(|o| o.chosen).map(|o| o.name.clone()).collect();
     if marked.is_empty() {
-        let example =
-            if transposed { "`| Criterion | Kafka ✅ | RabbitMQ |`" } else { "`| Kafka ✅ chosen | ... |`" };
+        let (example, verdict) = if transposed {
+            ("`| Criterion | Kafka ✅ | RabbitMQ |`", "a Decision row with `yes`")
+        } else {
+            ("`| Kafka ✅ chosen | ... |`", "a Decision column with `yes`")
+        };
         out.push(Problem::at(
             &doc.path,
             line,
             format!(
-                "no option is marked as chosen: mark exactly one, e.g. {example}, a Decision column with `yes`, or a line under the table `Decision: Kafka`; a comparison without a verdict leaves the reader to guess"
+                "no option is marked as chosen: mark exactly one, e.g. {example}, {verdict}, or a line under the table `Decision: Kafka`; a comparison without a verdict leaves the reader to guess"
             ),
         ));
     } else if marked.len() > 1 {

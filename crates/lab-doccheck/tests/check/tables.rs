@@ -202,3 +202,12 @@ fn failure_modes_recovery_time_is_not_data_loss() {
     assert_fail(&o, &["no row covers a data-loss case"]);
     assert!(!o.message.contains("dependency outage"), "{}", o.message);
 }
+
+#[test]
+fn tradeoff_transposed_problems_point_at_the_criterion_row() {
+    let doc = "## Trade-offs\n\n| Criterion | Kafka ✅ | RabbitMQ |\n| --- | --- | --- |\n| Latency | low | mid |\n| Cost | high | |\n| Ops | managed | self-run |\n";
+    let o = one(TT, &[("doc.md", doc)]);
+    assert_fail(&o, &["(line 6): option \"RabbitMQ\": criterion \"Cost\" is empty"]);
+    let doc = "## Trade-offs\n\n| Criterion | Kafka | RabbitMQ |\n| --- | --- | --- |\n| Latency | low | mid |\n| Cost | high | low |\n| Ops | managed | self-run |\n";
+    assert_fail(&one(TT, &[("doc.md", doc)]), &["a Decision row with `yes`"]);
+}
