@@ -6,7 +6,9 @@
 use crate::markdown::{Doc, Range, Table};
 use crate::problem::Problem;
 use crate::spec::SloSpec;
-use crate::text::{fmt_duration, fmt_num, parse_duration, parse_percent, quantities, starts_with_percent};
+use crate::text::{
+    fmt_duration, fmt_num, parse_duration, parse_number, parse_percent, quantities, starts_with_percent,
+};
 use crate::titles::{self, doc_section};
 use crate::workspace::Workspace;
 
@@ -166,7 +168,7 @@ fn budgets_in(text: &str) -> Vec<Budget> {
             }
         }
     }
-    if let Some(secs) = parse_duration(text) {
+    if let Some(secs) = parse_duration(&without_counts(text)) {
         // list the forms in the order written, so a mismatch is reported on the one read first
         if starts_with_percent(text) {
             out.push(Budget::Time(secs));
@@ -175,6 +177,25 @@ fn budgets_in(text: &str) -> Vec<Budget> {
         }
     }
     out
+}
+
+/// The text with counts like "840M" or "1.2B" blanked: in a budget they are request counts,
+/// and the duration parser would read a glued "M" as minutes.
+fn without_counts(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|tok| {
+            let core = tok.trim_end().trim_end_matches([')', ',', '.', ';', ':']).trim_start_matches(['(', '~', '≈']);
+            let count = core
+                .strip_suffix(['M', 'B', 'K', 'T'])
+                .or_else(|| core.strip_suffix("bn"))
+                .is_some_and(|n| parse_number(n).is_some());
+            if count {
+                " ".repeat(tok.len())
+            } else {
+                tok.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Where the budget starts in a line: after "error budget" or "budget:"; None when the line
@@ -482,6 +503,9 @@ mod tests {
         assert_eq!(budgets_in("43.2 min (0.1%)"), vec![Budget::Time(43.2 * 60.0), Budget::Share(0.1)]);
         assert_eq!(budgets_in("1 in 1,000 requests"), vec![Budget::Share(0.1)]);
         assert!(budgets_in("a bit").is_empty());
+        // "840M" is a count of requests, not 840 minutes
+        assert_eq!(budgets_in("0.1% of requests (about 840,000 of 840M)"), vec![Budget::Share(0.1)]);
+        assert_eq!(budgets_in("43 min 12 s of 1.2B requests"), vec![Budget::Time(43.0 * 60.0 + 12.0)]);
     }
 
     #[test]
