@@ -368,6 +368,16 @@ mod tests {
     }
 
     #[test]
+    fn odd_titles_never_panic() {
+        for t in ["", "-", "3.", "--x--", "& &", "ǅ-ß’s", "non", "1 2 3", "a-", "-a"] {
+            let k = Key::new(t);
+            let _ = (k.same(&Key::new("x")), k.starts_with(&Key::new("a")), k.contains(&Key::new("a")));
+        }
+        // numbering is dropped, so it never matches a name on its own
+        assert_eq!(found(&["3. API"], &["3"]), None);
+    }
+
+    #[test]
     fn whole_words_only_and_negations_refused() {
         assert_eq!(found(&["Rapid growth"], &["API"]), None);
         assert_eq!(found(&["Public API"], &["API"]).as_deref(), Some("Public API"));

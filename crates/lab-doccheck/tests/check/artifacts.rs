@@ -157,3 +157,10 @@ fn api_grpc_rpcs_with_protobuf_text_examples() {
     );
     assert!(o.message.contains("(line 6): rpc Subscribe"), "{}", o.message);
 }
+
+#[test]
+fn odd_api_text_never_panics() {
+    let doc = "## API\n\n### `\n\n### ``\n\n### `é_ü` (→)\n\n- `` → ``\n\n```proto\nrpc \nrpc (x)\nrpc É(x)\n```\n\n```textproto\n}}}\n'é\n<[\n```\n\n| Message | Example |\n| - | - |\n| `` | `{` |\n| é | [ |\n\n```json\n{\"type\": \"\n```\n";
+    let o = one(API, &[("doc.md", doc)]);
+    assert!(o.status == lab_doccheck::Status::Fail && !o.message.is_empty());
+}

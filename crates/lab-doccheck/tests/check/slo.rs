@@ -92,3 +92,20 @@ fn budgets_that_cannot_be_checked_fail_with_an_example() {
     let o = one(SLO, &[("doc.md", doc)]);
     assert_fail(&o, &["has no SLO table", "`| Availability | 99.9% | 30 days | 43.2 min |`", "error budget 43.2 min`"]);
 }
+
+#[test]
+fn odd_slo_text_never_panics() {
+    let rows = [
+        "| É | p | ü | ∞ |",
+        "| 99.9% | nines | -month- | budget budget |",
+        "| x | p99.9.9 < | 1e400 days | 840M 1.2B 3T |",
+        "| ß | three and a half | calendar | 1 in 0 |",
+        "| ǅ | 99% under ≤ ms | ‐30 days | 0% (0 s) |",
+    ];
+    let doc = table(&rows.join("\n"));
+    let prose = "## SLOs\n\n- é: 99.9% budget\n- error budget: p99 ≤ 2 s budget\n- ü 99% ü budget 1 in\n";
+    for d in [doc.as_str(), prose] {
+        let o = one(SLO, &[("doc.md", d)]);
+        assert!(!o.message.is_empty() || o.status == lab_doccheck::Status::Pass);
+    }
+}

@@ -211,3 +211,10 @@ fn tradeoff_transposed_problems_point_at_the_criterion_row() {
     let doc = "## Trade-offs\n\n| Criterion | Kafka | RabbitMQ |\n| --- | --- | --- |\n| Latency | low | mid |\n| Cost | high | low |\n| Ops | managed | self-run |\n";
     assert_fail(&one(TT, &[("doc.md", doc)]), &["a Decision row with `yes`"]);
 }
+
+#[test]
+fn odd_tradeoff_text_never_panics() {
+    let doc = "## Trade-offs\n\n| | ✅ | ✅ |\n| - | - | - |\n| Decision | ✅ | |\n| É | un-chosen | not |\n\nDecision:\n\n| Option | ü |\n| - | - |\n| ✅ | ✅ |\n\nWe chose \n";
+    let o = one(TT, &[("doc.md", doc)]);
+    assert!(o.status == lab_doccheck::Status::Fail && !o.message.is_empty());
+}
