@@ -11,8 +11,8 @@ use crate::json;
 use crate::markdown::{Doc, Table};
 use crate::problem::Problem;
 use crate::spec::ApiSpec;
-use crate::text::find_word;
 use crate::titles::{self, doc_section};
+use crate::words;
 use crate::workspace::Workspace;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -210,7 +210,7 @@ fn message_in(raw: &str) -> Option<String> {
             return None;
         }
         let id = identifier(span)?;
-        let worded = MESSAGE_WORDS.iter().any(|w| !find_word(&lower, w).is_empty());
+        let worded = MESSAGE_WORDS.iter().any(|w| words::has(&lower, w));
         return (directed || worded || code_like(&id)).then_some(id);
     }
     // without a code span only a name that reads as code counts: "Messages (client -> server)"
@@ -361,10 +361,8 @@ pub(crate) fn api(spec: &ApiSpec, ws: &mut Workspace) -> Vec<Problem> {
         doc.prose_in(r).filter(|p| p.text.split_whitespace().count() <= 12).map(|p| (p.offset, p.text.as_str(), false));
     for (off, text, heading) in heads.chain(lines) {
         let lead = text.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-        let at_start = |n: &str| {
-            !find_word(&lead, n).is_empty() || (text.trim_end().ends_with(':') && !find_word(text, n).is_empty())
-        };
-        if let Some(n) = named.iter().find(|n| if heading { !find_word(text, n).is_empty() } else { at_start(n) }) {
+        let at_start = |n: &str| words::has(&lead, n) || (text.trim_end().ends_with(':') && words::has(text, n));
+        if let Some(n) = named.iter().find(|n| if heading { words::has(text, n) } else { at_start(n) }) {
             items.push((off, doc.line(off), Item::Mention((*n).clone())));
         }
     }

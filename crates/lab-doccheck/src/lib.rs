@@ -51,6 +51,7 @@ mod structure;
 mod tables;
 mod text;
 mod titles;
+mod words;
 mod workspace;
 
 use std::path::Path;

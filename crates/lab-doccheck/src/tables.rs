@@ -5,8 +5,9 @@
 use crate::markdown::{Cell, Doc, Range, Table};
 use crate::problem::Problem;
 use crate::spec::{Case, CellCheck, ColumnSpec, TablePreset, TableSpec, TradeoffSpec};
-use crate::text::{find_word, normalize_title, quantities};
+use crate::text::{normalize_title, quantities};
 use crate::titles::{self, doc_section};
+use crate::words;
 use crate::workspace::Workspace;
 
 fn col(name: &str, aliases: &[&str]) -> ColumnSpec {
@@ -112,7 +113,7 @@ fn row_name(row: &[Cell]) -> String {
 /// the part is down, so it covers an outage case.
 fn recovery_objective_covers(case: &Case, row: &str) -> bool {
     let about = |words: &[&str]| case.any.iter().any(|w| words.iter().any(|x| w.to_lowercase().contains(x)));
-    let says = |abbrev: &str, long: &str| !find_word(row, abbrev).is_empty() || row.contains(long);
+    let says = |abbrev: &str, long: &str| words::has(row, abbrev) || row.contains(long);
     (about(&["loss", "lost", "lose"]) && says("rpo", "recovery point"))
         || (about(&["outage", "unavailable", "down"]) && says("rto", "recovery time"))
 }
@@ -317,7 +318,7 @@ fn marked(text: &str, markers: &[String]) -> bool {
         if !m.chars().next().is_some_and(char::is_alphanumeric) {
             return lower.contains(&m);
         }
-        find_word(&lower, &m).into_iter().any(|at| {
+        words::find(&lower, &m).into_iter().any(|at| {
             let before = lower[..at].trim_end_matches(['-', ' ']);
             let prev = before.rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
             !NEGATIONS.contains(&prev)
@@ -465,12 +466,12 @@ fn decision_line(doc: &Doc, t: &Table, r: Range, opts: &[Opt]) -> Option<usize> 
     let clause = rest.split(['.', ';', '\n']).next().unwrap_or(rest);
     let clause = clause.split(" because").next().unwrap_or(clause);
     let names = |o: &Opt| -> bool {
-        let full = !find_word(clause, &o.name.to_lowercase()).is_empty();
+        let full = words::has(clause, &o.name.to_lowercase());
         // "We chose H3" names "H3 hexagons" when no other option starts with "H3"
         let head = o.name.split_whitespace().next().unwrap_or("").to_lowercase();
         let unique =
             opts.iter().filter(|x| x.name.to_lowercase().split_whitespace().next() == Some(&head)).count() == 1;
-        full || (unique && head.chars().count() >= 2 && !find_word(clause, &head).is_empty())
+        full || (unique && head.chars().count() >= 2 && words::has(clause, &head))
     };
     let hits: Vec<usize> = (0..opts.len()).filter(|&i| !opts[i].name.is_empty() && names(&opts[i])).collect();
     match hits.as_slice() {
