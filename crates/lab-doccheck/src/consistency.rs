@@ -10,7 +10,8 @@ use crate::numbers::{find_block, Block};
 use crate::problem::Problem;
 use crate::spec::ConsistencySpec;
 use crate::text::{fmt_num, quantities, Quantity};
-use crate::workspace::{section, Workspace};
+use crate::titles::section;
+use crate::workspace::Workspace;
 
 /// What a unit measures, with its factor to the base unit of that dimension (bytes, bytes per
 /// second, events per second, seconds).

@@ -7,7 +7,7 @@ use crate::finding::{Finding, Status};
 use crate::problem::Problem;
 use crate::rules::{Rule, Rules, Spec};
 use crate::workspace::Workspace;
-use crate::{adr, artifacts, consistency, mermaid, numbers, structure, tables, xref};
+use crate::{adr, artifacts, consistency, mermaid, numbers, slo, structure, tables, xref};
 
 /// How many problems one finding spells out; the rest are counted, so a message stays readable.
 const SHOWN: usize = 4;
@@ -29,7 +29,7 @@ fn run_rule(rule: &Rule, ws: &mut Workspace) -> Finding {
         Spec::Capacity(s, exprs) => numbers::capacity(s, exprs, ws),
         Spec::Consistency(s) => consistency::rule(s, ws),
         Spec::Components(s) => xref::rule(s, ws),
-        Spec::Slo(s) => numbers::slo(s, ws),
+        Spec::Slo(s) => slo::rule(s, ws),
         Spec::Mermaid(s) => mermaid::rule(s, ws),
         Spec::Api(s) => artifacts::api(s, ws),
         Spec::Table(s, preset) => tables::table(s, *preset, ws),

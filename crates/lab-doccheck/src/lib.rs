@@ -47,10 +47,13 @@ mod numbers;
 mod problem;
 mod quality;
 mod rules;
+mod slo;
 mod spec;
 mod structure;
 mod tables;
 mod text;
+mod titles;
+mod words;
 mod workspace;
 mod xref;
 

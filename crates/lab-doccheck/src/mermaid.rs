@@ -5,7 +5,8 @@
 
 use crate::problem::Problem;
 use crate::spec::MermaidSpec;
-use crate::workspace::{section, Workspace};
+use crate::titles::section;
+use crate::workspace::Workspace;
 
 pub(crate) const KNOWN_KINDS: &[&str] = &[
     "flowchart",

@@ -1,5 +1,6 @@
-//! Structure rules: required sections (with aliases, non-empty), prose word floors that ignore
-//! code and tables, list-item counts, leftover placeholders, and internal links and anchors.
+//! Structure rules: required sections (found by `titles`, non-empty), prose word floors that
+//! ignore code and count only the description cells of tables, list-item counts, leftover
+//! placeholders, and internal links and anchors.
 
 use std::collections::BTreeSet;
 
@@ -8,10 +9,54 @@ use crate::problem::Problem;
 use crate::quality::{self, Folded, DEFAULT_PLACEHOLDERS};
 use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
 use crate::text::word_count;
-use crate::workspace::{doc_section, quoted, section, wildcard, Workspace};
+use crate::titles::{self, doc_section, section};
+use crate::workspace::{wildcard, Workspace};
+
+/// Table columns whose cells describe things in sentences. A component table's
+/// "Responsibility" column is how many engineers write a design's prose, so its cells count
+/// towards a word floor; name, technology and number columns do not.
+const DESCRIPTIVE: &[&str] = &[
+    "description",
+    "responsibility",
+    "purpose",
+    "role",
+    "what it does",
+    "details",
+    "explanation",
+    "rationale",
+    "why",
+    "summary",
+    "notes",
+];
+
+/// A description cell counts only when it is a phrase, not a label ("yes", "Go").
+const MIN_CELL_WORDS: usize = 3;
 
 fn prose_words(doc: &Doc, r: Range) -> usize {
     doc.prose_in(r).map(|p| word_count(&p.text)).sum()
+}
+
+/// Words in the description columns of the tables in a range.
+/// The description cells of the range's tables that count as prose (phrases, not labels).
+fn description_cells(doc: &Doc, r: Range) -> Vec<&str> {
+    let mut out = Vec::new();
+    for t in doc.tables_in(r) {
+        let cols: Vec<usize> = t
+            .header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| DESCRIPTIVE.iter().any(|d| titles::mentions(&h.text, d)))
+            .map(|(i, _)| i)
+            .collect();
+        for row in &t.rows {
+            for &i in &cols {
+                if let Some(c) = row.get(i).filter(|c| word_count(&c.text) >= MIN_CELL_WORDS) {
+                    out.push(c.text.as_str());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Expands globs and drops files whose name matches an `exclude` pattern.
@@ -31,18 +76,21 @@ pub(crate) fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> 
         Ok(d) => d,
         Err(f) => return vec![f],
     };
+    let names: Vec<Vec<String>> = spec.sections.iter().map(|r| r.names()).collect();
+    // A heading one section names exactly is that section's: another section may not claim it
+    // through a looser match, so one "Architecture decisions" heading cannot pass both
+    // "Decisions" and "Architecture".
+    let exact: Vec<Option<usize>> =
+        names.iter().map(|n| titles::find(&doc, n, &[]).filter(|(_, t)| t.is_exact()).map(|(i, _)| i)).collect();
     let mut out = Vec::new();
-    for req in &spec.sections {
-        let names = req.names();
-        match doc.find_heading(&names) {
-            None => {
-                let also =
-                    if names.len() > 1 { format!(" (also accepted: {})", quoted(&names[1..])) } else { String::new() };
-                out.push(Problem::in_file(
-                    &doc.path,
-                    format!("missing section \"{}\"{also}: add it as a heading", req.title),
-                ));
-            }
+    for (k, req) in spec.sections.iter().enumerate() {
+        let found = exact[k].or_else(|| {
+            let claimed: Vec<usize> =
+                exact.iter().enumerate().filter(|(j, _)| *j != k).filter_map(|(_, e)| *e).collect();
+            titles::find(&doc, &names[k], &claimed).map(|(i, _)| i)
+        });
+        match found {
+            None => out.push(Problem::in_file(&doc.path, titles::missing("missing section", &names[k]))),
             Some(i) => {
                 let r = doc.section_range(i);
                 if req.non_empty && !doc.has_content(r) {
@@ -50,7 +98,7 @@ pub(crate) fn sections(spec: &SectionsSpec, ws: &mut Workspace) -> Vec<Problem> 
                         &doc.path,
                         doc.line(doc.headings[i].offset),
                         format!(
-                            "section \"{}\" is empty (a heading and comments only): write it",
+                            "section \"{}\" is empty (a heading and comments only): write it; the grader needs prose, a list, a table or a code block under the heading",
                             doc.headings[i].text
                         ),
                     ));
@@ -73,20 +121,27 @@ pub(crate) fn word_floor(spec: &WordFloorSpec, ws: &mut Workspace) -> Vec<Proble
             Err(f) => return vec![f],
         },
     };
-    let n = prose_words(&doc, r);
+    let prose = prose_words(&doc, r);
+    let cells = description_cells(&doc, r);
+    let described: usize = cells.iter().map(|c| word_count(c)).sum();
+    let n = prose + described;
     if n >= spec.min_words {
         // A floor met with filler is not met: the words must read as writing.
-        let text: Vec<&str> = doc.prose_in(r).map(|p| p.text.as_str()).collect();
+        let text: Vec<&str> = doc.prose_in(r).map(|p| p.text.as_str()).chain(cells.iter().copied()).collect();
         return match quality::filler(&text.join("\n")) {
             Some(why) => vec![Problem::at(&doc.path, line, format!("{what} does not read as prose: {why}"))],
             None => Vec::new(),
         };
     }
+    let tables =
+        if described > 0 { format!(", {described} of them from table description cells") } else { String::new() };
     vec![Problem::at(
         &doc.path,
         line,
         format!(
-            "{what} has {n} words of prose; write at least {} (code blocks, tables and comments do not count)",
+            "{what} has {n} words of prose{tables}; write at least {}: explain in sentences what the parts do and why, \
+             e.g. \"The dispatch service batches requests for 2 s because ...\" (code blocks, comments and table cells \
+             other than a Description or Responsibility column do not count)",
             spec.min_words
         ),
     )]
@@ -106,7 +161,8 @@ pub(crate) fn list_items(spec: &ListItemsSpec, ws: &mut Workspace) -> Vec<Proble
         &doc.path,
         doc.line(h.offset),
         format!(
-            "section \"{}\" has {n} list items of at least {} words; list at least {} (one '- ' line each)",
+            "section \"{}\" has {n} list items of at least {} words; list at least {} (one '- ' line each, e.g. \
+             `- No surge pricing: the pricing team owns it`) so each point can be reviewed on its own",
             h.text, spec.min_words, spec.min_items
         ),
     )]
@@ -131,7 +187,7 @@ pub(crate) fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<P
         let ranges: Vec<Range> = if spec.sections.is_empty() {
             vec![doc.whole()]
         } else {
-            spec.sections.iter().filter_map(|n| doc.section(&n.list()).map(|(r, _)| r)).collect()
+            spec.sections.iter().filter_map(|n| section(&doc, n).ok().map(|(r, _)| r)).collect()
         };
         // One folded text per file, so a placeholder split over a line break is still seen.
         let mut folded = Folded::new();

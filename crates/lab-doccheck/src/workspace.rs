@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::markdown::{Doc, Heading, Range};
+use crate::markdown::Doc;
 use crate::problem::Problem;
-use crate::spec::Names;
 
 /// Documents larger than this are refused rather than parsed: nobody writes a 4 MB design doc,
 /// and grading must stay fast.
@@ -159,26 +158,6 @@ impl Workspace {
             Err(f) => Some(f.message),
         }
     }
-}
-
-/// The document and section most rules read: either, when missing, is the rule's one problem.
-pub(crate) fn doc_section(ws: &mut Workspace, file: &str, names: &Names) -> Result<(Rc<Doc>, Range, Heading), Problem> {
-    let doc = ws.doc(file)?;
-    let (range, heading) = section(&doc, names)?;
-    let heading = heading.clone();
-    Ok((doc, range, heading))
-}
-
-/// The section a rule reads, or a problem telling the learner to add the heading.
-pub(crate) fn section<'a>(doc: &'a Doc, names: &Names) -> Result<(Range, &'a Heading), Problem> {
-    let list = names.list();
-    doc.section(&list).ok_or_else(|| {
-        let also = if list.len() > 1 { format!(" (also accepted: {})", quoted(&list[1..])) } else { String::new() };
-        Problem::in_file(
-            &doc.path,
-            format!("{} has no section titled \"{}\"{also}: add it as a heading", doc.path, names.shown()),
-        )
-    })
 }
 
 pub(crate) fn quoted(items: &[String]) -> String {

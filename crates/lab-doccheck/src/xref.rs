@@ -7,7 +7,8 @@ use crate::mermaid::{flowchart_graph, Graph};
 use crate::problem::Problem;
 use crate::spec::ComponentsSpec;
 use crate::text::normalize_title;
-use crate::workspace::{section, Workspace};
+use crate::titles::section;
+use crate::workspace::Workspace;
 
 /// Words that name a kind of part rather than the part: "Dispatch service" is described when the
 /// text talks about dispatch.

@@ -80,11 +80,13 @@ fn api_endpoint_without_payload_and_too_few() {
     assert_fail(
         &o,
         &[
-            "documents 0 endpoints with method, path and a JSON example; document at least 2",
+            "documents 1 complete interface operations; document at least 2",
+            "`POST /v1/rides` followed by a ```json block",
             "endpoint POST /v1/rides has no example payload",
-            "endpoint GET /v1/trips/{id} has no example payload",
         ],
     );
+    // a GET sends no body: it is complete without an example
+    assert!(!o.message.contains("GET /v1/trips/{id} has no example"), "{}", o.message);
 }
 
 #[test]
@@ -93,4 +95,72 @@ fn api_invalid_json_points_at_line() {
     let o = one(API, &[("doc.md", doc)]);
     assert_fail(&o, &["(line 8): example payload is not valid JSON", "trailing comma"]);
     assert_eq!(o.line, Some(1));
+}
+
+const API3: &str = "kind = \"api_endpoints\"\nfile = \"doc.md\"\nsection = \"API\"\nmin_endpoints = 3";
+
+#[test]
+fn api_bodyless_methods_need_no_example_but_the_section_needs_one() {
+    let doc = "## API\n\n`POST /v1/messages`: send.\n\n```json\n{\"to\": \"u1\", \"text\": \"hi\"}\n```\n\n`DELETE /v1/messages/{id}`: unsend.\n\n| Method | Path | Purpose |\n| --- | --- | --- |\n| GET | `/v1/chats/{id}/messages` | history |\n| HEAD | /v1/media/{id} | size |\n";
+    assert_pass(&one(API3, &[("doc.md", doc)]));
+    // a request-less endpoint with a response example counts as well
+    let doc = "## API\n\nGET /v1/a\n\n```json\n{\"id\": 1}\n```\n\nDELETE /v1/a/{id}\n\nOPTIONS /v1/a\n";
+    assert_pass(&one(API3, &[("doc.md", doc)]));
+    let doc = "## API\n\nGET /v1/a\n\nDELETE /v1/a/{id}\n\nHEAD /v1/a\n";
+    let o = one(API3, &[("doc.md", doc)]);
+    assert_fail(&o, &["section \"API\" shows no example payload: add a ```json block after one operation"]);
+}
+
+#[test]
+fn api_messages_in_headings_with_json_examples() {
+    let doc = "## Client-server protocol\n\nOne WebSocket per device.\n\n### `send_message` (client -> server)\n\n```json\n{\"type\": \"send_message\", \"to\": \"u1\", \"text\": \"hi\"}\n```\n\n### `message_ack` (server → client)\n\n```json\n{\"type\": \"message_ack\", \"id\": \"m1\"}\n```\n\n### `typing` event\n\n```json\n{\"type\": \"typing\", \"chat\": \"c1\"}\n```\n";
+    let rule = "kind = \"api_endpoints\"\nfile = \"doc.md\"\nsection = [\"API\"]\nmin_endpoints = 3";
+    // "Client-server protocol" is a built-in synonym of "API"
+    assert_pass(&one(rule, &[("doc.md", doc)]));
+    let doc = "## API\n\n### `send_message` (client -> server)\n\nSends a message.\n\n### `message_ack` (server -> client)\n\n```json\n{\"id\": \"m1\"}\n```\n";
+    let o = one(API, &[("doc.md", doc)]);
+    assert_fail(&o, &["message send_message has no example payload", "{\"type\": \"send_message\", ...}"]);
+    assert_eq!(o.line, Some(1));
+    assert!(o.message.contains("line 3"), "{}", o.message);
+}
+
+#[test]
+fn api_message_tables_with_examples_by_type_or_in_a_cell() {
+    let doc = "## API\n\n| Message | Direction | Purpose |\n| --- | --- | --- |\n| `send` | client -> server | send a message |\n| `ack` | server -> client | confirm storage |\n| `receipt` | server -> client | delivered or read |\n\n```json\n{\"type\": \"ack\", \"id\": \"m1\"}\n```\n\n```json\n{\"type\": \"send\", \"text\": \"hi\"}\n```\n\n```json\n{\"type\": \"receipt\", \"state\": \"read\"}\n```\n";
+    assert_pass(&one(API3, &[("doc.md", doc)]));
+    let doc = "## API\n\n| Event | Payload |\n| --- | --- |\n| `join` | `{\"room\": \"r1\"}` |\n| `leave` | `{\"room\": \"r1\"}` |\n| `say` | `{\"room\": r1}` |\n";
+    let o = one(API3, &[("doc.md", doc)]);
+    assert_fail(
+        &o,
+        &[
+            "documents 2 complete interface operations",
+            "example payload is not valid JSON",
+            "message say has no example",
+        ],
+    );
+}
+
+#[test]
+fn api_grpc_rpcs_with_protobuf_text_examples() {
+    let doc = "## API\n\n```proto\nservice Chat {\n  rpc SendMessage(SendRequest) returns (SendReply);\n  rpc GetHistory(HistoryRequest) returns (HistoryReply);\n  rpc Subscribe(SubscribeRequest) returns (stream Event);\n}\n```\n\n### SendMessage\n\n```textproto\nchat_id: \"c1\"\nbody { text: \"hi\" }\n```\n\n### GetHistory\n\n```json\n{\"chat_id\": \"c1\", \"limit\": 50}\n```\n\n`Subscribe` request:\n\n```pbtxt\nchat_ids: [\"c1\", \"c2\"]\n```\n";
+    assert_pass(&one(API3, &[("doc.md", doc)]));
+    let doc = "## API\n\n```proto\nservice Chat {\n  rpc SendMessage(SendRequest) returns (SendReply);\n  rpc Subscribe(SubscribeRequest) returns (stream Event);\n}\n```\n\n### SendMessage\n\n```textproto\nchat_id: \"c1\n```\n";
+    let o = one(API, &[("doc.md", doc)]);
+    assert_fail(
+        &o,
+        &[
+            "documents 0 complete interface operations",
+            "example payload is not valid protobuf text: unterminated string",
+            "rpc SendMessage has no example payload",
+            "rpc Subscribe has no example payload",
+        ],
+    );
+    assert!(o.message.contains("(line 6): rpc Subscribe"), "{}", o.message);
+}
+
+#[test]
+fn odd_api_text_never_panics() {
+    let doc = "## API\n\n### `\n\n### ``\n\n### `é_ü` (→)\n\n- `` → ``\n\n```proto\nrpc \nrpc (x)\nrpc É(x)\n```\n\n```textproto\n}}}\n'é\n<[\n```\n\n| Message | Example |\n| - | - |\n| `` | `{` |\n| é | [ |\n\n```json\n{\"type\": \"\n```\n";
+    let o = one(API, &[("doc.md", doc)]);
+    assert!(o.status == lab_doccheck::Status::Fail && !o.message.is_empty());
 }

@@ -9,5 +9,6 @@ mod diagrams;
 mod fuzz;
 mod numbers;
 mod rules_file;
+mod slo;
 mod structure;
 mod tables;

@@ -201,3 +201,89 @@ fn a_word_floor_met_with_filler_is_not_met() {
         estimate at once.";
     assert_pass(&one(FILLER_FLOOR, &[("doc.md", &format!("## Context\n\n{prose}\n"))]));
 }
+
+const DESIGN_SECTIONS: &str = r#"kind = "sections"
+file = "doc.md"
+sections = [
+  { title = "Goals" },
+  { title = "Non-goals" },
+  { title = "Capacity estimates", aliases = ["Capacity"] },
+  { title = "Critical flow", aliases = ["Key flow"] },
+  { title = "API" },
+  { title = "Alternatives and trade-offs" },
+]"#;
+
+fn headed(titles: &[&str]) -> String {
+    titles.iter().map(|t| format!("## {t}\n\nWritten.\n\n")).collect()
+}
+
+#[test]
+fn sections_accept_plurals_synonyms_numbering_and_ampersands() {
+    let doc =
+        headed(&["1. Goals", "2. Non-Goals", "3. Estimates", "3.1 Key flows", "4 APIs", "5. Alternatives & Tradeoffs"]);
+    assert_pass(&one(DESIGN_SECTIONS, &[("doc.md", &doc)]));
+    // contained as whole words, and a synonym under another wording
+    let doc = headed(&[
+        "Design goals",
+        "Out of scope",
+        "Back-of-the-envelope estimates",
+        "Request flow",
+        "Public API",
+        "Alternatives considered",
+    ]);
+    assert_pass(&one(DESIGN_SECTIONS, &[("doc.md", &doc)]));
+}
+
+#[test]
+fn sections_refuse_near_misses() {
+    // "Non-goals" is not "Goals", "Rapid" does not hold "API", "Cost estimates" is not capacity
+    let doc = headed(&["Non-goals", "Rapid growth", "Cost estimates", "Key flow", "Trade-offs"]);
+    let o = one(DESIGN_SECTIONS, &[("doc.md", &doc)]);
+    assert_fail(
+        &o,
+        &["missing section \"Goals\"", "missing section \"API\"", "missing section \"Capacity estimates\""],
+    );
+    assert!(o.message.contains("e.g. `## Goals`"), "{}", o.message);
+    assert!(!o.message.contains("Non-goals\""), "{}", o.message);
+}
+
+#[test]
+fn sections_one_heading_serves_one_section() {
+    // "Architecture" is an alias of the design, but this heading is the decisions section
+    let rule = r#"kind = "sections"
+file = "doc.md"
+sections = [{ title = "High-level design", aliases = ["Architecture"] }, { title = "Architecture decisions" }]"#;
+    let o = one(rule, &[("doc.md", &headed(&["Architecture decisions"]))]);
+    assert_fail(&o, &["missing section \"High-level design\""]);
+    assert_pass(&one(rule, &[("doc.md", &headed(&["Architecture decisions", "System architecture"]))]));
+}
+
+#[test]
+fn section_lookup_of_other_rules_is_tolerant_too() {
+    let rule = "kind = \"list_items\"\nfile = \"doc.md\"\nsection = [\"Key flow\"]\nmin_items = 1";
+    assert_pass(&one(rule, &[("doc.md", "## 4. Key Flows\n\n- a rider requests a trip\n")]));
+    let rule = "kind = \"no_placeholders\"\nfiles = [\"doc.md\"]\nsections = [\"Capacity estimates\"]";
+    let o = one(rule, &[("doc.md", "## Estimates\n\nTBD\n\n## Other\n\nTBD\n")]);
+    assert_fail(&o, &["\"TBD\""]);
+    assert_eq!(o.line, Some(3));
+    assert!(!o.message.contains("line 7"), "{}", o.message);
+}
+
+const HLD: &str = "kind = \"word_floor\"\nfile = \"doc.md\"\nsection = \"High-level design\"\nmin_words = 15";
+
+#[test]
+fn word_floor_counts_description_cells_of_component_tables() {
+    let doc = "## High-level design\n\nThree services.\n\n| Component | Responsibilities | Tech |\n| --- | --- | --- |\n| Gateway | terminates TLS and routes each request to its service | Envoy |\n| Dispatch | batches ride requests per city every two seconds | Go |\n";
+    assert_pass(&one(HLD, &[("doc.md", doc)]));
+}
+
+#[test]
+fn word_floor_ignores_label_cells_and_other_columns() {
+    // names, technologies and one-word descriptions are not prose
+    let doc = "## High-level design\n\nThree services.\n\n| Component | Description | Runs on |\n| --- | --- | --- |\n| Gateway | Envoy | runs on Kubernetes in three zones with autoscaling |\n| Dispatch | Go | runs on Kubernetes in three zones with autoscaling |\n";
+    let o = one(HLD, &[("doc.md", doc)]);
+    assert_fail(&o, &["has 2 words of prose; write at least 15", "Responsibility column"]);
+    let doc = "## High-level design\n\nThree services.\n\n| Component | Role |\n| --- | --- |\n| Gateway | terminates TLS and routes |\n";
+    let o = one(HLD, &[("doc.md", doc)]);
+    assert_fail(&o, &["has 6 words of prose, 4 of them from table description cells"]);
+}

@@ -89,7 +89,7 @@ fn tradeoff_failures() {
     let o = one(TT, &[("doc.md", &tt("| H3 | good | low | easy | |\n| S2 | good | low | ok | |\n"))]);
     assert_fail(&o, &["has 0 complete trade-off tables", "no option is marked as chosen"]);
     let o = one(TT, &[("doc.md", &tt("| H3 | good | low | easy | chosen |\n| S2 | good | low | ok | ✅ |\n"))]);
-    assert_fail(&o, &["2 options are marked as chosen: mark exactly one"]);
+    assert_fail(&o, &["2 options are marked as chosen (H3, S2): mark exactly one"]);
     let o = one(TT, &[("doc.md", &tt("| H3 | good | | easy | ✅ |\n"))]);
     assert_fail(&o, &["compares 1 options; compare at least 2", "column \"Cost\" is empty"]);
     let doc = "## Trade-offs\n\n| Option | Cost | Verdict |\n| --- | --- | --- |\n| A | low | ✅ |\n| B | high | |\n";
@@ -109,4 +109,112 @@ fn failure_modes_preset_needs_five_rows_and_columns() {
     assert_fail(&o, &["has 1 filled rows; it needs at least 5"]);
     let o = one(rule, &[("doc.md", "## Failure modes\n\n| What | How |\n| - | - |\n| a | b |\n")]);
     assert_fail(&o, &["lacks the column(s) Component, Failure, Detection, Mitigation"]);
+}
+
+const CRITERIA: &str = "| Latency | low | medium |\n| Cost | high | low |\n| Operability | managed | self-run |\n";
+
+#[test]
+fn tradeoff_transposed_tables_pass_with_a_marked_column_or_a_decision_row() {
+    let doc = format!("## Trade-offs\n\n| Criterion | Kafka ✅ | RabbitMQ |\n| --- | --- | --- |\n{CRITERIA}");
+    assert_pass(&one(TT, &[("doc.md", &doc)]));
+    let doc = format!(
+        "## Trade-offs\n\n| | Kafka | RabbitMQ |\n| --- | --- | --- |\n{CRITERIA}| Decision | chosen | rejected |\n"
+    );
+    assert_pass(&one(TT, &[("doc.md", &doc)]));
+    // no tell-tale first header: the marker on a header cell says options are columns
+    let doc = format!("## Trade-offs\n\n| Queue | Kafka (recommended) | RabbitMQ |\n| --- | --- | --- |\n{CRITERIA}");
+    assert_pass(&one(TT, &[("doc.md", &doc)]));
+}
+
+#[test]
+fn tradeoff_transposed_without_a_marker_fails_with_an_example() {
+    let doc = format!("## Trade-offs\n\n| Criterion | Kafka | RabbitMQ |\n| --- | --- | --- |\n{CRITERIA}");
+    let o = one(TT, &[("doc.md", &doc)]);
+    assert_fail(&o, &["no option is marked as chosen", "`| Criterion | Kafka ✅ | RabbitMQ |`", "Decision: Kafka"]);
+    let doc = "## Trade-offs\n\n| Criterion | Kafka ✅ | RabbitMQ |\n| --- | --- | --- |\n| Latency | low | |\n| Cost | high | low |\n| Ops | managed | self-run |\n";
+    assert_fail(&one(TT, &[("doc.md", doc)]), &["option \"RabbitMQ\": criterion \"Latency\" is empty"]);
+}
+
+fn opts(names: [&str; 2], verdict_head: &str, verdicts: [&str; 2]) -> String {
+    format!(
+        "## Trade-offs\n\n| Option | Latency | Cost | Ops | {verdict_head} |\n| --- | --- | --- | --- | --- |\n| {} | low | high | easy | {} |\n| {} | mid | low | hard | {} |\n",
+        names[0], verdicts[0], names[1], verdicts[1]
+    )
+}
+
+#[test]
+fn tradeoff_common_chosen_markers() {
+    for (names, head, verdicts) in [
+        (["Kafka (recommended)", "RabbitMQ"], "Notes", ["", ""]),
+        (["Kafka ✓", "RabbitMQ"], "Notes", ["", ""]),
+        (["Kafka", "RabbitMQ"], "Chosen", ["yes", "no"]),
+        (["Kafka", "RabbitMQ"], "Decision", ["Adopt", "Rejected: no replay"]),
+        (["Kafka", "RabbitMQ"], "Notes", ["selected for replay", "not recommended at this scale"]),
+        (["Kafka", "RabbitMQ"], "Verdict", ["✔", ""]),
+    ] {
+        let doc = opts(names, head, verdicts);
+        assert_pass(&one(TT, &[("doc.md", &doc)]));
+    }
+}
+
+#[test]
+fn tradeoff_marks_in_criteria_cells_or_negated_do_not_count() {
+    // ✓ and ✗ rate criteria here; they do not pick an option
+    let doc = "## Trade-offs\n\n| Option | Replay | Ordering | Managed |\n| --- | --- | --- | --- |\n| Kafka | ✓ | ✓ | ✗ |\n| RabbitMQ | ✗ | ✓ | ✓ |\n";
+    assert_fail(&one(TT, &[("doc.md", doc)]), &["no option is marked as chosen"]);
+    let doc = opts(["Kafka", "RabbitMQ"], "Decision", ["not chosen", "not recommended"]);
+    assert_fail(&one(TT, &[("doc.md", &doc)]), &["no option is marked as chosen"]);
+}
+
+#[test]
+fn tradeoff_decision_line_under_the_table() {
+    let table = opts(["Kafka on MSK", "RabbitMQ"], "Notes", ["", ""]);
+    assert_pass(&one(TT, &[("doc.md", &format!("{table}\n**Decision:** Kafka on MSK, for replay.\n"))]));
+    assert_pass(&one(TT, &[("doc.md", &format!("{table}\nWe chose Kafka because consumers replay.\n"))]));
+    // naming both options, or a line after the next heading, decides nothing
+    let o = one(TT, &[("doc.md", &format!("{table}\nDecision: Kafka on MSK or RabbitMQ, later.\n"))]);
+    assert_fail(&o, &["no option is marked as chosen"]);
+    let o = one(TT, &[("doc.md", &format!("{table}\n## Next\n\nDecision: Kafka on MSK.\n"))]);
+    assert_fail(&o, &["no option is marked as chosen"]);
+}
+
+const FM_LOSS: &str = r#"kind = "failure_modes"
+file = "doc.md"
+section = "Failure modes"
+min_rows = 2
+required_rows = [
+  { label = "a dependency outage", any = ["outage", "unavailable"] },
+  { label = "a data-loss case", any = ["data loss", "lost"] },
+]"#;
+
+#[test]
+fn failure_modes_scenario_tables_and_recovery_objectives() {
+    let doc = "## Failure modes\n\n| Failure scenario | Impact | Detection / alerting | Recovery |\n| --- | --- | --- | --- |\n| Primary database fails over | writes pause | replica promotion event | RPO 60 s, promote the replica |\n| Cache cluster | reads slow down | p99 alert | RTO 5 min, rebuild from the database |\n";
+    assert_pass(&one(FM_LOSS, &[("doc.md", doc)]));
+    let doc = "## Failure modes\n\n| Component | Impact | Monitoring | Response |\n| --- | --- | --- | --- |\n| Kafka | outage of the event bus | lag alert | buffer at producers |\n| MySQL | data lost after failover | reconciliation | RPO 0 with semi-sync |\n";
+    assert_pass(&one(FM_LOSS, &[("doc.md", doc)]));
+}
+
+#[test]
+fn failure_modes_recovery_time_is_not_data_loss() {
+    let doc = "## Failure modes\n\n| Failure scenario | Impact | Alerting | Mitigation |\n| --- | --- | --- | --- |\n| Region outage | all users | health checks | RTO 5 min |\n| Cache down | slow reads | p99 alert | warm standby |\n";
+    let o = one(FM_LOSS, &[("doc.md", doc)]);
+    assert_fail(&o, &["no row covers a data-loss case"]);
+    assert!(!o.message.contains("dependency outage"), "{}", o.message);
+}
+
+#[test]
+fn tradeoff_transposed_problems_point_at_the_criterion_row() {
+    let doc = "## Trade-offs\n\n| Criterion | Kafka ✅ | RabbitMQ |\n| --- | --- | --- |\n| Latency | low | mid |\n| Cost | high | |\n| Ops | managed | self-run |\n";
+    let o = one(TT, &[("doc.md", doc)]);
+    assert_fail(&o, &["(line 6): option \"RabbitMQ\": criterion \"Cost\" is empty"]);
+    let doc = "## Trade-offs\n\n| Criterion | Kafka | RabbitMQ |\n| --- | --- | --- |\n| Latency | low | mid |\n| Cost | high | low |\n| Ops | managed | self-run |\n";
+    assert_fail(&one(TT, &[("doc.md", doc)]), &["a Decision row with `yes`"]);
+}
+
+#[test]
+fn odd_tradeoff_text_never_panics() {
+    let doc = "## Trade-offs\n\n| | ✅ | ✅ |\n| - | - | - |\n| Decision | ✅ | |\n| É | un-chosen | not |\n\nDecision:\n\n| Option | ü |\n| - | - |\n| ✅ | ✅ |\n\nWe chose \n";
+    let o = one(TT, &[("doc.md", doc)]);
+    assert!(o.status == lab_doccheck::Status::Fail && !o.message.is_empty());
 }
