@@ -34,7 +34,7 @@ fn a_malformed_rules_file_is_an_error_not_a_pass() {
     let labs = ws.scratch("labs");
     copy_dir(&repo().join("labs/design-doc"), &labs.join("design-doc"));
     fs::write(
-        labs.join("design-doc/docs/grading/rules.toml"),
+        labs.join("design-doc/docs/grading/rules.toml.hbs"),
         "format_version = 1\n[[rule]]\nid = \"x\"\nkind = \"no-such-kind\"\n",
     )
     .unwrap();
