@@ -321,9 +321,23 @@ fn marked(text: &str, markers: &[String]) -> bool {
         words::find(&lower, &m).into_iter().any(|at| {
             let before = lower[..at].trim_end_matches(['-', ' ']);
             let prev = before.rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
-            !NEGATIONS.contains(&prev)
+            !NEGATIONS.contains(&prev) && set_apart(&lower, at, at + m.len())
         })
     })
+}
+
+/// A marker word is a verdict only when set apart from the option's description: the whole
+/// cell or its first word, in brackets or emphasis, or closing the cell after a separator
+/// ("B — recommended", "B, chosen"). "Several CDNs, picked per member by DNS" describes an option; it picks nothing.
+fn set_apart(text: &str, at: usize, end: usize) -> bool {
+    let before = text[..at].trim_end();
+    let after = text[end..].trim_start();
+    let closes = after.starts_with([')', ']', '*', '_']);
+    let ends =
+        after.trim_start_matches([')', ']', '*', '_', '.', '!', ' ']).is_empty() || after.starts_with([':', '—', '–']);
+    let opens = before.is_empty() || before.ends_with(['(', '[', '—', '–', '-', ':', ',', '*', '_', ';']);
+    // A cell that starts with the verdict ("Selected for replay") states it.
+    before.is_empty() || closes || (ends && opens)
 }
 
 /// A verdict cell says yes: an affirmative first word, or a marker.
@@ -658,6 +672,10 @@ mod tests {
         assert!(!marked("not chosen", &m));
         assert!(!marked("un-chosen", &m));
         assert!(!marked("preselected cache", &m));
+        assert!(marked("Option B — recommended", &m));
+        assert!(marked("**Chosen**", &m));
+        assert!(marked("Batched matching, chosen", &m));
+        assert!(!marked("Several commercial CDNs, picked per member by DNS", &m));
         assert!(affirmative("Yes, for replay", &m));
         assert!(!affirmative("no", &m));
     }
