@@ -106,6 +106,9 @@ struct ItemBuf {
 
 impl Doc {
     pub(crate) fn parse(path: &str, input: &str) -> Doc {
+        // A byte-order mark (some Windows editors write one) would hide front matter and turn
+        // the first heading into text; it is no content, and dropping it moves no line.
+        let input = input.strip_prefix('\u{feff}').unwrap_or(input);
         let mut doc = Doc { path: path.to_string(), ..Doc::default() };
         // Front matter is stripped by hand (replaced by blanks of equal length) so offsets and
         // lines stay those of the file the learner edits.

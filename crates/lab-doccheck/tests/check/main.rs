@@ -6,6 +6,7 @@ mod artifacts;
 mod common;
 mod fuzz;
 mod numbers;
+mod reading;
 mod rules_file;
 mod structure;
 mod tables;
