@@ -5,6 +5,7 @@ mod adr;
 mod artifacts;
 mod common;
 mod fuzz;
+mod large;
 mod numbers;
 mod reading;
 mod rules_file;
