@@ -134,15 +134,21 @@ struct Parts {
 }
 
 /// Parses an ADR of any supported format into its summary.
+#[allow(dead_code)] // the entry point for other modules (the coming ADR / trade-off cross-check)
 pub(crate) fn summarize(doc: &Doc) -> AdrSummary {
+    let titles = titles(doc);
+    summary_of(doc, &titles, &parts(doc, &titles, &owned(NEGATIVE)))
+}
+
+fn summary_of(doc: &Doc, titles: &[String], parts: &Parts) -> AdrSummary {
     let title = doc
         .headings
         .iter()
         .find(|h| h.level == 1)
         .map(|h| h.text.clone())
         .or_else(|| doc.front_value("title").map(|f| f.value.clone()));
-    let decision_text = parts(doc, &owned(NEGATIVE)).decision.filter(Part::said).map(|d| d.text);
-    AdrSummary { path: doc.path.clone(), title, status: status(doc), decision_text }
+    let decision_text = parts.decision.as_ref().filter(|d| d.said()).map(|d| d.text.clone());
+    AdrSummary { path: doc.path.clone(), title, status: status(doc, titles), decision_text }
 }
 
 fn owned(words: &[&str]) -> Vec<String> {
@@ -151,7 +157,17 @@ fn owned(words: &[&str]) -> Vec<String> {
 
 /// `normalize_title` with every word in the singular, so "Consequences" finds "consequence".
 fn singular(s: &str) -> String {
-    normalize_title(s)
+    singular_words(&normalize_title(s))
+}
+
+/// Every heading's title through `singular`, computed once per ADR (from the normalised title
+/// the heading already holds) rather than once per lookup.
+fn titles(doc: &Doc) -> Vec<String> {
+    doc.headings.iter().map(|h| singular_words(&h.norm)).collect()
+}
+
+fn singular_words(normalized: &str) -> String {
+    normalized
         .split(' ')
         .map(|w| {
             if w.len() > 4 && w.ends_with("ies") {
@@ -168,15 +184,14 @@ fn singular(s: &str) -> String {
 
 /// Indices of headings titled like one of `names`: exact titles, or a title followed by more
 /// words ("Decision (2026)") unless those make it another part ("Decision drivers").
-fn headings_named(doc: &Doc, names: &[&str]) -> Vec<usize> {
+fn headings_named(titles: &[String], names: &[&str]) -> Vec<usize> {
     let names: Vec<String> = names.iter().map(|n| singular(n)).collect();
-    doc.headings
+    titles
         .iter()
         .enumerate()
-        .filter(|(_, h)| {
-            let t = singular(&h.text);
+        .filter(|(_, t)| {
             names.iter().any(|n| {
-                t == *n
+                *t == n
                     || t.strip_prefix(n.as_str())
                         .and_then(|r| r.strip_prefix(' '))
                         .is_some_and(|rest| !NOT_A_PART.contains(&rest.split(' ').next().unwrap_or("")))
@@ -194,8 +209,28 @@ fn texts_in(doc: &Doc, r: Range, skip: &[Range]) -> Vec<(usize, String)> {
         let cells = std::iter::once(&t.header).chain(t.rows.iter()).flatten();
         out.push((t.offset, cells.map(|c| c.text.as_str()).collect::<Vec<_>>().join(" ")));
     }
-    out.retain(|(o, _)| !skip.iter().any(|s| s.contains(*o)));
+    out.retain(|(o, _)| !covered(skip, *o));
     out.sort_by_key(|(o, _)| *o);
+    out
+}
+
+/// Is `offset` inside one of `ranges` (from `merged`)? A binary search, so a decision with many
+/// consequence subsections stays cheap to read.
+fn covered(ranges: &[Range], offset: usize) -> bool {
+    let i = ranges.partition_point(|r| r.start <= offset);
+    i > 0 && ranges[i - 1].contains(offset)
+}
+
+/// Sections' ranges sorted by start with nested ones folded into their parents.
+fn merged(mut ranges: Vec<Range>) -> Vec<Range> {
+    ranges.sort_by_key(|r| r.start);
+    let mut out: Vec<Range> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
     out
 }
 
@@ -210,11 +245,11 @@ fn heading_of(doc: &Doc, i: usize) -> (String, u32) {
 /// The ADR's status and its line: front matter `status:`, a Status section, or a
 /// `Status: ...` line (MADR 2's `* Status: accepted` bullet, `**Status:** Accepted`), or a
 /// table row whose first cell is Status.
-fn status(doc: &Doc) -> Option<(String, u32)> {
+fn status(doc: &Doc, titles: &[String]) -> Option<(String, u32)> {
     if let Some(f) = doc.front_value("status") {
         return Some((f.value.clone(), f.line));
     }
-    if let Some(&i) = headings_named(doc, &["status"]).first() {
+    if let Some(&i) = headings_named(titles, &["status"]).first() {
         let r = doc.section_range(i);
         return Some(match texts_in(doc, r, &[]).into_iter().next() {
             Some((o, t)) => (t, doc.line(o)),
@@ -246,8 +281,8 @@ fn status(doc: &Doc) -> Option<(String, u32)> {
 
 /// The first word of a status, lower-case, or why the status is not one.
 fn status_word(s: &str) -> Result<String, &'static str> {
-    // MADR 2's template writes every status in brackets: an unedited one is not a decision
-    if s.contains('|') || s.trim_start().starts_with(['[', '{', '<']) {
+    // MADR's templates list every status between bars: an unedited one is not a decision
+    if s.contains('|') {
         return Err("it is still the template's list of choices: keep the one that holds");
     }
     Ok(normalize_title(s).split(' ').next().unwrap_or("").to_string())
@@ -350,11 +385,10 @@ fn negative_line(text: &str, markers: &[String]) -> bool {
 /// Is a negative consequence stated in these consequence sections? A negative line, or a
 /// line under a negative label (a heading such as "Negative consequences" or "### Drawbacks",
 /// or a "Downsides:" paragraph).
-fn has_negative(doc: &Doc, sections: &[usize], markers: &[String]) -> bool {
+fn has_negative(doc: &Doc, titles: &[String], sections: &[usize], markers: &[String]) -> bool {
     for &i in sections {
         let r = doc.section_range(i);
-        let own_label =
-            singular(&doc.headings[i].text).split(' ').any(|w| markers.contains(&w.to_string()) || w == "negative");
+        let own_label = titles[i].split(' ').any(|w| markers.contains(&w.to_string()) || w == "negative");
         let mut entries: Vec<(usize, String, bool)> = doc
             .headings_in(r)
             .filter(|x| x.offset != doc.headings[i].offset)
@@ -379,25 +413,25 @@ fn has_negative(doc: &Doc, sections: &[usize], markers: &[String]) -> bool {
     false
 }
 
-fn parts(doc: &Doc, markers: &[String]) -> Parts {
+fn parts(doc: &Doc, titles: &[String], markers: &[String]) -> Parts {
     let y = y_statement(doc);
-    let consequence_idx = headings_named(doc, CONSEQUENCES);
+    let consequence_idx = headings_named(titles, CONSEQUENCES);
     let consequence_ranges: Vec<Range> = consequence_idx.iter().map(|&i| doc.section_range(i)).collect();
 
-    let context = headings_named(doc, CONTEXT)
+    let context = headings_named(titles, CONTEXT)
         .first()
         .map(|&i| Part { heading: Some(heading_of(doc, i)), text: join(&texts_in(doc, doc.section_range(i), &[])) });
     // the decision is the Decision section's text outside its consequence subsections (MADR
     // nests "### Consequences" under "## Decision Outcome")
-    let decision = headings_named(doc, DECISION).first().map(|&i| Part {
+    let decision = headings_named(titles, DECISION).first().map(|&i| Part {
         heading: Some(heading_of(doc, i)),
-        text: join(&texts_in(doc, doc.section_range(i), &consequence_ranges)),
+        text: join(&texts_in(doc, doc.section_range(i), &merged(consequence_ranges.clone()))),
     });
     let consequences = (!consequence_idx.is_empty()).then(|| Part {
         heading: Some(heading_of(doc, consequence_idx[0])),
         text: consequence_ranges.iter().map(|r| join(&texts_in(doc, *r, &[]))).collect::<Vec<_>>().join("\n"),
     });
-    let mut negative = has_negative(doc, &consequence_idx, markers);
+    let mut negative = has_negative(doc, titles, &consequence_idx, markers);
 
     // a Y-statement stands in for whatever parts the headings do not give
     let (context, decision, consequences) = match &y {
@@ -472,9 +506,10 @@ pub(crate) fn rule(spec: &AdrSpec, ws: &mut Workspace) -> Vec<Problem> {
                 continue;
             }
         };
-        let summary = summarize(&doc);
+        let titles = titles(&doc);
+        let a = parts(&doc, &titles, &markers);
+        let summary = summary_of(&doc, &titles, &a);
         let file = &summary.path;
-        let a = parts(&doc, &markers);
         match &summary.status {
             None => out.push(Problem::at(
                 file,
@@ -578,8 +613,8 @@ mod tests {
     fn titles_match_in_any_case_and_number() {
         let doc =
             Doc::parse("a.md", "## Decision drivers\n\n## 3. IMPLICATIONS\n\n## Decisions\n\n## Outcome (2026)\n");
-        assert_eq!(headings_named(&doc, DECISION), vec![2, 3]);
-        assert_eq!(headings_named(&doc, CONSEQUENCES), vec![1]);
+        assert_eq!(headings_named(&titles(&doc), DECISION), vec![2, 3]);
+        assert_eq!(headings_named(&titles(&doc), CONSEQUENCES), vec![1]);
     }
 
     #[test]
