@@ -294,8 +294,13 @@ fn first_word(s: &str) -> String {
 
 /// Is `phrase` in `text` (already lower-case) as whole words?
 fn has_phrase(text: &str, phrase: &str) -> bool {
+    find_phrase(text, phrase, 0).is_some()
+}
+
+/// Where `phrase` first occurs as whole words in `text` at or after byte `from`.
+fn find_phrase(text: &str, phrase: &str, from: usize) -> Option<usize> {
     let word = |c: char| c.is_alphanumeric();
-    text.match_indices(phrase).any(|(at, _)| {
+    text.get(from..)?.match_indices(phrase).map(|(at, _)| from + at).find(|&at| {
         let before = text[..at].chars().next_back().is_none_or(|c| !word(c));
         let after = text[at + phrase.len()..].chars().next().is_none_or(|c| !word(c));
         before && after
@@ -324,7 +329,7 @@ const Y_MARKS: &[&[&str]] = &[
 fn y_statement_in(text: &str) -> Option<YStatement> {
     // ASCII lower-casing keeps byte offsets, so clauses can be cut from the original text
     let lower = text.to_ascii_lowercase();
-    if !lower.contains(Y_MARKS[0][0]) {
+    if !has_phrase(&lower, Y_MARKS[0][0]) {
         return None;
     }
     let mut found: Vec<(usize, usize, usize)> = Vec::new(); // (mark, start, end)
@@ -332,7 +337,7 @@ fn y_statement_in(text: &str) -> Option<YStatement> {
     for (m, alternatives) in Y_MARKS.iter().enumerate() {
         let hit = alternatives
             .iter()
-            .filter_map(|a| lower[pos..].find(a).map(|at| (pos + at, pos + at + a.len())))
+            .filter_map(|a| find_phrase(&lower, a, pos).map(|at| (at, at + a.len())))
             .min_by_key(|(start, end)| (*start, usize::MAX - end));
         if let Some((start, end)) = hit {
             found.push((m, start, end));
@@ -615,6 +620,20 @@ mod tests {
             Doc::parse("a.md", "## Decision drivers\n\n## 3. IMPLICATIONS\n\n## Decisions\n\n## Outcome (2026)\n");
         assert_eq!(headings_named(&titles(&doc), DECISION), vec![2, 3]);
         assert_eq!(headings_named(&titles(&doc), CONSEQUENCES), vec![1]);
+    }
+
+    #[test]
+    fn y_statement_marks_are_whole_words() {
+        // "interfacing" holds "facing" and "accepting" may open an ordinary clause
+        let y = y_statement_in(
+            "In the context of interfacing with billing, we decided for a queue, to achieve decoupling, \
+             accepting that retries can reorder invoices.",
+        )
+        .unwrap();
+        assert_eq!(y.context, "interfacing with billing");
+        assert_eq!(y.decision, "a queue");
+        assert_eq!(y.accepting, "retries can reorder invoices");
+        assert!(y_statement_in("In contexts of doubt we decided nothing.").is_none());
     }
 
     #[test]
