@@ -203,6 +203,28 @@ fn pieces(doc: &Doc) -> Vec<Piece> {
     out
 }
 
+/// Words that, before a mention in its sentence, make it about a part of the system.
+const SCOPES: &[&str] = &[
+    "city",
+    "cities",
+    "shard",
+    "shards",
+    "region",
+    "regions",
+    "zone",
+    "cluster",
+    "host",
+    "server",
+    "node",
+    "partition",
+    "tenant",
+    "country",
+    "market",
+    "largest",
+    "busiest",
+    "smallest",
+];
+
 /// How far a quoted number may sit from the words that name it.
 const NEAR: usize = 40;
 
@@ -216,6 +238,15 @@ pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
     if !spec.mentions.is_empty() {
         match find_block(&doc, spec.section.as_ref(), &spec.block) {
             Ok((block, problems, line)) => {
+                // Quoted figures are compared where the estimate is made: the block's section.
+                let pieces: Vec<Piece> = match spec.section.as_ref().map(|n| section(&doc, n)) {
+                    Some(Ok((r, _))) => pieces
+                        .iter()
+                        .filter(|p| r.contains(p.offset))
+                        .map(|p| Piece { text: p.text.clone(), offset: p.offset })
+                        .collect(),
+                    _ => pieces.iter().map(|p| Piece { text: p.text.clone(), offset: p.offset }).collect(),
+                };
                 // Agreement with a block that is not filled in proves nothing.
                 let missing: Vec<&String> = spec.mentions.keys().filter(|n| !block.values.contains_key(*n)).collect();
                 if !problems.is_empty() || !missing.is_empty() {
@@ -268,21 +299,30 @@ fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) 
         let Some((want, _)) = block.values.get(name) else { continue };
         let want_dim = name_dim(name);
         for piece in pieces {
-            let lower = piece.text.to_lowercase();
+            // ASCII lower-casing keeps byte offsets those of the text.
+            let lower = piece.text.to_ascii_lowercase();
             for phrase in phrases {
-                let p = phrase.to_lowercase();
+                let p = phrase.to_ascii_lowercase();
                 for (at, _) in lower.match_indices(&p) {
                     let end = at + p.len();
                     // "min.insync.replicas" is a setting's name, not a mention of replicas.
                     let joined = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-');
                     let whole = !lower[..at].chars().next_back().is_some_and(joined)
                         && !lower[end..].chars().next().is_some_and(char::is_alphanumeric);
-                    if !whole {
+                    // "City 1 has 11k DAU", "the busiest shard takes 9,000 writes": a part of
+                    // the system, not the whole the block sizes.
+                    let scoped = lower[..at].split(|c: char| !c.is_ascii_alphanumeric()).any(|w| SCOPES.contains(&w));
+                    if !whole || scoped {
                         continue;
                     }
                     // Only numbers that could be this value: the same dimension when the name
                     // says its unit, no unit of measure when it does not.
-                    let near: Vec<(f64, bool)> = candidates(&piece.text, at, end)
+                    // Only the text around the phrase is read, so long paragraphs stay linear.
+                    let (from, to) = (
+                        floor_boundary(&piece.text, at.saturating_sub(NEAR + 30)),
+                        ceil_boundary(&piece.text, end + NEAR + 30),
+                    );
+                    let near: Vec<(f64, bool)> = candidates(&piece.text[from..to], at - from, end - from)
                         .into_iter()
                         .filter_map(|(v, dim, rounded)| match (want_dim, dim) {
                             (Some((wd, wf)), Some((d, f))) if wd == d => Some((v * f / wf, rounded)),
@@ -323,6 +363,27 @@ fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) 
     out
 }
 
+/// A short stretch of text from `at`: what a phrase about the number there can reach.
+fn window_of(s: &str, at: usize) -> &str {
+    &s[at..ceil_boundary(s, at + 40)]
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 /// A number near a phrase: its value, the dimension of its unit, and whether it looks rounded.
 type Candidate = (f64, Option<(Dim, f64)>, bool);
 
@@ -338,7 +399,7 @@ fn candidates(text: &str, at: usize, end: usize) -> Vec<Candidate> {
                 continue;
             }
             // "alert when the hit ratio falls below 98.5%": a threshold, not the planned value.
-            let before = text[..q.at].trim_end().to_lowercase();
+            let before = text[floor_boundary(text, q.at.saturating_sub(12))..q.at].trim_end().to_lowercase();
             if ["below", "above", "under", "over", "<", ">", "<=", ">=", "≤", "≥", "exceeds", "than"]
                 .iter()
                 .any(|w| before.ends_with(w))
@@ -383,9 +444,10 @@ fn restatements(doc: &Doc, pieces: &[Piece], tolerance: f64) -> Vec<Problem> {
         let qs = quantities(&piece.text);
         for pair in qs.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            let a_end = a.at + piece.text[a.at..].find([' ', '(']).unwrap_or(piece.text.len() - a.at);
+            let near_a = &piece.text[a.at..ceil_boundary(&piece.text, a.at + 64)];
+            let a_end = a.at + near_a.find([' ', '(']).unwrap_or(near_a.len());
             let a_end = a_end.max(a.at + 1);
-            let unit_end = piece.text[a.at..].find(&a.unit).map(|i| a.at + i + a.unit.len()).unwrap_or(a_end);
+            let unit_end = near_a.find(&a.unit).map(|i| a.at + i + a.unit.len()).unwrap_or(a_end);
             let Some(gap) = piece.text.get(unit_end.max(a_end).min(b.at)..b.at) else { continue };
             let gap = gap.trim().to_lowercase();
             let joins = [
@@ -445,7 +507,7 @@ struct Targets {
 fn targets(pieces: &[Piece]) -> Targets {
     let mut t = Targets::default();
     for piece in pieces {
-        let lower = piece.text.to_lowercase();
+        let lower = piece.text.to_ascii_lowercase();
         let qs = quantities(&piece.text);
         let mut percentiles: Vec<(usize, f64)> = Vec::new();
         // "p99", "p99.9" tokens.
@@ -471,7 +533,7 @@ fn targets(pieces: &[Piece]) -> Targets {
         // threshold; without one, "99.99% of calls succeed" is an availability target.
         let mut shares: Vec<(usize, f64)> = Vec::new();
         for q in qs.iter().filter(|q| q.unit.starts_with('%')) {
-            let rest = lower[q.at..].split_once(' ').map(|(_, r)| r).unwrap_or("");
+            let rest = window_of(&lower, q.at).split_once(' ').map(|(_, r)| r).unwrap_or("");
             if rest.starts_with("of ") && !rest.starts_with("of the time") {
                 if times.is_empty() {
                     shares.push((q.at, q.value));
@@ -500,9 +562,9 @@ fn targets(pieces: &[Piece]) -> Targets {
         let is_availability = ["availab", "uptime", "non-5xx", "success rate"].iter().any(|w| lower.contains(w));
         if is_availability {
             for q in qs.iter().filter(|q| q.unit.starts_with('%') && q.value >= 90.0 && q.value < 100.0) {
-                let after = lower[q.at..].split(' ').nth(1).unwrap_or("");
+                let after = window_of(&lower, q.at).split(' ').nth(1).unwrap_or("");
                 let is_share = shares.iter().any(|(at, _)| *at == q.at);
-                if after != "of" || is_share || lower[q.at..].contains("of the time") {
+                if after != "of" || is_share || window_of(&lower, q.at).contains("of the time") {
                     t.availability.push((q.value, piece.offset));
                 }
             }

@@ -13,7 +13,9 @@ use crate::text::{normalize_title, word_count};
 pub(crate) struct Heading {
     pub(crate) level: u8,
     pub(crate) text: String,
-    pub(crate) slug: String,
+    /// `text` through `normalize_title`, computed once: rules look headings up by title many
+    /// times, and normalising every heading on every lookup is quadratic on big documents.
+    pub(crate) norm: String,
     pub(crate) offset: usize,
 }
 
@@ -79,8 +81,17 @@ pub(crate) struct Doc {
     pub(crate) tables: Vec<Table>,
     pub(crate) links: Vec<Link>,
     pub(crate) front: Vec<FrontMatter>,
-    /// Source spans of text, inline code, code-block and HTML events (for placeholder scans).
+    /// Source spans of text, inline code, code-block and HTML events (for placeholder scans),
+    /// in order; spans that touch are merged, so a run of text pulldown-cmark splits at every
+    /// `[` or `*` is scanned once rather than once per fragment.
     pub(crate) spans: Vec<(usize, usize)>,
+    /// The headings' title keys, made on first use: every rule that looks for a section needs
+    /// them, and a document may have many headings.
+    heading_keys: std::cell::OnceCell<Vec<crate::titles::Key>>,
+    /// How many headings share each anchor (GitHub's slug before any `-1` suffix): anchors are
+    /// that slug and `slug-1` up to `slug-(n-1)`. Link checks look anchors up here rather than
+    /// scanning every heading per link.
+    anchors: HashMap<String, usize>,
 }
 
 /// A byte range of the document: a section's body, or the whole file.
@@ -106,6 +117,9 @@ struct ItemBuf {
 
 impl Doc {
     pub(crate) fn parse(path: &str, input: &str) -> Doc {
+        // A byte-order mark (some Windows editors write one) would hide front matter and turn
+        // the first heading into text; it is no content, and dropping it moves no line.
+        let input = input.strip_prefix('\u{feff}').unwrap_or(input);
         let mut doc = Doc { path: path.to_string(), ..Doc::default() };
         // Front matter is stripped by hand (replaced by blanks of equal length) so offsets and
         // lines stay those of the file the learner edits.
@@ -130,7 +144,6 @@ impl Doc {
         let mut row: Vec<Cell> = Vec::new();
         let mut cell: Option<Cell> = None;
         let mut in_head = false;
-        let mut slug_counts: HashMap<String, usize> = HashMap::new();
 
         for (ev, range) in Parser::new_ext(src, opts).into_offset_iter() {
             match ev {
@@ -138,8 +151,15 @@ impl Doc {
                 Event::End(TagEnd::Heading(_)) => {
                     if let Some((level, text, offset)) = heading.take() {
                         let text = text.trim().to_string();
-                        let slug = unique_slug(&github_slug(&text), &mut slug_counts);
-                        self.headings.push(Heading { level, text, slug, offset });
+                        let slug = github_slug(&text);
+                        match self.anchors.get_mut(&slug) {
+                            Some(n) => *n += 1,
+                            None => {
+                                self.anchors.insert(slug, 1);
+                            }
+                        }
+                        let norm = normalize_title(&text);
+                        self.headings.push(Heading { level, text, norm, offset });
                     }
                 }
                 Event::Start(Tag::Paragraph) => para = Some((String::new(), range.start)),
@@ -228,7 +248,7 @@ impl Doc {
                     self.links.push(Link { dest, offset: range.start });
                 }
                 Event::Text(t) | Event::Code(t) => {
-                    self.spans.push((range.start, range.end));
+                    self.span(range.start, range.end);
                     if let Some((_, content, _, _)) = code.as_mut() {
                         content.push_str(&t);
                     } else {
@@ -236,9 +256,7 @@ impl Doc {
                     }
                 }
                 Event::SoftBreak | Event::HardBreak => push_text(" ", &mut heading, &mut cell, &mut para, &mut items),
-                Event::Html(_) | Event::InlineHtml(_) => {
-                    self.spans.push((range.start, range.end));
-                }
+                Event::Html(_) | Event::InlineHtml(_) => self.span(range.start, range.end),
                 _ => {}
             }
         }
@@ -251,6 +269,13 @@ impl Doc {
         self.items.sort_by_key(|p| p.offset);
     }
 
+    fn span(&mut self, start: usize, end: usize) {
+        match self.spans.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => self.spans.push((start, end)),
+        }
+    }
+
     /// 1-based line of a byte offset.
     pub(crate) fn line(&self, offset: usize) -> u32 {
         let idx = match self.line_starts.binary_search(&offset) {
@@ -260,20 +285,12 @@ impl Doc {
         idx.max(1) as u32
     }
 
-    pub(crate) fn whole(&self) -> Range {
-        Range { start: 0, end: self.src.len() + 1 }
+    pub(crate) fn heading_keys(&self) -> &[crate::titles::Key] {
+        self.heading_keys.get_or_init(|| self.headings.iter().map(|h| crate::titles::Key::new(&h.text)).collect())
     }
 
-    /// Index of the first heading whose title matches one of `names` (see `normalize_title`).
-    pub(crate) fn find_heading(&self, names: &[String]) -> Option<usize> {
-        let wanted: Vec<String> = names.iter().map(|n| normalize_title(n)).filter(|n| !n.is_empty()).collect();
-        let titles: Vec<String> = self.headings.iter().map(|h| normalize_title(&h.text)).collect();
-        // An exact title wins over a longer one that merely starts with it, so "Goals" finds
-        // "### Goals" even when "## Goals and non-goals" comes first.
-        titles
-            .iter()
-            .position(|t| wanted.contains(t))
-            .or_else(|| titles.iter().position(|t| wanted.iter().any(|w| t.starts_with(&format!("{w} ")))))
+    pub(crate) fn whole(&self) -> Range {
+        Range { start: 0, end: self.src.len() + 1 }
     }
 
     /// Body of heading `idx`: from the heading to the next heading of the same or higher level.
@@ -287,24 +304,22 @@ impl Doc {
         Range { start: h.offset, end }
     }
 
-    pub(crate) fn section(&self, names: &[String]) -> Option<(Range, &Heading)> {
-        self.find_heading(names).map(|i| (self.section_range(i), &self.headings[i]))
-    }
-
+    // Each list is sorted by offset, so a range is a binary search away: rules ask for many
+    // small sections, and a filter over the whole document per section is quadratic.
     pub(crate) fn prose_in(&self, r: Range) -> impl Iterator<Item = &Prose> {
-        self.prose.iter().filter(move |p| r.contains(p.offset))
+        within(&self.prose, r, |p| p.offset).iter()
     }
     pub(crate) fn items_in(&self, r: Range) -> impl Iterator<Item = &ListItem> {
-        self.items.iter().filter(move |p| r.contains(p.offset))
+        within(&self.items, r, |p| p.offset).iter()
     }
     pub(crate) fn codes_in(&self, r: Range) -> impl Iterator<Item = &CodeBlock> {
-        self.codes.iter().filter(move |p| r.contains(p.offset))
+        within(&self.codes, r, |p| p.offset).iter()
     }
     pub(crate) fn tables_in(&self, r: Range) -> impl Iterator<Item = &Table> {
-        self.tables.iter().filter(move |p| r.contains(p.offset))
+        within(&self.tables, r, |p| p.offset).iter()
     }
     pub(crate) fn headings_in(&self, r: Range) -> impl Iterator<Item = &Heading> {
-        self.headings.iter().filter(move |p| r.contains(p.offset))
+        within(&self.headings, r, |p| p.offset).iter()
     }
 
     /// Is there anything but the heading (and HTML comments) in the range?
@@ -319,10 +334,26 @@ impl Doc {
         self.front.iter().find(|f| f.key.eq_ignore_ascii_case(key))
     }
 
+    /// Does a heading have this anchor? The n-th repeat of a title (counting from 0) gets
+    /// `-n` appended, as on GitHub.
     pub(crate) fn has_slug(&self, slug: &str) -> bool {
         let slug = slug.to_lowercase();
-        self.headings.iter().any(|h| h.slug == slug)
+        if self.anchors.contains_key(&slug) {
+            return true;
+        }
+        let Some((base, n)) = slug.rsplit_once('-') else {
+            return false;
+        };
+        let repeat = if n.starts_with('0') { None } else { n.parse::<usize>().ok() };
+        repeat.is_some_and(|k| k >= 1 && self.anchors.get(base).is_some_and(|count| k < *count))
     }
+}
+
+/// The part of an offset-sorted list that lies in `r`.
+fn within<T>(list: &[T], r: Range, offset: impl Fn(&T) -> usize) -> &[T] {
+    let lo = list.partition_point(|x| offset(x) < r.start);
+    let hi = lo + list[lo..].partition_point(|x| offset(x) < r.end);
+    &list[lo..hi]
 }
 
 fn push_text(
@@ -402,9 +433,47 @@ fn github_slug(text: &str) -> String {
         .collect()
 }
 
-fn unique_slug(base: &str, counts: &mut HashMap<String, usize>) -> String {
-    let n = counts.entry(base.to_string()).or_insert(0);
-    let slug = if *n == 0 { base.to_string() } else { format!("{base}-{n}") };
-    *n += 1;
-    slug
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_titles_get_numbered_anchors() {
+        let doc = Doc::parse("d.md", "# A\n\n## A\n\n### A\n\n## Step 1\n\n## B!\n");
+        for yes in ["a", "a-1", "a-2", "A-1", "step-1", "b"] {
+            assert!(doc.has_slug(yes), "{yes}");
+        }
+        for no in ["a-3", "a-0", "a-01", "b-1", "step", "c", "-1", ""] {
+            assert!(!doc.has_slug(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn section_contents_stop_at_the_next_heading_of_the_same_level() {
+        let doc = Doc::parse("d.md", "# T\n\nintro\n\n## A\n\none\n\n- item\n\n### A1\n\ntwo\n\n## B\n\nthree\n");
+        let a = doc.headings.iter().position(|h| h.text == "A").unwrap();
+        let r = doc.section_range(a);
+        let prose: Vec<&str> = doc.prose_in(r).map(|p| p.text.as_str()).collect();
+        assert_eq!(prose, ["one", "item", "two"]);
+        assert_eq!(doc.items_in(r).count(), 1);
+        assert_eq!(doc.headings_in(r).map(|h| h.text.as_str()).collect::<Vec<_>>(), ["A", "A1"]);
+        assert_eq!(doc.prose_in(doc.whole()).count(), 5);
+    }
+
+    #[test]
+    fn touching_text_fragments_are_one_span() {
+        // pulldown-cmark splits this line at every '[': one span keeps placeholder scans linear
+        let doc = Doc::parse("d.md", "a [b [c TODO\n\nnext `code` para\n");
+        assert_eq!(doc.spans[0], (0, 12));
+        assert_eq!(&doc.src[doc.spans[1].0..doc.spans[1].1], "next `code` para");
+        assert_eq!(doc.spans.len(), 2);
+    }
+
+    #[test]
+    fn byte_order_mark_does_not_hide_front_matter() {
+        let doc = Doc::parse("d.md", "\u{feff}---\nstatus: accepted\n---\n# T\n");
+        assert_eq!(doc.front_value("status").map(|f| (f.value.as_str(), f.line)), Some(("accepted", 2)));
+        assert_eq!(doc.headings[0].text, "T");
+        assert_eq!(doc.line(doc.headings[0].offset), 4);
+    }
 }

@@ -379,6 +379,8 @@ pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
 pub(crate) struct Graph {
     /// (id, label) in order of first appearance; the label is the id when none is given.
     pub(crate) nodes: Vec<(String, String)>,
+    /// Position of each id in `nodes`, so a large diagram is read in linear time.
+    index: std::collections::HashMap<String, usize>,
     /// Subgraph titles: groups a reviewer also expects explained.
     pub(crate) groups: Vec<String>,
     pub(crate) edges: usize,
@@ -528,13 +530,16 @@ fn shape_label(chars: &[char], open: usize) -> (String, usize) {
 }
 
 fn add_node(g: &mut Graph, id: &str, label: Option<String>) {
-    match g.nodes.iter_mut().find(|(n, _)| n == id) {
-        Some(node) => {
+    match g.index.get(id) {
+        Some(&i) => {
             if let Some(l) = label.filter(|l| !l.is_empty()) {
-                node.1 = l;
+                g.nodes[i].1 = l;
             }
         }
-        None => g.nodes.push((id.to_string(), label.filter(|l| !l.is_empty()).unwrap_or_else(|| id.to_string()))),
+        None => {
+            g.index.insert(id.to_string(), g.nodes.len());
+            g.nodes.push((id.to_string(), label.filter(|l| !l.is_empty()).unwrap_or_else(|| id.to_string())));
+        }
     }
 }
 

@@ -149,14 +149,15 @@ pub(crate) fn placeholders(f: &Folded, patterns: &[String]) -> Vec<Hit> {
     for (at, open) in t.match_indices(['[', '<']) {
         let rest = &t[at + open.len()..];
         let close = if open == "[" { ']' } else { '>' };
-        let closed_soon = rest.find(close).is_some_and(|n| n <= 80);
+        // Look a short way ahead only: a document of nothing but brackets stays linear.
+        let closed_soon = window(rest, 81).contains(close);
         if let Some(prompt) = SLOT_PROMPTS.iter().find(|p| rest.starts_with(*p)).filter(|_| closed_soon) {
             let word = prompt.trim_end();
             hits.push(Found { at, end: at + 1 + word.len(), what: format!("{open}{word} ...{close}") });
         }
     }
     for (at, _) in t.match_indices("{{") {
-        if t[at..].find("}}").is_some_and(|n| n <= 60) {
+        if window(&t[at..], 62).contains("}}") {
             hits.push(Found { at, end: at + 2, what: "{{ }}".into() });
         }
     }
@@ -174,6 +175,15 @@ pub(crate) fn placeholders(f: &Folded, patterns: &[String]) -> Vec<Hit> {
         out.push(Hit { offset: f.map[h.at], end: last + 1, what: h.what });
     }
     out
+}
+
+/// The first `n` bytes of `s`, cut back to a character boundary.
+fn window(s: &str, n: usize) -> &str {
+    let mut end = n.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn fold_pattern(p: &str) -> String {

@@ -246,7 +246,20 @@ fn stem(w: &str) -> String {
 
 /// The synonym group a title belongs to, if any.
 fn group_of(key: &Key) -> Option<usize> {
-    SYNONYMS.iter().position(|g| g.iter().any(|s| Key::new(s).same(key)))
+    // Built once: a document with many headings asks this of every one of them.
+    static GROUPS: std::sync::LazyLock<std::collections::HashMap<String, usize>> = std::sync::LazyLock::new(|| {
+        let mut map = std::collections::HashMap::new();
+        for (g, names) in SYNONYMS.iter().enumerate() {
+            for s in *names {
+                map.entry(Key::new(s).whole()).or_insert(g);
+            }
+        }
+        map
+    });
+    if key.is_empty() {
+        return None;
+    }
+    GROUPS.get(&key.whole()).copied()
 }
 
 /// Built-in synonyms of the names (not the names themselves).
@@ -288,7 +301,7 @@ pub(crate) fn find(doc: &Doc, names: &[String], exclude: &[usize]) -> Option<(us
     let names: Vec<Key> = names.iter().map(|n| Key::new(n)).filter(|k| !k.is_empty()).collect();
     let syn = synonyms(&names);
     let groups: Vec<Option<usize>> = names.iter().chain(&syn).map(group_of).collect();
-    let titles: Vec<Key> = doc.headings.iter().map(|h| Key::new(&h.text)).collect();
+    let titles = doc.heading_keys();
     // A loose match is refused when the heading is exactly a known title of another group:
     // "Architecture" must not find "Architecture decisions".
     let other_group = |t: &Key| group_of(t).is_some_and(|g| !groups.contains(&Some(g)));

@@ -2,6 +2,8 @@
 //! draw is explained in the text, and every component a table names (a component table, a
 //! failure-mode table) is one the diagrams draw.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::markdown::{Doc, Table};
 use crate::mermaid::{flowchart_graph, Graph};
 use crate::problem::Problem;
@@ -49,6 +51,9 @@ const GENERIC: &[&str] = &[
     "frontend",
 ];
 
+/// Components compared with the text, at most.
+const MAX_COMPONENTS: usize = 300;
+
 /// Failure domains a failure-mode table may name without a box of their own.
 const SCOPES: &[&str] =
     &["region", "zone", "az", "datacent", "data", "network", "dns", "provider", "cloud", "power", "site", "internet"];
@@ -94,6 +99,22 @@ fn stem(word: &str) -> String {
 /// word of it ("trip" matches "trips")?
 fn names(words: &[&str], key: &[String]) -> bool {
     !key.is_empty() && key.iter().all(|k| words.iter().any(|w| w.starts_with(k.as_str())))
+}
+
+/// Is some paragraph holding every key stem?
+fn described_in(index: &HashMap<&str, HashSet<usize>>, key: &[String]) -> bool {
+    let mut postings: Vec<&HashSet<usize>> = Vec::new();
+    for k in key {
+        match index.get(k.as_str()) {
+            Some(p) => postings.push(p),
+            None => return false,
+        }
+    }
+    postings.sort_by_key(|p| p.len());
+    match postings.split_first() {
+        Some((rarest, rest)) => rarest.iter().any(|i| rest.iter().all(|p| p.contains(i))),
+        None => false,
+    }
 }
 
 /// Paragraphs, list items and table rows, each as stemmed words.
@@ -152,7 +173,9 @@ pub(crate) fn rule(spec: &ComponentsSpec, ws: &mut Workspace) -> Vec<Problem> {
             first_line = block.content_line;
         }
         for (id, label) in g.nodes {
-            if !graph.nodes.iter().any(|(i, l)| *i == id || *l == label) {
+            // A design draws tens of components; past a few hundred a diagram is not one a
+            // reader follows, and comparing each with the text would grow without bound.
+            if graph.nodes.len() < MAX_COMPONENTS && !graph.nodes.iter().any(|(i, l)| *i == id || *l == label) {
                 graph.nodes.push((id, label));
             }
         }
@@ -167,6 +190,13 @@ pub(crate) fn rule(spec: &ComponentsSpec, ws: &mut Workspace) -> Vec<Problem> {
     }
     let ignored: Vec<Vec<String>> = spec.ignore.iter().map(|i| key_words(i)).collect();
     let text = paragraphs(&doc);
+    // stem -> the paragraphs holding it, so each component is looked up, not searched for.
+    let mut index: HashMap<&str, HashSet<usize>> = HashMap::new();
+    for (i, words) in text.iter().enumerate() {
+        for w in words {
+            index.entry(w.as_str()).or_default().insert(i);
+        }
+    }
     let mut out = Vec::new();
     let mut undescribed = Vec::new();
     for (_, label) in &graph.nodes {
@@ -174,7 +204,7 @@ pub(crate) fn rule(spec: &ComponentsSpec, ws: &mut Workspace) -> Vec<Problem> {
         if ignored.contains(&key) {
             continue;
         }
-        let described = text.iter().any(|s| names(&s.iter().map(String::as_str).collect::<Vec<_>>(), &key));
+        let described = described_in(&index, &key);
         if !described {
             undescribed.push(label.clone());
         }

@@ -1,6 +1,7 @@
 //! adr rule.
 
 use super::common::*;
+use lab_doccheck::Status;
 
 const ADR: &str = r#"kind = "adr"
 dir = "docs/adr"
@@ -56,7 +57,9 @@ fn adr_sections_and_negative_consequence() {
     assert_fail(&o, &["no negative consequence", "Bad, because"]);
     assert_eq!(o.file.as_deref(), Some("docs/adr/0002-y.md"));
     let empty_neg = GOOD_FRONT.replace("- We must operate X ourselves.\n", "");
-    assert_fail(&one(ADR, &files(&empty_neg, GOOD_MADR, DESIGN)), &["no negative consequence"]);
+    assert_fail(&one(ADR, &files(&empty_neg, GOOD_MADR, DESIGN)), &["section \"Consequences\" is empty"]);
+    let upbeat = GOOD_FRONT.replace("### Negative\n\n- We must operate X ourselves.", "- Good, because it is fast.");
+    assert_fail(&one(ADR, &files(&upbeat, GOOD_MADR, DESIGN)), &["no negative consequence"]);
     let label = GOOD_FRONT.replace("### Negative\n\n", "Downsides:\n\n");
     assert_pass(&one(ADR, &files(&label, GOOD_MADR, DESIGN)));
 }
@@ -75,4 +78,53 @@ fn adr_front_matter_with_crlf_and_unicode() {
     let o = one(ADR, &files(&bad, GOOD_MADR, DESIGN));
     assert_fail(&o, &["status \"done\""]);
     assert_eq!(o.line, Some(2));
+}
+
+// ---------------------------------------------------------------- the ADR corpus
+//
+// tests/corpus/adr/good/ holds one ADR per published format (MADR 4.0, 3.x, 2.x and minimal,
+// Nygard, Tyree-Akerman, Y-statements as prose and as a table); bad/ holds ADRs that lack
+// something, each ending with `<!-- expect: a | b -->`: fragments its failure message must hold.
+
+const ONE_ADR: &str = r#"kind = "adr"
+dir = "docs/adr"
+min_count = 1"#;
+
+fn corpus(kind: &str) -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/adr").join(kind);
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn corpus_good_adrs_pass_in_every_format() {
+    let good = corpus("good");
+    assert!(good.len() >= 8, "the good corpus is missing files");
+    for (name, text) in &good {
+        let o = one(ONE_ADR, &[(&format!("docs/adr/{name}"), text)]);
+        assert!(o.status == Status::Pass, "{name} should pass: {}", o.message);
+    }
+}
+
+#[test]
+fn corpus_bad_adrs_fail_naming_what_is_missing() {
+    let bad = corpus("bad");
+    assert!(bad.len() >= 7, "the bad corpus is missing files");
+    for (name, text) in &bad {
+        let expect = text
+            .rsplit_once("<!-- expect:")
+            .map(|(_, e)| e.trim_end().trim_end_matches("-->"))
+            .unwrap_or_else(|| panic!("{name} has no <!-- expect: ... --> line"));
+        let o = one(ONE_ADR, &[(&format!("docs/adr/{name}"), text)]);
+        assert!(o.status == Status::Fail, "{name} should fail");
+        assert_eq!(o.file.as_deref(), Some(format!("docs/adr/{name}").as_str()));
+        for fragment in expect.split(" | ").map(str::trim) {
+            assert!(o.message.contains(fragment), "{name}: message {:?} lacks {fragment:?}", o.message);
+        }
+    }
 }
