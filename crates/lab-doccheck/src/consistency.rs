@@ -363,6 +363,26 @@ fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) 
     out
 }
 
+const AVAILABILITY_WORDS: &[&str] =
+    &["availab", "uptime", "5xx", "success rate", "succeed", "successful", "server error", "error-free"];
+
+/// The clause of `lower` holding byte `at`: between ", and", ", but", ", while", ";" or a full
+/// stop on either side.
+fn clause_at(lower: &str, at: usize) -> &str {
+    const CUTS: &[&str] = &[", and ", ", but ", ", while ", "; ", ". "];
+    let from = floor_boundary(lower, at.saturating_sub(200));
+    let to = ceil_boundary(lower, at + 200);
+    let start = CUTS.iter().filter_map(|c| lower[from..at].rfind(c).map(|i| from + i + c.len())).max().unwrap_or(from);
+    let end = CUTS.iter().filter_map(|c| lower[at..to].find(c).map(|i| at + i)).min().unwrap_or(to);
+    &lower[start..end]
+}
+
+/// Is the number at `at` a budget: "budget", "allowance" or "downtime" just before it?
+fn budget_before(lower: &str, at: usize) -> bool {
+    let before = &lower[floor_boundary(lower, at.saturating_sub(24))..at];
+    ["budget", "allowance", "allows", "downtime"].iter().any(|w| before.contains(w))
+}
+
 /// A short stretch of text from `at`: what a phrase about the number there can reach.
 fn window_of(s: &str, at: usize) -> &str {
     &s[at..ceil_boundary(s, at + 40)]
@@ -524,8 +544,11 @@ fn targets(pieces: &[Piece]) -> Targets {
         let times: Vec<(usize, f64)> = qs
             .iter()
             .filter_map(|q| match unit_dim(&q.unit) {
-                // A latency threshold, not an SLO window (days) or a budget.
-                Some((Dim::Seconds, f)) if q.value * f <= 600.0 => Some((q.at, q.value * f)),
+                // A latency threshold: not an SLO window (days), nor a budget of bad minutes
+                // ("error budget 4.32 min", "allows 21.6 minutes of downtime").
+                Some((Dim::Seconds, f)) if q.value * f <= 60.0 && !budget_before(&lower, q.at) => {
+                    Some((q.at, q.value * f))
+                }
                 _ => None,
             })
             .collect();
@@ -559,9 +582,11 @@ fn targets(pieces: &[Piece]) -> Targets {
                 }
             }
         }
-        let is_availability = ["availab", "uptime", "non-5xx", "success rate"].iter().any(|w| lower.contains(w));
-        if is_availability {
-            for q in qs.iter().filter(|q| q.unit.starts_with('%') && q.value >= 90.0 && q.value < 100.0) {
+        for q in qs.iter().filter(|q| q.unit.starts_with('%') && q.value >= 90.0 && q.value < 100.0) {
+            // The clause around the number says what it measures: "99.99% of calls succeed (no
+            // 5xx), and 99.999% of trips are kept" sets one availability target, not two.
+            let clause = clause_at(&lower, q.at);
+            if AVAILABILITY_WORDS.iter().any(|w| clause.contains(w)) {
                 let after = window_of(&lower, q.at).split(' ').nth(1).unwrap_or("");
                 let is_share = shares.iter().any(|(at, _)| *at == q.at);
                 if after != "of" || is_share || window_of(&lower, q.at).contains("of the time") {
@@ -585,9 +610,10 @@ fn targets_agree(doc: &Doc, req: &[Piece], obj: &[Piece], req_line: u32) -> Vec<
             let said = if best.is_nan() {
                 "no SLO targets availability".to_string()
             } else {
-                format!("the strictest availability SLO is {}%", fmt_num(best))
+                // Percentages as written: 99.999 is not "100".
+                format!("the strictest availability SLO is {best}%")
             };
-            out.push(Problem::at(&doc.path, doc.line(off), format!("the requirements ask for {}% availability but {said}: an SLO must hold the system to what it promises", fmt_num(want))));
+            out.push(Problem::at(&doc.path, doc.line(off), format!("the requirements ask for {want}% availability but {said}: an SLO must hold the system to what it promises")));
         }
     }
     let tail: Vec<&(f64, f64, usize)> = r.latency.iter().filter(|(p, _, _)| *p >= 90.0).collect();

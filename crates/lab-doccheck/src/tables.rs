@@ -112,7 +112,16 @@ fn row_name(row: &[Cell]) -> String {
 /// loses, so it covers a data-loss case; a recovery time objective ("RTO 5 min") says how long
 /// the part is down, so it covers an outage case.
 fn recovery_objective_covers(case: &Case, row: &str) -> bool {
-    let about = |words: &[&str]| case.any.iter().any(|w| words.iter().any(|x| w.to_lowercase().contains(x)));
+    // What the case is about comes from its label ("a dependency outage", "a data-loss case"):
+    // an outage case that also accepts the words "region loss" is still not a loss case.
+    let label = case.label.to_lowercase();
+    let about = |words: &[&str]| {
+        if ["loss", "lost", "lose", "outage", "unavailab", "down"].iter().any(|x| label.contains(x)) {
+            words.iter().any(|x| label.contains(x))
+        } else {
+            case.any.iter().any(|w| words.iter().any(|x| w.to_lowercase().contains(x)))
+        }
+    };
     let says = |abbrev: &str, long: &str| words::has(row, abbrev) || row.contains(long);
     (about(&["loss", "lost", "lose"]) && says("rpo", "recovery point"))
         || (about(&["outage", "unavailable", "down"]) && says("rto", "recovery time"))

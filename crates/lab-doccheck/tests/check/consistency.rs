@@ -158,3 +158,17 @@ fn figures_for_a_part_of_the_system_or_outside_the_estimate_are_not_the_block_va
     let prose = "City 1 has 11k DAU. The busiest shard keeps 2 replicas of its index.";
     assert_pass(&one(RULE, &[("doc.md", &doc(BLOCK, prose))]));
 }
+
+#[test]
+fn budgets_in_minutes_are_not_thresholds_and_each_clause_measures_its_own_thing() {
+    let nfr =
+        "- **Continuity:** 99.99% of trip-state API calls succeed (no 5xx), and 99.999% of accepted trips are kept.";
+    let line = "- Post-message availability: 99.99% of calls answered without a 5xx per calendar month, error budget 4.32 min.";
+    let doc = format!("# D\n\n## Non-functional requirements\n\n{nfr}\n\n## SLOs\n\n{line}\n");
+    assert_pass(&one(TARGETS, &[("doc.md", &doc)]));
+    let looser = doc.replace("99.99% of calls", "99.9% of calls");
+    assert_fail(
+        &one(TARGETS, &[("doc.md", &looser)]),
+        &["ask for 99.99% availability but the strictest availability SLO is 99.9%"],
+    );
+}
