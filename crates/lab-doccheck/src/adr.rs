@@ -134,7 +134,6 @@ struct Parts {
 }
 
 /// Parses an ADR of any supported format into its summary.
-#[allow(dead_code)] // the entry point for other modules (the coming ADR / trade-off cross-check)
 pub(crate) fn summarize(doc: &Doc) -> AdrSummary {
     let titles = titles(doc);
     summary_of(doc, &titles, &parts(doc, &titles, &owned(NEGATIVE)))

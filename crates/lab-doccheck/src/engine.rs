@@ -29,6 +29,7 @@ fn run_rule(rule: &Rule, ws: &mut Workspace) -> Finding {
         Spec::Capacity(s, exprs) => numbers::capacity(s, exprs, ws),
         Spec::Consistency(s) => consistency::rule(s, ws),
         Spec::Components(s) => xref::rule(s, ws),
+        Spec::Decisions(s) => xref::decisions(s, ws),
         Spec::Slo(s) => slo::rule(s, ws),
         Spec::Mermaid(s) => mermaid::rule(s, ws),
         Spec::Api(s) => artifacts::api(s, ws),

@@ -11,8 +11,9 @@ use serde::de::DeserializeOwned;
 use crate::formula::Expr;
 use crate::mermaid::KNOWN_KINDS;
 use crate::spec::{
-    AdrSpec, ApiSpec, CapacitySpec, ComponentsSpec, ConsistencySpec, LinksSpec, ListItemsSpec, MermaidSpec,
-    PlaceholdersSpec, SectionsSpec, SloSpec, TablePreset, TableSpec, TradeoffSpec, UnitsSpec, WordFloorSpec,
+    AdrSpec, ApiSpec, CapacitySpec, ComponentsSpec, ConsistencySpec, DecisionsSpec, LinksSpec, ListItemsSpec,
+    MermaidSpec, PlaceholdersSpec, SectionsSpec, SloSpec, TablePreset, TableSpec, TradeoffSpec, UnitsSpec,
+    WordFloorSpec,
 };
 
 /// A rule's kind with its parameters (a `capacity` rule also holds its parsed formulas).
@@ -26,6 +27,7 @@ pub(crate) enum Spec {
     Capacity(CapacitySpec, Vec<Expr>),
     Consistency(ConsistencySpec),
     Components(ComponentsSpec),
+    Decisions(DecisionsSpec),
     Slo(SloSpec),
     Mermaid(MermaidSpec),
     Api(ApiSpec),
@@ -80,6 +82,7 @@ const KINDS: &[&str] = &[
     "slo",
     "mermaid",
     "components",
+    "decisions",
     "api_endpoints",
     "table",
     "data_model",
@@ -202,6 +205,7 @@ fn parse_spec(kind: &str, t: toml::Table) -> Result<Spec> {
             Spec::Mermaid(m)
         }
         "components" => Spec::Components(params(t)?),
+        "decisions" => Spec::Decisions(params(t)?),
         "api_endpoints" => Spec::Api(params(t)?),
         "table" => {
             let s: TableSpec = params(t)?;
@@ -233,6 +237,7 @@ fn spec_paths(spec: &Spec) -> Vec<&str> {
         Spec::Capacity(s, _) => vec![&s.file],
         Spec::Consistency(s) => vec![&s.file],
         Spec::Components(s) => vec![&s.file],
+        Spec::Decisions(s) => vec![&s.file, &s.dir],
         Spec::Slo(s) => vec![&s.file],
         Spec::Mermaid(s) => vec![&s.file],
         Spec::Api(s) => vec![&s.file],

@@ -220,6 +220,18 @@ pub(crate) struct ComponentsSpec {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct DecisionsSpec {
+    /// The document whose trade-off tables the ADRs must agree with.
+    pub(crate) file: String,
+    pub(crate) section: Names,
+    /// The ADR folder, and file names or patterns in it to skip (templates).
+    pub(crate) dir: String,
+    #[serde(default)]
+    pub(crate) exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ApiSpec {
     pub(crate) file: String,
     pub(crate) section: Names,

@@ -389,10 +389,8 @@ struct Opt {
 #[derive(Debug, Clone)]
 pub(crate) struct Tradeoff {
     /// Line of the table's header.
-    #[allow(dead_code)] // read by cross-checks between trade-off tables and ADR decisions
     pub(crate) line: u32,
     /// Options as compared, markers stripped.
-    #[allow(dead_code)] // read by cross-checks between trade-off tables and ADR decisions
     pub(crate) options: Vec<String>,
     /// Options marked as chosen; a complete table marks exactly one.
     pub(crate) marked: Vec<String>,

@@ -4,13 +4,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::adr::summarize;
 use crate::markdown::{Doc, Table};
 use crate::mermaid::{flowchart_graph, Graph};
 use crate::problem::Problem;
-use crate::spec::ComponentsSpec;
+use crate::spec::{ComponentsSpec, DecisionsSpec, TradeoffSpec};
+use crate::tables::{tradeoffs, Tradeoff};
 use crate::text::normalize_title;
 use crate::titles::section;
-use crate::workspace::Workspace;
+use crate::workspace::{wildcard, Workspace};
 
 /// Words that name a kind of part rather than the part: "Dispatch service" is described when the
 /// text talks about dispatch.
@@ -259,6 +261,116 @@ fn quote_list(items: &[String]) -> String {
     let shown: Vec<String> = items.iter().take(5).map(|i| format!("\"{i}\"")).collect();
     let more = if items.len() > 5 { format!(" and {} more", items.len() - 5) } else { String::new() };
     format!("{}{more}", shown.join(", "))
+}
+
+/// Statuses under which a decision holds.
+const IN_FORCE: &[&str] = &["accepted", "approved", "decided", "adopted"];
+
+/// Stems of a text's words, for "does it name this option" questions.
+fn stems(text: &str) -> HashSet<String> {
+    normalize_title(text).split_whitespace().map(stem).collect()
+}
+
+/// How much of an option's name a text uses: the share of its identifying words present.
+fn named_share(option: &str, words: &HashSet<String>) -> f64 {
+    let key = key_words(option);
+    if key.is_empty() {
+        return 0.0;
+    }
+    key.iter().filter(|k| words.contains(k.as_str())).count() as f64 / key.len() as f64
+}
+
+/// Every ADR that takes up a trade-off table's decision (it names two of its options, or its
+/// decision names one) must be in force and decide for the option the table marks chosen.
+pub(crate) fn decisions(spec: &DecisionsSpec, ws: &mut Workspace) -> Vec<Problem> {
+    let doc = match ws.doc(&spec.file) {
+        Ok(d) => d,
+        Err(f) => return vec![f],
+    };
+    let r = match section(&doc, &spec.section) {
+        Ok((r, _)) => r,
+        Err(f) => return vec![f],
+    };
+    let tspec = TradeoffSpec {
+        file: spec.file.clone(),
+        section: spec.section.clone(),
+        min_options: 2,
+        min_criteria: 1,
+        min_tables: 1,
+        chosen_markers: None,
+    };
+    let tables: Vec<Tradeoff> = tradeoffs(&doc, r, &tspec).into_iter().filter(|t| t.chosen().is_some()).collect();
+    let files: Vec<String> = ws
+        .list(&spec.dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".md") && !spec.exclude.iter().any(|e| wildcard(e, n)))
+        .map(|n| format!("{}/{n}", spec.dir.trim_end_matches('/')))
+        .collect();
+    let mut out = Vec::new();
+    if tables.is_empty() {
+        return vec![Problem::at(
+            &doc.path,
+            doc.line(r.start),
+            "no trade-off table marks a chosen option, so there is no decision to hold the ADRs to: mark one option chosen in each table".to_string(),
+        )];
+    }
+    let mut taken_up = 0;
+    for file in files {
+        let Ok(adr) = ws.doc(&file) else { continue };
+        let summary = summarize(&adr);
+        let all = stems(&adr.src);
+        let decision = stems(&summary.decision_text.clone().or(summary.title.clone()).unwrap_or_default());
+        for t in &tables {
+            let Some(chosen) = t.chosen() else { continue };
+            let about = t.options.iter().filter(|o| named_share(o, &all) >= 0.5).count() >= 2
+                || t.options.iter().any(|o| named_share(o, &decision) >= 0.5);
+            if !about {
+                continue;
+            }
+            taken_up += 1;
+            let status = summary.status.as_ref().map(|(s, _)| s.to_lowercase()).unwrap_or_default();
+            let first = status.split_whitespace().next().unwrap_or("").trim_matches(|c: char| !c.is_alphabetic());
+            if !IN_FORCE.contains(&first) {
+                let line = summary.status.as_ref().map(|(_, l)| *l).unwrap_or(1);
+                out.push(Problem::at(
+                    &adr.path,
+                    line,
+                    format!(
+                        "this ADR records the decision the design's trade-off table makes (\"{chosen}\"), but its status is \"{}\": the design rests on it, so it must be accepted (or the design must change)",
+                        if status.is_empty() { "missing" } else { status.as_str() }
+                    ),
+                ));
+            }
+            let (best, best_share) = t
+                .options
+                .iter()
+                .map(|o| (o.as_str(), named_share(o, &decision)))
+                .fold(("", 0.0), |acc, x| if x.1 > acc.1 { x } else { acc });
+            let chosen_share = named_share(chosen, &decision);
+            // "H3 rather than S2" names both and decides for the chosen one; a decision that
+            // names another option and never the chosen one contradicts the table.
+            if best_share >= 0.5 && best != chosen && chosen_share == 0.0 {
+                out.push(Problem::at(
+                    &adr.path,
+                    1,
+                    format!(
+                        "this ADR decides for \"{best}\", but the design's trade-off table (line {}) marks \"{chosen}\" as chosen: make the record and the design agree",
+                        t.line
+                    ),
+                ));
+            }
+        }
+    }
+    if taken_up == 0 {
+        out.push(Problem::in_file(
+            &spec.dir,
+            format!(
+                "no ADR in {} takes up a decision the trade-off tables make: record each in an ADR that names the options it weighed and the one chosen",
+                spec.dir
+            ),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -51,3 +51,47 @@ fn tables_name_only_components_the_diagram_draws() {
     assert_fail(&o, &["the failure-mode table names \"Billing ledger\", which no flowchart draws"]);
     assert!(!o.message.contains("Region") && !o.message.contains("Geo index replica"), "{}", o.message);
 }
+
+const DECISIONS: &str =
+    "kind = \"decisions\"\nfile = \"doc.md\"\nsection = \"Trade-offs\"\ndir = \"adr\"\nexclude = [\"template.md\"]";
+
+const TRADEOFF: &str = "# D\n\n## Trade-offs\n\n| Option | Latency | Cost | Operations |\n| --- | --- | --- | --- |\n\
+    | Batched matching ✅ chosen | +2 s | low | one solver |\n| Greedy nearest driver | none | low | simple |\n";
+
+fn adr(status: &str, decision: &str) -> String {
+    format!("---\nstatus: {status}\n---\n\n# 0002. How riders are matched\n\n## Context\n\nGreedy nearest driver matching wastes drivers at peak; batched matching waits.\n\n## Decision\n\n{decision}\n\n## Consequences\n\n- Bad, because riders wait up to two seconds longer.\n")
+}
+
+#[test]
+fn adrs_agree_with_the_option_the_trade_off_table_chose() {
+    let good = adr("accepted", "We match in batches every two seconds per city (batched matching).");
+    assert_pass(&one(DECISIONS, &[("doc.md", TRADEOFF), ("adr/0002-matching.md", &good)]));
+    let opposite = adr("accepted", "We offer each request to the greedy nearest driver at once.");
+    let o = one(DECISIONS, &[("doc.md", TRADEOFF), ("adr/0002-matching.md", &opposite)]);
+    assert_fail(
+        &o,
+        &[
+            "this ADR decides for \"Greedy nearest driver\", but the design's trade-off table",
+            "marks \"Batched matching\" as chosen",
+        ],
+    );
+    let rejected = adr("rejected", "We match in batches every two seconds per city (batched matching).");
+    let o = one(DECISIONS, &[("doc.md", TRADEOFF), ("adr/0002-matching.md", &rejected)]);
+    assert_fail(&o, &["its status is \"rejected\"", "must be accepted"]);
+    let unrelated = adr("proposed", "We store trips in MySQL.").replace(
+        "Greedy nearest driver matching wastes drivers at peak; batched matching waits.",
+        "Trips need a store.",
+    );
+    // An ADR about something else is not held to the table; but some ADR must take it up.
+    assert_pass(&one(
+        DECISIONS,
+        &[("doc.md", TRADEOFF), ("adr/0002-matching.md", &good), ("adr/0003-store.md", &unrelated)],
+    ));
+    let o = one(DECISIONS, &[("doc.md", TRADEOFF), ("adr/0003-store.md", &unrelated)]);
+    assert_fail(&o, &["no ADR in adr takes up a decision the trade-off tables make"]);
+    let unmarked = TRADEOFF.replace(" ✅ chosen", "");
+    assert_fail(
+        &one(DECISIONS, &[("doc.md", &unmarked), ("adr/0002-matching.md", &good)]),
+        &["no trade-off table marks a chosen option"],
+    );
+}
