@@ -51,6 +51,7 @@ const SELF_TEST: [(&str, bool); 2] =
 
 const NO_NODE: &str = "Mermaid diagrams will be checked structurally only, not parsed: Node.js 20 or newer (node and npm on PATH) was not found. Install it and run `lab setup` again to have `lab check` parse every diagram with the real Mermaid parser (LAB_NODE names a node that is not on PATH).";
 const NODE_TOO_OLD: &str = "The Mermaid parser needs Node.js 20 or newer, so diagrams will be checked structurally only, not parsed. Install a newer Node.js (or point LAB_NODE at one) and run `lab setup` again.";
+const NODE_GONE: &str = "the Mermaid parser is installed in this workspace, but `node` is not on PATH to run it: install Node.js 20 or newer (or set LAB_NODE), or remove the parser's folder to have the diagrams checked structurally only";
 const INSTALL_FAILED: &str = "installing the Mermaid parser failed; nothing was left half-installed. `lab check` still checks the diagrams structurally. Fix the problem above (npm must reach its registry) and run `lab setup` again";
 const NOT_INSTALLED_NOTE: &str = "the Mermaid parser is not installed in this workspace: with Node.js 20 or newer (node and npm on PATH), `lab setup` installs it";
 const OUTDATED_NOTE: &str =
@@ -122,6 +123,7 @@ pub fn setup(root: &Path, quiet: bool) -> Result<()> {
     say(format!("Installing the Mermaid parser ({PARSER}, with jsdom; about 170 MB) into {}", dir.display()));
     let parent = dir.parent().ok_or_else(|| anyhow!("{} has no parent folder", dir.display()))?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    remove_abandoned(parent, &name);
     let partial = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let made = install(&partial, &node, &npm).with_context(|| format!("with Node.js {major}"));
     if let Err(err) = made {
@@ -140,6 +142,20 @@ pub fn setup(root: &Path, quiet: bool) -> Result<()> {
     }
     say(format!("Installed: `lab check` parses every diagram with {PARSER}."));
     Ok(())
+}
+
+/// Removes what a setup killed outright (SIGKILL, power loss) left: a partial install whose
+/// process is gone. One still being made by a live setup is left alone.
+fn remove_abandoned(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else { continue };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Installs into `dir` (made afresh): the pinned files, `npm ci`, the script, a self-test, and
@@ -305,6 +321,9 @@ pub fn parse(root: &Path, blocks: &[MermaidBlock], timeout: Duration) -> Result<
         }
         fs::write(&input, serde_json::to_string(&listed)?)
             .with_context(|| format!("cannot write {}", input.display()))?;
+        if env::var_os(ENV_NODE).is_none() && !on_path("node") {
+            bail!("{NODE_GONE} ({})", dir.display());
+        }
         let (parser, verdicts) = run_script(&node(), &dir, &input, listed.len(), timeout)?;
         if parser != PARSER {
             bail!("the parser in {} is {parser}, not the {PARSER} lab installs: run `lab setup` again", dir.display());

@@ -71,6 +71,8 @@ fn a_failed_or_interrupted_install_leaves_nothing_that_looks_installed() {
     // A node new enough, and an npm beside it that fails, then one that hangs mid-download.
     let node =
         bin(&ws, &[("node", "echo v20.11.1"), ("npm", "echo 'npm error network ETIMEDOUT' >&2; exit 1")]).join("node");
+    // What a setup killed outright left: its process (no such pid) is gone.
+    ws.write("ws/.lab/.mermaid.partial-999999999/node_modules/x.js", "");
     ws.lab(["setup"])
         .in_dir("ws")
         .env("LAB_NODE", &node)
@@ -144,6 +146,7 @@ fn a_node_that_crashes_hangs_or_answers_nonsense_is_an_error_of_the_check_never_
         .env("LAB_NODE", dir.join("babble"))
         .fails_with(2)
         .stdout_has("answered unexpectedly");
+    ws.lab(["check"]).in_dir("ws").env("PATH", &dir).fails_with(2).stdout_has("but `node` is not on PATH to run it");
 }
 
 #[test]
