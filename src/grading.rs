@@ -91,5 +91,6 @@ pub fn check_workspace(
         runner_ms: run.elapsed.as_millis(),
         version_note,
         integrity,
+        diagrams: run.diagrams.clone(),
     })
 }

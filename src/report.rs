@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::results::{Check, Counts, StageResult};
+use crate::runner::mermaid::{Checked, Diagrams};
 use crate::status::{Reason, Status};
 use crate::workspace::{Change, Modification, Todo};
 
@@ -40,6 +41,9 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
     }
     for f in &check.integrity {
         writeln!(o, "{} {}: {}", paint(YELLOW, "integrity warning:"), f.path, f.message)?;
+    }
+    if let Some(line) = check.diagrams.as_ref().and_then(diagrams_line) {
+        writeln!(o, "{line}")?;
     }
     if let Some(message) = &g.message {
         writeln!(o, "\n{} {message}", paint(RED, "error:"))?;
@@ -125,6 +129,26 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How the Mermaid diagrams were checked, when there were any: a note when they were only
+/// scanned, since a diagram that passed the scan may still be one Mermaid cannot draw.
+fn diagrams_line(d: &Diagrams) -> Option<String> {
+    let n = match d.count {
+        0 => return None,
+        1 => "1 Mermaid diagram was".to_string(),
+        n => format!("{n} Mermaid diagrams were"),
+    };
+    Some(match d.checked {
+        Checked::Parsed => {
+            paint(DIM, format!("{n} parsed with {}", d.parser.as_deref().unwrap_or("the Mermaid parser")))
+        }
+        Checked::Structural => format!(
+            "{} {n} checked structurally, not parsed: {}",
+            paint(YELLOW, "note:"),
+            d.note.as_deref().unwrap_or("the Mermaid parser did not run")
+        ),
+    })
+}
+
 /// `--quiet`: one line.
 pub fn print_summary(check: &Check) -> std::io::Result<()> {
     let g = &check.graded;
@@ -156,6 +180,8 @@ pub struct JsonResults<'a> {
     pub counts: &'a Counts,
     pub modified: &'a [Modification],
     pub integrity: &'a [crate::integrity::Finding],
+    /// Docs tracks: how the Mermaid diagrams were checked; null for other tracks.
+    pub diagrams: Option<&'a Diagrams>,
     pub newly_passing: &'a [String],
     pub regressed: &'a [String],
     pub undeclared: &'a [String],
@@ -213,6 +239,7 @@ pub fn json_document(check: &Check) -> JsonResults<'_> {
         counts: &g.counts,
         modified: &check.modified,
         integrity: &check.integrity,
+        diagrams: check.diagrams.as_ref(),
         newly_passing: &check.newly_passing,
         regressed: &check.regressed,
         undeclared: &g.undeclared,

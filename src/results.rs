@@ -199,4 +199,6 @@ pub struct Check {
     pub version_note: Option<String>,
     /// Files that could influence grading, found before the run (none of them blocking).
     pub integrity: Vec<crate::integrity::Finding>,
+    /// Docs tracks: whether the Mermaid diagrams were parsed or only scanned.
+    pub diagrams: Option<crate::runner::mermaid::Diagrams>,
 }

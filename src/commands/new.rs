@@ -78,8 +78,12 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     }
     let runner = lab.def.track(&track)?.runner;
     writeln!(o, "\nNext:\n  cd {}", target.display())?;
-    if runner == crate::catalog::RunnerKind::Pytest {
-        writeln!(o, "  lab setup        # a .venv with the dev dependencies")?;
+    match runner {
+        crate::catalog::RunnerKind::Pytest => writeln!(o, "  lab setup        # a .venv with the dev dependencies")?,
+        crate::catalog::RunnerKind::Docs => {
+            writeln!(o, "  lab setup        # optional, needs Node.js: the real Mermaid parser for the diagrams")?
+        }
+        crate::catalog::RunnerKind::Cargo => {}
     }
     writeln!(o, "  lab check        # grade it: every stage starts unfinished")?;
     writeln!(o, "  README.md has the brief; look for TODO(lab:{}) to begin.", lab.def.stages[0].id)?;

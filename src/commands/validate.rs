@@ -17,7 +17,7 @@ use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::report::{indent, truncate};
 use crate::results::Check;
 use crate::runner::{
-    self,
+    self, mermaid,
     python::{self, Install},
 };
 use crate::scaffold::{self, Renderer, Vars};
@@ -214,7 +214,11 @@ fn grade_variant(
     rows.push(todo_markers(lab, &root, &manifest.grading.dir));
     let shared = std::env::var_os(python::ENV_VENV).is_some() || std::env::var_os(python::ENV_PYTHON).is_some();
     let install = if shared { Install::DependenciesOnly } else { Install::AsDeclared };
-    if let Err(e) = runner::setup(lab, track, &root, install, true) {
+    // A docs workspace's setup is the Mermaid parser, some 170 MB: validation installs it only
+    // into a folder shared by every variant (LAB_MERMAID), else grades diagrams structurally.
+    let docs = lab.def.track(track).is_ok_and(|t| t.runner == crate::catalog::RunnerKind::Docs);
+    let skip_setup = docs && std::env::var_os(mermaid::ENV_MERMAID).is_none();
+    if let Err(e) = if skip_setup { Ok(()) } else { runner::setup(lab, track, &root, install, true) } {
         return with(rows, Row::new("set up the workspace", false, format!("{e:#}")));
     }
     let starter = match check_workspace(lab, &root, &manifest, None, timeout, false) {

@@ -38,7 +38,8 @@ pub fn run(spec: &Spec) -> Result<Run> {
         .timeout(spec.timeout);
     let out = cmd.run()?;
     let output = out.combined();
-    let mut run = Run { results: Vec::new(), error: None, output: output.clone(), elapsed: out.elapsed };
+    let mut run =
+        Run { results: Vec::new(), error: None, output: output.clone(), elapsed: out.elapsed, diagrams: None };
     if out.timed_out {
         run.error = Some(format!(
             "the grading suite did not finish within {} s; cargo and everything it started were stopped (raise --timeout if it needs longer)",

@@ -1,4 +1,5 @@
-//! The docs runner: the built-in document checker, run in process on the pristine rules file.
+//! The docs runner: the built-in document checker, run in process on the pristine rules file,
+//! then the real Mermaid parser over the diagrams the mermaid rules read, when it is installed.
 
 use std::fs;
 use std::time::Instant;
@@ -6,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use lab_doccheck::Status;
 
-use super::{Outcome, Run, Spec, TestResult};
+use super::{mermaid, Outcome, Run, Spec, TestResult};
 use crate::workspace::SUITE_DIR;
 
 /// The rules file every docs grading suite holds at its root.
@@ -17,7 +18,8 @@ pub fn run(spec: &Spec) -> Result<Run> {
     let path = spec.root.join(SUITE_DIR).join(RULES_FILE);
     let rules = fs::read_to_string(&path)
         .with_context(|| format!("the grading suite has no {RULES_FILE} ({})", path.display()))?;
-    let mut run = Run { results: Vec::new(), error: None, output: String::new(), elapsed: started.elapsed() };
+    let mut run =
+        Run { results: Vec::new(), error: None, output: String::new(), elapsed: started.elapsed(), diagrams: None };
     match lab_doccheck::parse_rules(&rules) {
         Ok(rules) => {
             run.results = lab_doccheck::check(&rules, spec.root)
@@ -34,6 +36,18 @@ pub fn run(spec: &Spec) -> Result<Run> {
                     line: f.line,
                 })
                 .collect();
+            let blocks = lab_doccheck::mermaid_blocks(&rules, spec.root);
+            match mermaid::parse(spec.root, &blocks, spec.timeout) {
+                Ok(parsed) => {
+                    mermaid::apply(&mut run.results, &parsed.rejections);
+                    run.diagrams = Some(parsed.diagrams);
+                }
+                // Node crashed or timed out: no verdict, so nothing this run found counts.
+                Err(err) => {
+                    run.error = Some(format!("the Mermaid diagrams could not be parsed: {err:#}"));
+                    run.results.clear();
+                }
+            }
         }
         Err(err) => run.error = Some(format!("the grading suite's {RULES_FILE} is malformed: {err}")),
     }

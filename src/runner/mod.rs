@@ -6,6 +6,7 @@ pub mod docs;
 pub mod guard;
 pub mod junit;
 pub mod libtest;
+pub mod mermaid;
 pub mod pytest;
 pub mod python;
 
@@ -69,6 +70,8 @@ pub struct Run {
     pub output: String,
     /// How long the runner itself took, apart from lab's own work.
     pub elapsed: Duration,
+    /// Docs runs: whether the Mermaid diagrams were parsed or only scanned.
+    pub diagrams: Option<mermaid::Diagrams>,
 }
 
 /// What the runner needs to know about the workspace.
@@ -124,11 +127,13 @@ fn changed_suite_file(suite_dir: &Path, suite: &[Rendered]) -> Option<String> {
 }
 
 /// Prepares a workspace's runner (`lab setup`): for pytest tracks a venv with the declared
-/// dependencies; cargo and docs tracks need nothing here.
+/// dependencies; for docs tracks the Mermaid parser, when Node.js is there; cargo tracks need
+/// nothing here.
 pub fn setup(lab: &Lab, track: &str, root: &Path, install: python::Install, quiet: bool) -> Result<()> {
     let tdef = lab.def.track(track)?;
     match tdef.runner {
         RunnerKind::Pytest => python::setup(root, &tdef.setup, install, quiet).map(|_| ()),
-        RunnerKind::Cargo | RunnerKind::Docs => Ok(()),
+        RunnerKind::Docs => mermaid::setup(root, quiet),
+        RunnerKind::Cargo => Ok(()),
     }
 }

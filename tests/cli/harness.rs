@@ -559,7 +559,7 @@ pub mod venv {
     }
 
     #[allow(unsafe_code)] // flock(2) has no safe wrapper in std at this crate's rust-version
-    fn flock(file: &fs::File, how: libc::c_int) {
+    pub(super) fn flock(file: &fs::File, how: libc::c_int) {
         // SAFETY: flock on a file descriptor we own; the lock goes when the file closes.
         let rc = unsafe { libc::flock(file.as_raw_fd(), how) };
         assert_eq!(rc, 0, "flock failed: {}", std::io::Error::last_os_error());
@@ -609,5 +609,70 @@ pub mod venv {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// The one Mermaid parser the docs tests share, under target/tmp, installed on first use by
+/// `lab setup` (npm ci from the npm registry), as LAB_MERMAID then names it for every command.
+pub mod mermaid {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    pub fn dir() -> PathBuf {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-test-mermaid")
+    }
+
+    /// The parser's folder, installed if need be; Err says why this machine cannot have it (no
+    /// Node.js 20+ with npm, or no npm registry). Asked once per test binary; a file lock keeps
+    /// two binaries from installing at once.
+    pub fn parser() -> Result<PathBuf, String> {
+        static PARSER: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        PARSER.get_or_init(install).clone()
+    }
+
+    fn install() -> Result<PathBuf, String> {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        fs::create_dir_all(tmp).expect("make target/tmp");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(tmp.join("lab-test-mermaid.lock"))
+            .expect("open the parser lock");
+        venv::flock(&lock, libc::LOCK_EX);
+        let ws = Workspace::new();
+        ws.lab(["new", "design-doc", "ws", "--no-git"]).succeeds();
+        // Quick when it is installed already: setup only looks.
+        let setup = ws.lab(["setup"]).in_dir("ws").env("LAB_MERMAID", dir()).spawn();
+        let (status, _, stderr) = setup.finish(Duration::from_secs(900));
+        if stderr.contains("structurally only") {
+            return Err(format!("no Node.js 20+ with npm here: {}", stderr.trim()));
+        }
+        if !status.success() {
+            return Err(format!(
+                "`lab setup` could not install the Mermaid parser (is the npm registry reachable?):\n{}",
+                stderr.trim()
+            ));
+        }
+        Ok(dir())
+    }
+
+    /// The shared parser; or, when this machine cannot have it, None after printing
+    /// "skipped: <test>: <why>" past the test harness's capture. With LAB_REQUIRE_TOOLS=1 (CI,
+    /// which has Node.js and the registry) a missing parser fails the test instead.
+    #[track_caller]
+    pub fn parser_or_skip(test: &str) -> Option<PathBuf> {
+        match parser() {
+            Ok(dir) => Some(dir),
+            Err(why) if std::env::var_os("LAB_REQUIRE_TOOLS").is_some_and(|v| v == "1") => {
+                panic!("LAB_REQUIRE_TOOLS=1, but the Mermaid parser cannot be installed: {why}")
+            }
+            Err(why) => {
+                let line = format!("\nskipped: {test}: not proven on this machine: {why}\n");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+                None
+            }
+        }
     }
 }

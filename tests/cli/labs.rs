@@ -2,12 +2,13 @@
 //! stage and the reference solution passes every test, on every track. Python tracks share the
 //! one test venv under target/ (each lab's dependencies installed into it on first use), cargo
 //! tracks one target folder there too; Redis-backed labs use REDIS_URL when it is set, else an
-//! in-process fake, as their grading suites say.
+//! in-process fake, as their grading suites say. Docs tracks parse their diagrams with the one
+//! test Mermaid parser (LAB_MERMAID) where it can be installed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::harness::{repo, venv, Workspace};
+use crate::harness::{mermaid, repo, venv, Workspace};
 
 macro_rules! every_lab_is_valid {
     ($($test:ident => $id:literal),* $(,)?) => {
@@ -67,6 +68,12 @@ fn lab_is_valid(id: &str) {
     let mut validate = ws.lab(["validate", id]);
     if !require_tools {
         validate = validate.arg("--allow-missing-tools");
+    }
+    let uses_docs = tracks.values().any(|t| t.get("runner").and_then(|r| r.as_str()) == Some("docs"));
+    if let Some(parser) =
+        uses_docs.then(|| mermaid::parser_or_skip(&format!("{id}: diagrams parsed by Mermaid"))).flatten()
+    {
+        validate = validate.env("LAB_MERMAID", parser);
     }
     let stdout = validate.env("LAB_VENV", venv::dir()).env("LAB_CARGO_TARGET_DIR", cargo_target).succeeds().stdout();
     for track in tracks.keys() {

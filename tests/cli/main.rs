@@ -11,6 +11,7 @@ mod integrity;
 mod labs;
 mod learner;
 mod list_show;
+mod mermaid;
 mod new;
 mod pipes;
 mod setup;

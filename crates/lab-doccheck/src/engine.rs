@@ -12,6 +12,19 @@ use crate::{adr, artifacts, consistency, mermaid, numbers, slo, structure, table
 /// How many problems one finding spells out; the rest are counted, so a message stays readable.
 const SHOWN: usize = 4;
 
+/// The ```mermaid blocks each mermaid rule reads, in rule order; a block two rules read is
+/// listed for each.
+pub(crate) fn mermaid_blocks(rules: &Rules, root: &Path) -> Vec<mermaid::MermaidBlock> {
+    let mut ws = Workspace::new(root);
+    rules
+        .iter()
+        .flat_map(|r| match &r.spec {
+            Spec::Mermaid(s) => mermaid::blocks(&r.id, s, &mut ws),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
 /// One finding per rule, in the rules file's order.
 pub(crate) fn run(rules: &Rules, root: &Path) -> Vec<Finding> {
     let mut ws = Workspace::new(root);

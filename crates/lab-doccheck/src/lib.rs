@@ -60,6 +60,7 @@ mod xref;
 use std::path::Path;
 
 pub use finding::{Finding, Status};
+pub use mermaid::MermaidBlock;
 pub use rules::{Rules, RulesError};
 
 /// Parses a rules file (TOML text). Parsing is strict: an unknown field or kind, a path that
@@ -73,4 +74,11 @@ pub fn parse_rules(text: &str) -> Result<Rules, RulesError> {
 /// a message; it is never an error and never a panic.
 pub fn check(rules: &Rules, root: &Path) -> Vec<Finding> {
     engine::run(rules, root)
+}
+
+/// The ```mermaid blocks the rules' `mermaid` rules read (each rule's file, or its section), in
+/// rule order, with file and line: for a caller that also runs the real Mermaid parser over them.
+/// A missing document or section yields no block (the rule itself fails for it). Starts no process.
+pub fn mermaid_blocks(rules: &Rules, root: &Path) -> Vec<MermaidBlock> {
+    engine::mermaid_blocks(rules, root)
 }

@@ -1,12 +1,51 @@
 //! Mermaid rules: required diagram kinds present in ```mermaid blocks, and a light syntax check
 //! (known diagram header, balanced brackets and quotes, subgraph/end and block/end pairing,
-//! sequence messages well formed). Not a full parse: that would need Node and the mermaid
-//! package, which the docs runner deliberately does without.
+//! sequence messages well formed). Not a full parse: [`blocks`] lists the diagrams the rules read
+//! so a caller with Node can run the real Mermaid parser over them; this crate starts no process.
 
+use crate::markdown::{Doc, Range};
 use crate::problem::Problem;
 use crate::spec::MermaidSpec;
 use crate::titles::section;
 use crate::workspace::Workspace;
+
+/// One ```mermaid block a mermaid rule reads, for a caller that parses diagrams in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MermaidBlock {
+    /// The id of the mermaid rule that reads the block.
+    pub rule_id: String,
+    /// The document, relative to the checked folder and '/'-separated.
+    pub file: String,
+    /// The 1-based line of the diagram's first line (the one after the opening fence).
+    pub line: u32,
+    /// The diagram as written between the fences.
+    pub text: String,
+}
+
+/// The blocks one mermaid rule reads. A missing document or section yields none: the rule
+/// itself reports that.
+pub(crate) fn blocks(rule_id: &str, spec: &MermaidSpec, ws: &mut Workspace) -> Vec<MermaidBlock> {
+    let Ok(doc) = ws.doc(&spec.file) else { return Vec::new() };
+    let Ok((r, _, _)) = scope(spec, &doc) else { return Vec::new() };
+    doc.codes_in(r)
+        .filter(|c| c.lang == "mermaid")
+        .map(|c| MermaidBlock {
+            rule_id: rule_id.to_string(),
+            file: doc.path.clone(),
+            line: c.content_line,
+            text: c.content.clone(),
+        })
+        .collect()
+}
+
+/// Where a rule looks: the whole document or its section, how to name that place in a message,
+/// and the line to point at when something is missing.
+fn scope(spec: &MermaidSpec, doc: &Doc) -> Result<(Range, String, u32), Problem> {
+    match &spec.section {
+        None => Ok((doc.whole(), String::new(), 1)),
+        Some(n) => section(doc, n).map(|(r, h)| (r, format!(" in section \"{}\"", h.text), doc.line(h.offset))),
+    }
+}
 
 pub(crate) const KNOWN_KINDS: &[&str] = &[
     "flowchart",
@@ -308,12 +347,9 @@ pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
         Ok(d) => d,
         Err(f) => return vec![f],
     };
-    let (r, place, line) = match &spec.section {
-        None => (doc.whole(), String::new(), 1),
-        Some(n) => match section(&doc, n) {
-            Ok((r, h)) => (r, format!(" in section \"{}\"", h.text), doc.line(h.offset)),
-            Err(f) => return vec![f],
-        },
+    let (r, place, line) = match scope(spec, &doc) {
+        Ok(s) => s,
+        Err(f) => return vec![f],
     };
     let mut out = Vec::new();
     let mut good: Vec<&str> = Vec::new();

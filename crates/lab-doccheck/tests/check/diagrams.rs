@@ -95,3 +95,31 @@ fn adrs_agree_with_the_option_the_trade_off_table_chose() {
         &["no trade-off table marks a chosen option"],
     );
 }
+
+#[test]
+fn mermaid_blocks_lists_what_each_mermaid_rule_reads_with_file_and_line() {
+    let rules = lab_doccheck::parse_rules(
+        "format_version = 1\n\
+         [[rule]]\nid = \"arch\"\nkind = \"mermaid\"\nfile = \"doc.md\"\nsection = \"Architecture\"\nkinds = [\"flowchart\"]\n\
+         [[rule]]\nid = \"words\"\nkind = \"word_floor\"\nfile = \"other.md\"\nmin_words = 1\n\
+         [[rule]]\nid = \"all\"\nkind = \"mermaid\"\nfile = \"doc.md\"\nkinds = []\n\
+         [[rule]]\nid = \"gone\"\nkind = \"mermaid\"\nfile = \"missing.md\"\nkinds = [\"sequence\"]\n",
+    )
+    .unwrap();
+    let doc = "# D\n\n```mermaid\nsequenceDiagram\nA->>B: x\n```\n\n## Architecture\n\n```mermaid\nflowchart LR\nA-->B\n```\n\n```python\nx = 1\n```\n";
+    let ws = workspace(&[("doc.md", doc), ("other.md", "```mermaid\nflowchart LR\nA-->B\n```\n")]);
+    let listed: Vec<(String, String, u32, String)> = lab_doccheck::mermaid_blocks(&rules, &ws.root)
+        .into_iter()
+        .map(|b| (b.rule_id, b.file, b.line, b.text))
+        .collect();
+    let own = |rule: &str, line: u32, text: &str| (rule.to_string(), "doc.md".to_string(), line, text.to_string());
+    assert_eq!(
+        listed,
+        [
+            own("arch", 11, "flowchart LR\nA-->B\n"),
+            own("all", 4, "sequenceDiagram\nA->>B: x\n"),
+            own("all", 11, "flowchart LR\nA-->B\n"),
+        ],
+        "the section rule reads its section only; other kinds' files and missing files give nothing"
+    );
+}
