@@ -9,7 +9,7 @@ use crate::harness::{copy_dir, repo, Workspace};
 fn a_half_filled_design_doc_shows_which_rules_fail_where_and_why() {
     let ws = Workspace::new();
     ws.lab(["new", "design-doc", "ws", "--no-git"]).succeeds();
-    ws.lab(["check"]).in_dir("ws").fails_with(1).stdout_has("0/22 tests");
+    ws.lab(["check"]).in_dir("ws").fails_with(1).stdout_has("0/25 tests");
     // The reference document, with one arithmetic slip in the capacity block.
     copy_dir(&repo().join("labs/design-doc/docs/solution"), &ws.join("ws"));
     ws.replace("ws/docs/design.md", "average_qps = 451_273", "average_qps = 405_000");
@@ -25,7 +25,7 @@ fn a_half_filled_design_doc_shows_which_rules_fail_where_and_why() {
         .in_dir("ws")
         .fails_with(1)
         .stdout_has("✗ numbers-capacity-block docs/design.md:")
-        .stdout_has("21/22 tests");
+        .stdout_has("24/25 tests");
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn a_document_labs_report_states_checks_passed_not_a_grade() {
     ws.lab(["report"]).in_dir("ws").succeeds();
     let readme = ws.read("ws/README.md");
     let section = &readme[readme.find("<!-- lab:progress -->").expect("a progress section")..];
-    assert!(section.contains("0/22 automated document checks passed"), "{section}");
+    assert!(section.contains("0/25 automated document checks passed"), "{section}");
     assert!(
         !section.contains("tests passing") && !section.contains('%'),
         "no percentage that reads as a grade: {section}"

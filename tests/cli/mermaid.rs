@@ -55,7 +55,7 @@ fn without_node_setup_and_check_say_the_diagrams_are_only_scanned() {
         .env("PATH", &empty)
         .succeeds()
         .stdout_has("note: 2 Mermaid diagrams were checked structurally, not parsed")
-        .stdout_has("22/22 tests");
+        .stdout_has("25/25 tests");
     let doc = ws.lab(["check", "--json"]).in_dir("ws").env("PATH", &empty).succeeds().json();
     assert_eq!(doc["status"], "pass");
     assert_eq!(doc["diagrams"]["checked"], "structural");

@@ -487,7 +487,11 @@ fn restatements(doc: &Doc, pieces: &[Piece], tolerance: f64) -> Vec<Problem> {
                 "(or",
                 "or",
             ];
-            if !joins.contains(&gap.as_str()) {
+            // "166.7 Tbps at the peak, or 20.8 TB/s": a short qualifier may come before the join.
+            // Not when the qualifier is a period ("27 EB a month (900 PB a day)"): that is a rate.
+            let periodic = ["day", "month", "year", "hour", "week", "second"].iter().any(|w| gap.contains(w));
+            let qualified = !periodic && gap.chars().count() <= 24 && [" or", ", or"].iter().any(|j| gap.ends_with(j));
+            if !joins.contains(&gap.as_str()) && !qualified {
                 continue;
             }
             let (Some((da, fa)), Some((db, fb))) = (unit_dim(&a.unit), unit_dim(&b.unit)) else { continue };

@@ -60,12 +60,16 @@ fn restated_quantities_must_convert() {
         "Ingest is 3.5 TB/day (about 40 MB/s).",
         "We deliver 800M messages/day (9,259/s).",
         "Egress is 2 Tbps = 250 GB/s at peak.",
+        "Streams need 166.7 Tbps at the peak, or 20.8 TB/s.",
+        "Against 27 EB delivered a month (900 PB a day) the fee is small.",
         "Latency is 200 ms and availability 99.9% (three nines).",
     ] {
         assert_pass(&one(UNITS_ONLY, &[("doc.md", good)]));
     }
     let o = one(UNITS_ONLY, &[("doc.md", "Uploads peak at 45 MB/s (45 Mbps).")]);
     assert_fail(&o, &["45 MB/s is not 45 Mbps (it is 360 Mbps)", "a byte is 8 bits"]);
+    let o = one(UNITS_ONLY, &[("doc.md", "Streams need 166.7 Tbps at the peak, or 166.7 TB/s.")]);
+    assert_fail(&o, &["166.7 Tbps is not 166.7 TB/s"]);
     let o = one(UNITS_ONLY, &[("doc.md", "We deliver 800M messages/day (92,590/s).")]);
     assert_fail(&o, &["is not 92,590 /s", "86,400 seconds"]);
 }
