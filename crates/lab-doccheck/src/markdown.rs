@@ -88,6 +88,9 @@ pub(crate) struct Doc {
     /// The headings' title keys, made on first use: every rule that looks for a section needs
     /// them, and a document may have many headings.
     heading_keys: std::cell::OnceCell<Vec<crate::titles::Key>>,
+    /// Headings grouped by title key, groups in order of first appearance: a section lookup
+    /// judges each distinct title once, however often it repeats.
+    title_groups: std::cell::OnceCell<Vec<Vec<usize>>>,
     /// How many headings share each anchor (GitHub's slug before any `-1` suffix): anchors are
     /// that slug and `slug-1` up to `slug-(n-1)`. Link checks look anchors up here rather than
     /// scanning every heading per link.
@@ -287,6 +290,23 @@ impl Doc {
 
     pub(crate) fn heading_keys(&self) -> &[crate::titles::Key] {
         self.heading_keys.get_or_init(|| self.headings.iter().map(|h| crate::titles::Key::new(&h.text)).collect())
+    }
+
+    pub(crate) fn title_groups(&self) -> &[Vec<usize>] {
+        self.title_groups.get_or_init(|| {
+            let mut at: HashMap<&str, usize> = HashMap::new();
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            for (i, k) in self.heading_keys().iter().enumerate() {
+                match at.get(k.joined()) {
+                    Some(&g) => groups[g].push(i),
+                    None => {
+                        at.insert(k.joined(), groups.len());
+                        groups.push(vec![i]);
+                    }
+                }
+            }
+            groups
+        })
     }
 
     pub(crate) fn whole(&self) -> Range {

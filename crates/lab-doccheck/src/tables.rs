@@ -50,29 +50,52 @@ fn default_min_rows(p: TablePreset) -> usize {
 }
 
 /// Does a header cell name this column? Whole-word match of any alias, singular or plural.
-fn header_is(header: &str, c: &ColumnSpec) -> bool {
-    let h = format!(" {} ", normalize_title(header));
-    c.names().iter().any(|n| {
-        let k = normalize_title(n);
-        !k.is_empty() && (h.contains(&format!(" {k} ")) || titles::mentions(header, n))
-    })
+/// A header cell, read once: its normalised text (padded for whole-word search) and its key.
+struct Header {
+    norm: String,
+    padded: String,
+    key: titles::Key,
 }
 
-/// Maps each wanted column to a header index (distinct), or None when absent.
+impl Header {
+    fn new(text: &str) -> Header {
+        let norm = normalize_title(text);
+        Header { padded: format!(" {norm} "), norm, key: titles::Key::new(text) }
+    }
+}
+
+/// A wanted column's names, read once.
+struct Wanted {
+    norms: Vec<String>,
+    keys: Vec<titles::Key>,
+}
+
+fn header_is(h: &Header, w: &Wanted) -> bool {
+    w.norms
+        .iter()
+        .zip(&w.keys)
+        .any(|(k, key)| !k.is_empty() && (h.padded.contains(&format!(" {k} ")) || titles::key_mentions(&h.key, key)))
+}
+
+/// Maps each wanted column to a header index (distinct), or None when absent. Headers and names
+/// are normalised once, so a table with very many columns stays linear per wanted column.
 fn map_columns(t: &Table, cols: &[ColumnSpec]) -> Vec<Option<usize>> {
+    let headers: Vec<Header> = t.header.iter().map(|h| Header::new(&h.text)).collect();
     let mut taken = Vec::new();
     cols.iter()
         .map(|c| {
+            let names = c.names();
+            let w = Wanted {
+                norms: names.iter().map(|n| normalize_title(n)).collect(),
+                keys: names.iter().map(|n| titles::Key::new(n)).collect(),
+            };
             // an exact header ("Response") wins over one that merely contains the name
             // ("Response measure"), whatever the column order
-            let exact = |h: &str| {
-                let h = normalize_title(h);
-                c.names().iter().any(|n| normalize_title(n) == h)
-            };
-            let i =
-                t.header.iter().enumerate().position(|(i, h)| !taken.contains(&i) && exact(&h.text)).or_else(|| {
-                    t.header.iter().enumerate().position(|(i, h)| !taken.contains(&i) && header_is(&h.text, c))
-                });
+            let i = headers
+                .iter()
+                .enumerate()
+                .position(|(i, h)| !taken.contains(&i) && w.norms.contains(&h.norm))
+                .or_else(|| headers.iter().enumerate().position(|(i, h)| !taken.contains(&i) && header_is(h, &w)));
             if let Some(i) = i {
                 taken.push(i);
             }

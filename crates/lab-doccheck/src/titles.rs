@@ -112,6 +112,8 @@ const NEGATIONS: &[&str] = &["non", "no", "not", "without", "anti"];
 pub(crate) struct Key {
     words: Vec<String>,
     hyphened: Vec<bool>,
+    /// The words joined, made once: every comparison starts with it.
+    joined_all: String,
 }
 
 impl Key {
@@ -159,15 +161,21 @@ impl Key {
         if let Some(first) = hyphened.first_mut() {
             *first = false;
         }
-        Key { words, hyphened }
+        let joined_all = words.concat();
+        Key { words, hyphened, joined_all }
     }
 
-    fn joined(&self, from: usize, to: usize) -> String {
+    fn joined_range(&self, from: usize, to: usize) -> String {
         self.words[from..to].concat()
     }
 
-    fn whole(&self) -> String {
-        self.words.concat()
+    fn whole(&self) -> &str {
+        &self.joined_all
+    }
+
+    /// The title's words joined: equal for titles that match exactly.
+    pub(crate) fn joined(&self) -> &str {
+        &self.joined_all
     }
 
     fn is_empty(&self) -> bool {
@@ -183,14 +191,18 @@ impl Key {
     /// estimates"), breaking between whole words.
     fn starts_with(&self, name: &Key) -> bool {
         let n = name.whole();
-        !n.is_empty() && (1..self.words.len()).any(|k| !self.hyphened[k] && self.joined(0, k) == n)
+        // The joined words must start with it at all before word boundaries are worth checking.
+        if n.is_empty() || !self.whole().starts_with(n) {
+            return false;
+        }
+        (1..self.words.len()).any(|k| !self.hyphened[k] && self.joined_range(0, k) == n)
     }
 
     /// This title holds `name` as whole words after its start ("Public API" for "API"), not
     /// negated ("Non-functional requirements" does not hold "Requirements").
     fn contains(&self, name: &Key) -> bool {
         let n = name.whole();
-        if n.is_empty() {
+        if n.is_empty() || !self.whole().contains(n) {
             return false;
         }
         for i in 1..self.words.len() {
@@ -198,7 +210,7 @@ impl Key {
                 continue;
             }
             for j in i + 1..=self.words.len() {
-                if (j == self.words.len() || !self.hyphened[j]) && self.joined(i, j) == n {
+                if (j == self.words.len() || !self.hyphened[j]) && self.joined_range(i, j) == n {
                     return true;
                 }
             }
@@ -251,7 +263,7 @@ fn group_of(key: &Key) -> Option<usize> {
         let mut map = std::collections::HashMap::new();
         for (g, names) in SYNONYMS.iter().enumerate() {
             for s in *names {
-                map.entry(Key::new(s).whole()).or_insert(g);
+                map.entry(Key::new(s).whole().to_string()).or_insert(g);
             }
         }
         map
@@ -259,7 +271,7 @@ fn group_of(key: &Key) -> Option<usize> {
     if key.is_empty() {
         return None;
     }
-    GROUPS.get(&key.whole()).copied()
+    GROUPS.get(key.whole()).copied()
 }
 
 /// Built-in synonyms of the names (not the names themselves).
@@ -306,7 +318,11 @@ pub(crate) fn find(doc: &Doc, names: &[String], exclude: &[usize]) -> Option<(us
     // "Architecture" must not find "Architecture decisions".
     let other_group = |t: &Key| group_of(t).is_some_and(|g| !groups.contains(&Some(g)));
     let open = |i: &usize| !exclude.contains(i);
-    let first = |pred: &dyn Fn(&Key) -> bool| titles.iter().enumerate().position(|(i, t)| open(&i) && pred(t));
+    // Each distinct title is judged once; the first open heading among those that match wins.
+    let groups = doc.title_groups();
+    let first = |pred: &dyn Fn(&Key) -> bool| {
+        groups.iter().filter(|g| pred(&titles[g[0]])).filter_map(|g| g.iter().copied().find(|i| open(i))).min()
+    };
     let tiers: [(Tier, Pred); 4] = [
         (Tier::Exact, &|t| names.iter().any(|n| t.same(n))),
         (Tier::Synonym, &|t| syn.iter().any(|n| t.same(n))),
@@ -320,8 +336,12 @@ pub(crate) fn find(doc: &Doc, names: &[String], exclude: &[usize]) -> Option<(us
 /// it as whole words, with the same tolerance as headings ("Responsibilities" names
 /// "responsibility")?
 pub(crate) fn mentions(title: &str, name: &str) -> bool {
-    let (t, n) = (Key::new(title), Key::new(name));
-    t.same(&n) || t.starts_with(&n) || t.contains(&n)
+    key_mentions(&Key::new(title), &Key::new(name))
+}
+
+/// [`mentions`] on keys already made.
+pub(crate) fn key_mentions(t: &Key, n: &Key) -> bool {
+    t.same(n) || t.starts_with(n) || t.contains(n)
 }
 
 /// The heading's body, like [`Doc::section`] but with this module's matching.
