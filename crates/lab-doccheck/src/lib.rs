@@ -52,6 +52,7 @@ mod spec;
 mod structure;
 mod tables;
 mod text;
+mod title_key;
 mod titles;
 mod words;
 mod workspace;

@@ -87,7 +87,7 @@ pub(crate) struct Doc {
     pub(crate) spans: Vec<(usize, usize)>,
     /// The headings' title keys, made on first use: every rule that looks for a section needs
     /// them, and a document may have many headings.
-    heading_keys: std::cell::OnceCell<Vec<crate::titles::Key>>,
+    heading_keys: std::cell::OnceCell<Vec<crate::title_key::Key>>,
     /// Headings grouped by title key, groups in order of first appearance: a section lookup
     /// judges each distinct title once, however often it repeats.
     title_groups: std::cell::OnceCell<Vec<Vec<usize>>>,
@@ -288,8 +288,8 @@ impl Doc {
         idx.max(1) as u32
     }
 
-    pub(crate) fn heading_keys(&self) -> &[crate::titles::Key] {
-        self.heading_keys.get_or_init(|| self.headings.iter().map(|h| crate::titles::Key::new(&h.text)).collect())
+    pub(crate) fn heading_keys(&self) -> &[crate::title_key::Key] {
+        self.heading_keys.get_or_init(|| self.headings.iter().map(|h| crate::title_key::Key::new(&h.text)).collect())
     }
 
     pub(crate) fn title_groups(&self) -> &[Vec<usize>] {
