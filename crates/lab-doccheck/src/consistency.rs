@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::markdown::Doc;
+use crate::markdown::{Doc, Range};
 use crate::numbers::{find_block, Block};
 use crate::problem::Problem;
 use crate::spec::ConsistencySpec;
-use crate::text::{fmt_num, quantities, Quantity};
+use crate::text::{ceil_boundary, floor_boundary, fmt_num, quantities, Quantity};
 use crate::titles::section;
 use crate::workspace::Workspace;
 
@@ -228,6 +228,11 @@ const SCOPES: &[&str] = &[
 /// How far a quoted number may sit from the words that name it.
 const NEAR: usize = 40;
 
+/// The pieces inside a range (all of them without one), borrowed.
+fn within(pieces: &[Piece], range: Option<Range>) -> Vec<&Piece> {
+    pieces.iter().filter(|p| range.is_none_or(|r| r.contains(p.offset))).collect()
+}
+
 pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
     let doc = match ws.doc(&spec.file) {
         Ok(d) => d,
@@ -239,14 +244,8 @@ pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
         match find_block(&doc, spec.section.as_ref(), &spec.block) {
             Ok((block, problems, line)) => {
                 // Quoted figures are compared where the estimate is made: the block's section.
-                let pieces: Vec<Piece> = match spec.section.as_ref().map(|n| section(&doc, n)) {
-                    Some(Ok((r, _))) => pieces
-                        .iter()
-                        .filter(|p| r.contains(p.offset))
-                        .map(|p| Piece { text: p.text.clone(), offset: p.offset })
-                        .collect(),
-                    _ => pieces.iter().map(|p| Piece { text: p.text.clone(), offset: p.offset }).collect(),
-                };
+                let range = spec.section.as_ref().and_then(|n| section(&doc, n).ok()).map(|(r, _)| r);
+                let pieces = within(&pieces, range);
                 // Agreement with a block that is not filled in proves nothing.
                 let missing: Vec<&String> = spec.mentions.keys().filter(|n| !block.values.contains_key(*n)).collect();
                 if !problems.is_empty() || !missing.is_empty() {
@@ -269,19 +268,17 @@ pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
         }
     }
     if spec.restatements {
-        out.extend(restatements(&doc, &pieces, spec.tolerance));
+        out.extend(restatements(&doc, &within(&pieces, None), spec.tolerance));
     }
     if let (Some(req), Some(obj)) = (&spec.requirements, &spec.objectives) {
         match (section(&doc, req), section(&doc, obj)) {
             (Ok((rr, rh)), Ok((or, _))) => {
-                let inside = |r: crate::markdown::Range| -> Vec<Piece> {
-                    pieces
-                        .iter()
-                        .filter(|p| r.contains(p.offset))
-                        .map(|p| Piece { text: p.text.clone(), offset: p.offset })
-                        .collect()
-                };
-                out.extend(targets_agree(&doc, &inside(rr), &inside(or), doc.line(rh.offset)));
+                out.extend(targets_agree(
+                    &doc,
+                    &within(&pieces, Some(rr)),
+                    &within(&pieces, Some(or)),
+                    doc.line(rh.offset),
+                ));
             }
             (Err(p), _) | (_, Err(p)) => out.push(p),
         }
@@ -292,7 +289,7 @@ pub(crate) fn rule(spec: &ConsistencySpec, ws: &mut Workspace) -> Vec<Problem> {
 
 /// Each place the document names a capacity value next to a number: some number there must be
 /// the block's value, converted to the unit it is written in.
-fn mentions(doc: &Doc, pieces: &[Piece], block: &Block, spec: &ConsistencySpec) -> Vec<Problem> {
+fn mentions(doc: &Doc, pieces: &[&Piece], block: &Block, spec: &ConsistencySpec) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut reported: HashMap<&str, usize> = HashMap::new();
     for (name, phrases) in &spec.mentions {
@@ -388,22 +385,6 @@ fn window_of(s: &str, at: usize) -> &str {
     &s[at..ceil_boundary(s, at + 40)]
 }
 
-fn floor_boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(s: &str, mut i: usize) -> usize {
-    i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
 /// A number near a phrase: its value, the dimension of its unit, and whether it looks rounded.
 type Candidate = (f64, Option<(Dim, f64)>, bool);
 
@@ -458,7 +439,7 @@ fn candidates(text: &str, at: usize, end: usize) -> Vec<Candidate> {
 
 /// "A (B)", "A = B", "A, or B", "A, about B": the second restates the first in another unit of
 /// the same dimension and must convert to it.
-fn restatements(doc: &Doc, pieces: &[Piece], tolerance: f64) -> Vec<Problem> {
+fn restatements(doc: &Doc, pieces: &[&Piece], tolerance: f64) -> Vec<Problem> {
     let mut out = Vec::new();
     for piece in pieces {
         let qs = quantities(&piece.text);
@@ -528,7 +509,7 @@ struct Targets {
     latency: Vec<(f64, f64, usize)>,
 }
 
-fn targets(pieces: &[Piece]) -> Targets {
+fn targets(pieces: &[&Piece]) -> Targets {
     let mut t = Targets::default();
     for piece in pieces {
         let lower = piece.text.to_ascii_lowercase();
@@ -605,7 +586,7 @@ fn targets(pieces: &[Piece]) -> Targets {
 /// The SLOs must meet what the requirements ask: the strictest availability requirement has an
 /// SLO at least as strict, some tail-latency requirement is measured by an SLO, and no SLO
 /// promises the same threshold to fewer requests than the requirement.
-fn targets_agree(doc: &Doc, req: &[Piece], obj: &[Piece], req_line: u32) -> Vec<Problem> {
+fn targets_agree(doc: &Doc, req: &[&Piece], obj: &[&Piece], req_line: u32) -> Vec<Problem> {
     let (r, o) = (targets(req), targets(obj));
     let mut out = Vec::new();
     if let Some((want, off)) = r.availability.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0)) {

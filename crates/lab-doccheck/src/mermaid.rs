@@ -376,8 +376,9 @@ pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
             out.push(Problem::at(&doc.path, block.content_line + i as u32, format!("mermaid diagram: {m}")));
         }
     }
+    let drawn = |k: &str| good.contains(&k) || bad.contains(&k);
     for k in &spec.kinds {
-        if !good.contains(&k.as_str()) && !bad.contains(&k.as_str()) {
+        if !drawn(k) {
             let start = if k == "sequence" { "sequenceDiagram" } else { k.as_str() };
             out.push(Problem::at(
                 &doc.path,
@@ -386,7 +387,6 @@ pub(crate) fn rule(spec: &MermaidSpec, ws: &mut Workspace) -> Vec<Problem> {
             ));
         }
     }
-    let drawn = |k: &str| good.contains(&k) || bad.contains(&k);
     if drawn("flowchart") && (flow.0 < spec.min_nodes || flow.1 < spec.min_edges) {
         out.push(Problem::at(
             &doc.path,

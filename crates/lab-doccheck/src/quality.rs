@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use crate::text::floor_boundary;
+
 /// The placeholders every document is scanned for, written lower-case with single spaces.
 pub(crate) const DEFAULT_PLACEHOLDERS: &[&str] = &[
     "todo",
@@ -150,14 +152,14 @@ pub(crate) fn placeholders(f: &Folded, patterns: &[String]) -> Vec<Hit> {
         let rest = &t[at + open.len()..];
         let close = if open == "[" { ']' } else { '>' };
         // Look a short way ahead only: a document of nothing but brackets stays linear.
-        let closed_soon = window(rest, 81).contains(close);
+        let closed_soon = rest[..floor_boundary(rest, 81)].contains(close);
         if let Some(prompt) = SLOT_PROMPTS.iter().find(|p| rest.starts_with(*p)).filter(|_| closed_soon) {
             let word = prompt.trim_end();
             hits.push(Found { at, end: at + 1 + word.len(), what: format!("{open}{word} ...{close}") });
         }
     }
     for (at, _) in t.match_indices("{{") {
-        if window(&t[at..], 62).contains("}}") {
+        if t[at..floor_boundary(t, at + 62)].contains("}}") {
             hits.push(Found { at, end: at + 2, what: "{{ }}".into() });
         }
     }
@@ -175,15 +177,6 @@ pub(crate) fn placeholders(f: &Folded, patterns: &[String]) -> Vec<Hit> {
         out.push(Hit { offset: f.map[h.at], end: last + 1, what: h.what });
     }
     out
-}
-
-/// The first `n` bytes of `s`, cut back to a character boundary.
-fn window(s: &str, n: usize) -> &str {
-    let mut end = n.min(s.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn fold_pattern(p: &str) -> String {

@@ -8,7 +8,7 @@ use crate::markdown::{Doc, Range};
 use crate::problem::Problem;
 use crate::quality::{self, Folded, DEFAULT_PLACEHOLDERS};
 use crate::spec::{LinksSpec, ListItemsSpec, PlaceholdersSpec, SectionsSpec, WordFloorSpec};
-use crate::text::word_count;
+use crate::text::{ceil_boundary, word_count};
 use crate::titles::{self, doc_section, section};
 use crate::workspace::{wildcard, Workspace};
 
@@ -200,10 +200,7 @@ pub(crate) fn placeholders(spec: &PlaceholdersSpec, ws: &mut Workspace) -> Vec<P
         for hit in quality::placeholders(&folded, &patterns) {
             if seen.insert(hit.offset) {
                 // Quote it as written; the end may fall inside a multi-byte character.
-                let mut end = hit.end.min(doc.src.len());
-                while !doc.src.is_char_boundary(end) {
-                    end += 1;
-                }
+                let end = ceil_boundary(&doc.src, hit.end);
                 let written: String =
                     doc.src.get(hit.offset..end).unwrap_or(&hit.what).split_whitespace().collect::<Vec<_>>().join(" ");
                 let written: String = written.chars().filter(|c| !quality::invisible(*c)).collect();

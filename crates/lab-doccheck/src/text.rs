@@ -229,6 +229,24 @@ pub(crate) fn starts_with_percent(s: &str) -> bool {
     quantities(s).first().is_some_and(|q| q.unit.starts_with('%'))
 }
 
+/// `i` moved back to the nearest character boundary of `s` (and into it).
+pub(crate) fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// `i` moved on to the nearest character boundary of `s` (and into it).
+pub(crate) fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 /// Formats a number for messages: grouped thousands, at most 2 decimals.
 pub(crate) fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
