@@ -123,6 +123,12 @@ impl Cmd {
     /// Runs to completion (or the timeout) and captures both streams. A program that cannot be
     /// started is an error naming it; a non-zero exit is not an error here.
     pub fn run(&self) -> Result<Output> {
+        self.run_observed(&mut |_| {})
+    }
+
+    /// Like `run`, and calls `observe` every few tens of milliseconds while the child runs, with
+    /// what it has printed so far: for a caller that acts on results as they arrive.
+    pub fn run_observed(&self, observe: &mut dyn FnMut(&Live)) -> Result<Output> {
         install_interrupt_handler();
         let mut command = Command::new(&self.program);
         command.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -156,10 +162,11 @@ impl Cmd {
         let mut interrupted = false;
         loop {
             // Short slices: the wait ends the moment the child exits, and Ctrl-C is seen quickly.
-            match rx.recv_timeout(Duration::from_millis(50)) {
+            match rx.recv_timeout(OBSERVE_EVERY) {
                 Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
+            observe(&Live { stdout: &stdout, elapsed: started.elapsed() });
             if INTERRUPTED.load(Ordering::SeqCst) {
                 interrupted = true;
             } else if self.timeout.is_some_and(|t| started.elapsed() >= t) {
@@ -215,6 +222,28 @@ pub fn describe_exit(code: Option<i32>) -> String {
     match code {
         Some(c) => format!("exit code {c}"),
         None => "killed by a signal".to_string(),
+    }
+}
+
+/// How often a running child is looked at: Ctrl-C, the timeout and the observer.
+const OBSERVE_EVERY: Duration = Duration::from_millis(50);
+
+/// A running child as an observer sees it.
+pub struct Live<'a> {
+    stdout: &'a Capture,
+    pub elapsed: Duration,
+}
+
+impl Live<'_> {
+    /// How many bytes of standard output have arrived so far.
+    pub fn stdout_len(&self) -> usize {
+        self.stdout.0.lock().map(|b| b.head.len() + b.tail.len() + b.dropped as usize).unwrap_or(0)
+    }
+
+    /// Standard output so far, while it fits the part that is kept from the start (None past it).
+    pub fn stdout_so_far(&self) -> Option<String> {
+        let bounded = self.stdout.0.lock().ok()?;
+        (bounded.tail.is_empty()).then(|| String::from_utf8_lossy(&bounded.head).into_owned())
     }
 }
 
@@ -397,6 +426,32 @@ mod tests {
         let out = Cmd::new("sh").args(["-c", script]).run().unwrap();
         assert_eq!(out.stdout, "started\n");
         assert!(started.elapsed() < READER_GRACE + Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn an_observer_sees_output_while_the_child_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let go = dir.path().join("go");
+        // The child prints, then waits until the observer has seen the line and answered.
+        let script = format!("echo first; while [ ! -e {} ]; do sleep 0.01; done; echo second", go.display());
+        let mut seen = Vec::new();
+        let out = Cmd::new("sh")
+            .args(["-c", &script])
+            .timeout(Duration::from_secs(20))
+            .run_observed(&mut |live| {
+                if let Some(text) = live.stdout_so_far() {
+                    if seen.last() != Some(&text) {
+                        seen.push(text);
+                    }
+                }
+                if live.stdout_len() > 0 {
+                    std::fs::write(&go, "").unwrap();
+                }
+            })
+            .unwrap();
+        assert!(!out.timed_out);
+        assert_eq!(out.stdout, "first\nsecond\n");
+        assert_eq!(seen.first().map(String::as_str), Some("first\n"), "{seen:?}");
     }
 
     #[test]

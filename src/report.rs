@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
-use crate::results::{Check, Counts, StageResult};
+use crate::results::{Check, Counts, EarlyStage, StageResult};
 use crate::runner::mermaid::{Checked, Diagrams};
 use crate::status::{Reason, Status};
 use crate::workspace::{Change, Modification, Todo};
@@ -127,6 +127,39 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
         writeln!(o, "\n{}\n{}", paint(DIM, "runner output:"), indent(check.runner_output.trim_end(), "  "))?;
     }
     Ok(())
+}
+
+/// The current stage's result, shown while the other stages are still being graded: a line for
+/// the stage and a line for each of its first failures, with the reason.
+pub fn print_early(early: &EarlyStage) -> std::io::Result<()> {
+    let mut o = out();
+    let Some(stage) = early.graded.stages.first() else { return Ok(()) };
+    let (mark, style) = if stage.done { ("✓", GREEN) } else { ("✗", RED) };
+    writeln!(
+        o,
+        "{} {} {}: {}/{} passing {}",
+        paint(style, mark),
+        paint(BOLD, format!("Stage {}", early.number)),
+        stage.title,
+        stage.passed,
+        stage.total,
+        paint(DIM, format!("· {:.1} s", early.elapsed.as_secs_f64()))
+    )?;
+    let failing: Vec<_> = early.graded.tests.iter().filter(|t| t.status != Status::Pass).collect();
+    for test in failing.iter().take(MAX_FAILURES_SHOWN) {
+        let reason = first_lines(&test.message, 1);
+        let reason = reason.lines().next().unwrap_or_default();
+        writeln!(o, "  {} {} {}", paint(RED, "✗"), test.name, paint(DIM, truncate(reason, 100)))?;
+    }
+    if failing.len() > MAX_FAILURES_SHOWN {
+        writeln!(o, "  … and {} more", failing.len() - MAX_FAILURES_SHOWN)?;
+    }
+    match early.others {
+        0 => {}
+        1 => writeln!(o, "{}", paint(DIM, "Grading the other stage…"))?,
+        n => writeln!(o, "{}", paint(DIM, format!("Grading the other {n} stages…")))?,
+    }
+    o.flush()
 }
 
 /// How the Mermaid diagrams were checked, when there were any: a note when they were only

@@ -179,6 +179,18 @@ pub fn next_todo<'a>(graded: &Graded, todos: &'a [Todo]) -> Option<&'a Todo> {
     todos.iter().find(|t| t.stage == stage.id).or_else(|| todos.first())
 }
 
+/// The stage the learner is on, graded ahead of the rest.
+pub struct EarlyStage {
+    /// 1-based.
+    pub number: usize,
+    /// That stage alone; its tests carry no locations or output yet.
+    pub graded: Graded,
+    /// Since the check began.
+    pub elapsed: std::time::Duration,
+    /// How many stages are still being graded.
+    pub others: usize,
+}
+
 /// Everything a report shows about one check.
 #[derive(Debug, Clone)]
 pub struct Check {

@@ -3,6 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -10,11 +12,12 @@ use anyhow::Result;
 use super::{given_on_command_line, open, Opened, Outcome};
 use crate::catalog::{Lab, RunnerKind};
 use crate::cli::Check as CheckArgs;
-use crate::grading::check_workspace;
+use crate::grading::{check_workspace, Request};
 use crate::output;
 use crate::process;
 use crate::report;
 use crate::results::Check;
+use crate::results::EarlyStage;
 use crate::runner::{self, python};
 use crate::status::Status;
 use crate::workspace;
@@ -52,12 +55,44 @@ pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outc
     }
     let spinner =
         (!args.json && !quiet).then(|| Spinner::start(lab.def.track(&opened.manifest.track).map(|t| t.runner)));
-    let check = check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout, args.strict);
+    let spinner = spinner.flatten();
+    let shown_early = std::cell::Cell::new(false);
+    let show_early = |early: &EarlyStage| {
+        let print = || {
+            let _ = report::print_early(early);
+            shown_early.set(true);
+        };
+        match &spinner {
+            Some(s) => s.pause_for(print, "grading the other stages".into()),
+            None => print(),
+        }
+    };
+    // The current stage first, unless asked for one stage or for one document.
+    let early = args.stage.is_none() && !args.json && !quiet;
+    let request = Request {
+        stage: args.stage.as_deref(),
+        timeout: args.timeout,
+        strict: args.strict,
+        early: early.then_some(&show_early as &dyn Fn(&EarlyStage)),
+    };
+    let check = check_workspace(lab, &opened.root, &opened.manifest, &request);
     drop(spinner);
-    let check = check?;
+    let check = match check {
+        Err(e) if e.is::<process::Interrupted>() && shown_early.get() => {
+            crate::say!("{NOT_GRADED_AFTER_EARLY}");
+            return Err(e);
+        }
+        check => check?,
+    };
+    if shown_early.get() && !args.json {
+        writeln!(output::stdout())?;
+    }
     print(&check, &args, quiet)?;
     Ok(outcome(&check))
 }
+
+/// Said when Ctrl-C ends a check after the current stage's result was shown.
+const NOT_GRADED_AFTER_EARLY: &str = "Stopped: the other stages were not graded, and this check was not recorded (the history keeps only full runs). Run `lab check` again for the full report.";
 
 fn outcome(check: &Check) -> Outcome {
     match check.graded.status {
@@ -90,7 +125,12 @@ fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Ou
             // Redraw from the top of the screen, as a terminal dashboard does.
             write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
         }
-        match check_workspace(lab, &opened.root, &opened.manifest, args.stage.as_deref(), args.timeout, args.strict) {
+        match check_workspace(
+            lab,
+            &opened.root,
+            &opened.manifest,
+            &Request { stage: args.stage.as_deref(), timeout: args.timeout, strict: args.strict, early: None },
+        ) {
             Ok(check) => print(&check, args, quiet)?,
             Err(e) if e.is::<process::Interrupted>() => break,
             Err(e) => crate::say!("error: {e:#}"),
@@ -152,7 +192,9 @@ fn fingerprint(root: &Path) -> Vec<(String, Option<std::time::SystemTime>, u64)>
 
 /// A spinner on stderr while the runner runs, on terminals only; it erases itself when dropped.
 struct Spinner {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
+    /// What it says; held while a frame is drawn, so a pause can erase it and print cleanly.
+    label: Arc<Mutex<String>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -161,31 +203,48 @@ impl Spinner {
         if !std::io::stderr().is_terminal() {
             return None;
         }
-        let label = match runner {
+        let label = Arc::new(Mutex::new(match runner {
             Ok(r) => format!("grading with {r}"),
             Err(_) => "grading".into(),
-        };
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, shown) = (stop.clone(), label.clone());
         let thread = std::thread::spawn(move || {
             const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
             let started = Instant::now();
             let mut i = 0;
             // Plain carriage returns and spaces: no escape codes even on a terminal.
-            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-                crate::say_inline!("\r{} {label}… {}s ", FRAMES[i % FRAMES.len()], started.elapsed().as_secs());
+            while !flag.load(Ordering::SeqCst) {
+                if let Ok(label) = shown.lock() {
+                    crate::say_inline!("\r{} {label}… {}s ", FRAMES[i % FRAMES.len()], started.elapsed().as_secs());
+                }
                 i += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
-            crate::say_inline!("\r{}\r", " ".repeat(label.len() + 16));
+            if let Ok(label) = shown.lock() {
+                erase(&label);
+            }
         });
-        Some(Spinner { stop, thread: Some(thread) })
+        Some(Spinner { stop, label, thread: Some(thread) })
     }
+
+    /// Erases the spinner, runs `print`, and goes on with a new label.
+    fn pause_for(&self, print: impl FnOnce(), label: String) {
+        let Ok(mut shown) = self.label.lock() else { return print() };
+        erase(&shown);
+        print();
+        let _ = std::io::stdout().flush();
+        *shown = label;
+    }
+}
+
+fn erase(label: &str) {
+    crate::say_inline!("\r{}\r", " ".repeat(label.chars().count() + 16));
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

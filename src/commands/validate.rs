@@ -11,7 +11,7 @@ use anyhow::Result;
 use super::Outcome;
 use crate::catalog::{Catalog, Lab, MutantDef};
 use crate::cli::Validate;
-use crate::grading::check_workspace;
+use crate::grading::{check_workspace, Request};
 use crate::mutants::{self, Verdict};
 use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::report::{indent, truncate};
@@ -221,7 +221,7 @@ fn grade_variant(
     if let Err(e) = if skip_setup { Ok(()) } else { runner::setup(lab, track, &root, install, true) } {
         return with(rows, Row::new("set up the workspace", false, format!("{e:#}")));
     }
-    let starter = match check_workspace(lab, &root, &manifest, None, timeout, false) {
+    let starter = match check_workspace(lab, &root, &manifest, &Request::full(timeout)) {
         Ok(c) => c,
         Err(e) => return with(rows, Row::new("starter runs", false, format!("{e:#}"))),
     };
@@ -230,7 +230,7 @@ fn grade_variant(
     if let Err(e) = overlay {
         return with(rows, Row::new("solution passes every test", false, format!("{e:#}")));
     }
-    match check_workspace(lab, &root, &manifest, None, timeout, false) {
+    match check_workspace(lab, &root, &manifest, &Request::full(timeout)) {
         Ok(solved) => {
             let solution = solution_row(&solved);
             let solved_ok = solution.state != RowState::Fail;
@@ -396,7 +396,7 @@ fn mutants_row(
                 continue;
             }
         };
-        let graded = check_workspace(lab, root, manifest, Some(&m.stage), timeout, false);
+        let graded = check_workspace(lab, root, manifest, &Request { stage: Some(&m.stage), ..Request::full(timeout) });
         if let Err(e) = applied.restore() {
             problems.push(format!("`{}`: {e:#}; the rest were not graded", m.name));
             break;

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use super::{libtest, Outcome, Run, Spec};
+use super::{libtest, Early, Outcome, Run, Spec, TestResult};
 use crate::process::{describe_exit, on_path, Cmd};
 use crate::workspace::SUITE_DIR;
 
@@ -36,7 +36,18 @@ pub fn run(spec: &Spec) -> Result<Run> {
             spec.only.map(|names| std::iter::once("--".to_string()).chain(names.iter().cloned())).into_iter().flatten(),
         )
         .timeout(spec.timeout);
-    let out = cmd.run()?;
+    let mut early = Early::new(spec.first.as_ref());
+    let mut seen = 0;
+    let out = cmd.run_observed(&mut |live| {
+        let Some(functions) = early.waiting() else { return };
+        if live.stdout_len() == seen {
+            return;
+        }
+        seen = live.stdout_len();
+        if let Some(results) = live.stdout_so_far().and_then(|text| finished_tests(&text, functions)) {
+            early.report(&results);
+        }
+    })?;
     let output = out.combined();
     let mut run =
         Run { results: Vec::new(), error: None, output: output.clone(), elapsed: out.elapsed, diagrams: None };
@@ -70,6 +81,16 @@ pub fn run(spec: &Spec) -> Result<Run> {
     Ok(run)
 }
 
+/// The results of `names` once libtest has finished every test binary that reported one of them
+/// (its failures are listed at the binary's end); None while one is still to come. Test
+/// binaries run one after another in name order, so a lab names its test files in stage order.
+fn finished_tests(stdout: &str, names: &[String]) -> Option<Vec<TestResult>> {
+    let end = stdout.rfind("\ntest result: ")?;
+    let results = libtest::parse(&stdout[..end]);
+    let wanted: Vec<TestResult> = results.into_iter().filter(|r| names.contains(&r.name)).collect();
+    (wanted.len() == names.len()).then_some(wanted)
+}
+
 /// Where a panic happened, as a path the learner can open: panics in the suite name files
 /// relative to its package (shown in the learner's copy of the suite); panics in the learner's
 /// crate, a path dependency, name absolute paths (shown relative to the workspace).
@@ -87,6 +108,22 @@ fn workspace_path(file: &str, root: &std::path::Path, in_suite: impl Fn(&str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_is_known_once_the_binaries_holding_its_tests_have_ended() {
+        let names = ["b_one".to_string(), "b_two".to_string()];
+        let first_binary = "running 1 test\ntest a_one ... ok\n\ntest result: ok. 1 passed\n";
+        assert_eq!(finished_tests(first_binary, &names), None);
+        let running = format!("{first_binary}\nrunning 2 tests\ntest b_one ... ok\ntest b_two ... FAILED\n");
+        assert_eq!(finished_tests(&running, &names), None, "b's failures are not listed yet");
+        let ended = format!(
+            "{running}\nfailures:\n\n---- b_two stdout ----\n\nthread 'b_two' panicked at tests/b.rs:3:5:\nexpected 2\n\nfailures:\n    b_two\n\ntest result: FAILED. 1 passed; 1 failed\n"
+        );
+        let results = finished_tests(&ended, &names).unwrap();
+        let summary: Vec<(&str, Outcome)> = results.iter().map(|r| (r.name.as_str(), r.outcome)).collect();
+        assert_eq!(summary, [("b_one", Outcome::Pass), ("b_two", Outcome::Fail)]);
+        assert!(results[1].message.contains("expected 2"), "{}", results[1].message);
+    }
 
     #[test]
     fn panic_locations_become_paths_in_the_workspace() {

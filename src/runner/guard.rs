@@ -7,16 +7,32 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use super::Outcome;
+use super::{Outcome, TestResult};
 
 use crate::keyed::{from_hex, verify};
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum Record {
-    Report { test: String, when: String, outcome: String },
-    Collect { test: String, outcome: String },
-    Finish { exitstatus: i32, tampered: Vec<String> },
+    Report {
+        test: String,
+        when: String,
+        outcome: String,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Collect {
+        test: String,
+        outcome: String,
+    },
+    /// The node ids pytest will run, in the order it will run them.
+    Collected {
+        tests: Vec<String>,
+    },
+    Finish {
+        exitstatus: i32,
+        tampered: Vec<String>,
+    },
 }
 
 /// What the guard saw: one outcome per test (by pytest node id), the collection errors, and how
@@ -50,20 +66,15 @@ pub fn read(text: &str, key_hex: &str) -> Result<Guarded> {
         let record: Record = serde_json::from_str(body)
             .with_context(|| format!("line {} of the result channel does not parse", number + 1))?;
         match record {
-            Record::Report { test, when, outcome } => {
-                let this = match (outcome.as_str(), when.as_str()) {
-                    ("passed", _) => Outcome::Pass,
-                    ("skipped", _) => Outcome::Skipped,
-                    (_, "call") => Outcome::Fail,
-                    _ => Outcome::Error,
-                };
+            Record::Report { test, when, outcome, .. } => {
+                let this = phase_outcome(&outcome, &when);
                 let entry = guarded.outcomes.entry(test).or_insert(this);
                 if this.rank() > entry.rank() {
                     *entry = this;
                 }
             }
             Record::Collect { test, outcome } if outcome != "passed" => guarded.collection_errors.push(test),
-            Record::Collect { .. } => {}
+            Record::Collect { .. } | Record::Collected { .. } => {}
             Record::Finish { exitstatus, tampered } => {
                 guarded.exit_status = Some(exitstatus);
                 guarded.tampered = tampered;
@@ -71,6 +82,100 @@ pub fn read(text: &str, key_hex: &str) -> Result<Guarded> {
         }
     }
     Ok(guarded)
+}
+
+fn phase_outcome(outcome: &str, when: &str) -> Outcome {
+    match (outcome, when) {
+        ("passed", _) => Outcome::Pass,
+        ("skipped", _) => Outcome::Skipped,
+        (_, "call") => Outcome::Fail,
+        _ => Outcome::Error,
+    }
+}
+
+/// The channel read while pytest still runs, to tell when some tests have all finished. Only
+/// complete lines count; a line that does not verify stops the live reading (the reading at the
+/// end of the run reports it).
+#[derive(Debug)]
+pub struct Live {
+    key: Vec<u8>,
+    pending: String,
+    collected: Option<Vec<String>>,
+    outcomes: BTreeMap<String, (Outcome, String)>,
+    /// Node ids whose teardown was reported: nothing more will come for them.
+    finished: std::collections::BTreeSet<String>,
+    broken: bool,
+}
+
+impl Live {
+    pub fn new(key_hex: &str) -> Result<Live> {
+        Ok(Live {
+            key: from_hex(key_hex).context("the grading run's key is not hex")?,
+            pending: String::new(),
+            collected: None,
+            outcomes: BTreeMap::new(),
+            finished: Default::default(),
+            broken: false,
+        })
+    }
+
+    /// Takes the text that followed what was fed before.
+    pub fn feed(&mut self, text: &str) {
+        self.pending.push_str(text);
+        let Some(end) = self.pending.rfind('\n') else { return };
+        let complete: String = self.pending.drain(..=end).collect();
+        for line in complete.lines() {
+            if self.broken {
+                return;
+            }
+            let record = line
+                .split_once(' ')
+                .filter(|(mac, body)| verify(&self.key, body.as_bytes(), mac))
+                .and_then(|(_, body)| serde_json::from_str::<Record>(body).ok());
+            match record {
+                None => self.broken = true,
+                Some(Record::Collected { tests }) => self.collected = Some(tests),
+                Some(Record::Report { test, when, outcome, message }) => {
+                    let this = (phase_outcome(&outcome, &when), message.unwrap_or_default());
+                    match self.outcomes.get_mut(&test) {
+                        Some(worst) if this.0.rank() > worst.0.rank() => *worst = this,
+                        Some(_) => {}
+                        None => {
+                            self.outcomes.insert(test.clone(), this);
+                        }
+                    }
+                    if when == "teardown" {
+                        self.finished.insert(test);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// One result per test function named in `functions`, once every collected node of theirs
+    /// has finished; None while some are still to come. A named function that was not collected
+    /// gets no result (grading counts it as not run).
+    pub fn results_for(&self, functions: &[String]) -> Option<Vec<TestResult>> {
+        if self.broken {
+            return None;
+        }
+        let collected = self.collected.as_ref()?;
+        let mut by_function: BTreeMap<&str, TestResult> = BTreeMap::new();
+        for node in collected.iter().filter(|n| functions.iter().any(|f| f == function_name(n))) {
+            if !self.finished.contains(node) {
+                return None;
+            }
+            let (outcome, message) = self.outcomes.get(node)?;
+            let name = function_name(node);
+            let result = by_function.entry(name).or_insert_with(|| TestResult::new(name.to_string(), Outcome::Pass));
+            if outcome.rank() > result.outcome.rank() {
+                result.outcome = *outcome;
+                result.message = message.clone();
+            }
+        }
+        Some(by_function.into_values().collect())
+    }
 }
 
 /// The test function a node id names: `grading/test_a.py::test_x[1]` -> `test_x`,
@@ -110,6 +215,37 @@ mod tests {
         assert_eq!(guarded.outcomes["g/t.py::test_d"], Outcome::Pass);
         assert_eq!(guarded.exit_status, Some(1));
         assert_eq!(function_name("g/t.py::TestY::test_b[1-x]"), "test_b");
+    }
+
+    #[test]
+    fn the_live_reading_answers_once_every_node_of_the_functions_has_finished() {
+        let key = new_key().unwrap();
+        let mut live = Live::new(&key).unwrap();
+        let collected =
+            line(&key, r#"{"kind":"collected","tests":["g/a.py::test_a[1]","g/a.py::test_a[2]","g/b.py::test_b"]}"#);
+        // Half a line is held until its end arrives.
+        let (head, tail) = collected.split_at(20);
+        live.feed(head);
+        assert_eq!(live.results_for(&["test_a".into()]), None);
+        live.feed(tail);
+        let wanted = ["test_a".to_string()];
+        assert_eq!(live.results_for(&wanted), None, "nothing has run yet");
+        for body in [
+            r#"{"kind":"report","outcome":"passed","test":"g/a.py::test_a[1]","when":"call"}"#,
+            r#"{"kind":"report","outcome":"passed","test":"g/a.py::test_a[1]","when":"teardown"}"#,
+            r#"{"kind":"report","message":"AssertionError: 2 != 3","outcome":"failed","test":"g/a.py::test_a[2]","when":"call"}"#,
+        ] {
+            live.feed(&line(&key, body));
+        }
+        assert_eq!(live.results_for(&wanted), None, "the second case has not torn down");
+        live.feed(&line(&key, r#"{"kind":"report","outcome":"passed","test":"g/a.py::test_a[2]","when":"teardown"}"#));
+        let results = live.results_for(&wanted).unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!((results[0].name.as_str(), results[0].outcome), ("test_a", Outcome::Fail));
+        assert_eq!(results[0].message, "AssertionError: 2 != 3");
+        // A forged line ends the live reading.
+        live.feed("00 {\"kind\":\"collected\",\"tests\":[]}\n");
+        assert_eq!(live.results_for(&wanted), None);
     }
 
     #[test]

@@ -90,6 +90,39 @@ pub struct Spec<'a> {
     pub only: Option<&'a [String]>,
     /// pytest plugins the suite needs, loaded by name (autoloading is off).
     pub plugins: &'a [String],
+    /// Tests to grade ahead of the rest (the stage the learner is on), reported the moment all of
+    /// them have finished, while the rest still run.
+    pub first: Option<First<'a>>,
+}
+
+/// Tests a runner puts first, and who hears of their results early. The full run's results
+/// stay the record: these are the same tests' outcomes read from the runner's output as it
+/// arrives, without the detail (locations, captured output) the end of the run adds.
+pub struct First<'a> {
+    pub tests: &'a [String],
+    pub done: &'a dyn Fn(&[TestResult]),
+}
+
+/// Calls a `First`'s `done` once, when `results` finds all of its tests in.
+pub(crate) struct Early<'a> {
+    first: Option<&'a First<'a>>,
+}
+
+impl<'a> Early<'a> {
+    pub(crate) fn new(first: Option<&'a First<'a>>) -> Early<'a> {
+        Early { first }
+    }
+
+    /// The tests still waited for, or None once reported (or when nothing is).
+    pub(crate) fn waiting(&self) -> Option<&'a [String]> {
+        self.first.map(|f| f.tests)
+    }
+
+    pub(crate) fn report(&mut self, results: &[TestResult]) {
+        if let Some(first) = self.first.take() {
+            (first.done)(results);
+        }
+    }
 }
 
 /// Writes the pristine suite to `.lab/run/grading/` and runs it. An `Err` is a tool problem the

@@ -6,7 +6,7 @@ use std::fs;
 
 use anyhow::{bail, Context, Result};
 
-use super::{guard, junit, python, Outcome, Run, Spec, TestResult};
+use super::{guard, junit, python, Early, Outcome, Run, Spec, TestResult};
 use crate::process::{describe_exit, Cmd};
 use crate::workspace::{RUN_DIR, SUITE_DIR};
 
@@ -51,13 +51,14 @@ pub fn run(spec: &Spec) -> Result<Run> {
         .env("LAB_GUARD_SUITE", spec.root.join(SUITE_DIR))
         .env("LAB_GUARD_PATH", path)
         .env("LAB_GUARD_PLUGINS", spec.plugins.join(","))
+        .env("LAB_GUARD_FIRST", spec.first.as_ref().map(|f| f.tests.join(",")).unwrap_or_default())
         // Plugins installed in the environment (and entry points a workspace declares) stay off;
         // a lab names the plugins its suite needs.
         .env("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
         .env_remove("PYTEST_ADDOPTS")
         .env_remove("PYTEST_PLUGINS")
         .timeout(spec.timeout);
-    let out = cmd.run()?;
+    let out = cmd.run_observed(&mut watch_first(spec, &channel, &key)?)?;
     let output = out.combined();
     let mut run =
         Run { results: Vec::new(), error: None, output: output.clone(), elapsed: out.elapsed, diagrams: None };
@@ -108,6 +109,43 @@ pub fn run(spec: &Spec) -> Result<Run> {
         Err(err) => run.error = Some(format!("pytest's results could not be read: {err:#}")),
     }
     Ok(run)
+}
+
+/// An observer that reads the guarded channel as it grows and reports the first tests' results
+/// the moment they are all in.
+fn watch_first<'a>(
+    spec: &'a Spec,
+    channel: &'a std::path::Path,
+    key: &str,
+) -> Result<impl FnMut(&crate::process::Live) + 'a> {
+    let mut early = Early::new(spec.first.as_ref());
+    let mut live = guard::Live::new(key)?;
+    let mut read = 0u64;
+    Ok(move |_: &crate::process::Live| {
+        let Some(functions) = early.waiting() else { return };
+        let Some(more) = read_from(channel, &mut read) else { return };
+        live.feed(&more);
+        if let Some(results) = live.results_for(functions) {
+            early.report(&results);
+        }
+    })
+}
+
+/// What was appended to a file since `offset` (complete UTF-8 only), advancing it.
+fn read_from(path: &std::path::Path, offset: &mut u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = fs::File::open(path).ok()?;
+    file.seek(SeekFrom::Start(*offset)).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    // Keep a character cut in two for the next read.
+    let valid = match std::str::from_utf8(&bytes) {
+        Ok(_) => bytes.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    bytes.truncate(valid);
+    *offset += valid as u64;
+    String::from_utf8(bytes).ok()
 }
 
 /// What the guard's own record says is wrong with the run, if anything.

@@ -33,6 +33,9 @@ def _start():
     suite_dir = os.path.realpath(os.environ.pop("LAB_GUARD_SUITE"))
     extra_paths = os.environ.pop("LAB_GUARD_PATH").split(os.pathsep)
     plugins = [p for p in os.environ.pop("LAB_GUARD_PLUGINS", "").split(",") if p]
+    # The test functions of the stage the learner is on: they run first, so lab can show their
+    # result while the rest still run.
+    first = {n for n in os.environ.pop("LAB_GUARD_FIRST", "").split(",") if n}
     sys.dont_write_bytecode = True
 
     packages = _site_packages(os, site)
@@ -106,7 +109,15 @@ def _start():
             self.plugins = {id(p) for p in session.config.pluginmanager.get_plugins()}
 
         @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(self, session, config, items):
+            # Last, after deselection and fixture-scope ordering; a stable sort keeps both
+            # orders within each part.
+            if first:
+                items.sort(key=lambda item: getattr(item, "originalname", item.name) not in first)
+
+        @pytest.hookimpl(trylast=True)
         def pytest_collection_finish(self, session):
+            emit({"kind": "collected", "tests": [item.nodeid for item in session.items]})
             for item in session.items:
                 function = getattr(item, "function", None)
                 code = getattr(function, "__code__", None)
@@ -129,7 +140,10 @@ def _start():
 
         @pytest.hookimpl(trylast=True)
         def pytest_runtest_logreport(self, report):
-            emit({"kind": "report", "test": report.nodeid, "when": report.when, "outcome": report.outcome})
+            record = {"kind": "report", "test": report.nodeid, "when": report.when, "outcome": report.outcome}
+            if report.failed:
+                record["message"] = _crash_message(report)
+            emit(record)
 
         @pytest.hookimpl(trylast=True)
         def pytest_collectreport(self, report):
@@ -170,6 +184,16 @@ def _start():
 
 
 KEEP = 32 * 1024
+
+
+def _crash_message(report):
+    """The line that says why a test failed (the exception and its message), kept short."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None)
+    if not isinstance(message, str):
+        message = str(report.longrepr).strip().splitlines()[-1:] or [""]
+        message = message[0]
+    return message[:500]
 
 
 def _trim(text):

@@ -72,9 +72,17 @@ pub fn read_history(root: &Path, manifest: &Manifest) -> History {
     history
 }
 
-/// The last verified check, to say what changed since.
-pub fn last_history(root: &Path, manifest: &Manifest) -> Option<HistoryEntry> {
-    read_history(root, manifest).entries.pop()
+/// Each test's status at the last verified check that graded it (a check of one stage grades
+/// only that stage's tests), as one entry dated by the last check; None before any check.
+pub fn latest_history(root: &Path, manifest: &Manifest) -> Option<HistoryEntry> {
+    let mut entries = read_history(root, manifest).entries;
+    let mut latest = entries.pop()?;
+    for older in entries.iter().rev() {
+        for (test, status) in &older.tests {
+            latest.tests.entry(test.clone()).or_insert(*status);
+        }
+    }
+    Some(latest)
 }
 
 pub fn append_history(root: &Path, manifest: &Manifest, entry: &HistoryEntry) -> Result<()> {

@@ -15,7 +15,9 @@ use crate::scaffold::{Rendered, Vars};
 
 mod history;
 
-pub use history::{append_history, last_history, read_history, History, HistoryEntry, HISTORY, HISTORY_FORMAT_VERSION};
+pub use history::{
+    append_history, latest_history, read_history, History, HistoryEntry, HISTORY, HISTORY_FORMAT_VERSION,
+};
 
 pub const MANIFEST: &str = ".lab/workspace.toml";
 /// Where `lab check` writes the pristine suite and the runner's raw results.

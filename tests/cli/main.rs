@@ -7,6 +7,7 @@ mod check;
 mod dev;
 mod doc_cases;
 mod docs_labs;
+mod feedback;
 mod integrity;
 mod labs;
 mod learner;

@@ -1,0 +1,80 @@
+//! Fast feedback: `lab check` grades the stage the learner is on first and shows it while the
+//! rest run; `lab check --watch` re-grades that stage on each save.
+
+use std::time::Duration;
+
+use crate::harness::Workspace;
+
+/// Solves the first stage of the hello lab only.
+fn finish_greet(ws: &Workspace) {
+    ws.replace("src/ws/greet.py", "    return GREETING\n", "    return f\"{GREETING}, {name.strip()}!\"\n");
+}
+
+#[test]
+fn check_shows_the_current_stage_before_the_full_report() {
+    let ws = Workspace::hello().with_pytest();
+    let ran = ws.lab(["check"]).fails_with(1);
+    let out = ran.stdout();
+    let early = out.find("✗ Stage 1 Greet: 0/2 passing").unwrap_or_else(|| panic!("no early result:\n{out}"));
+    let full = out.find("hello (python track").expect("the full report");
+    assert!(early < full, "{out}");
+    assert!(
+        out[early..full].contains("✗ test_greets_by_name AssertionError: assert 'hello' == 'hello, Ada!'"),
+        "{out}"
+    );
+    assert!(out[early..full].contains("Grading the other stage…"), "{out}");
+    // The full report is the same as ever.
+    assert!(out[full..].contains("Stage 1 Greet: 2 to go"), "{out}");
+}
+
+#[test]
+fn the_current_stage_is_the_first_unfinished_one_and_its_tests_run_first() {
+    let ws = Workspace::hello().with_pytest();
+    ws.lab(["check"]).fails_with(1);
+    finish_greet(&ws);
+    // The stage the learner was on at the last check comes first: here, the news that it is done.
+    ws.lab(["check"]).fails_with(1).stdout_has("✓ Stage 1 Greet: 2/2 passing");
+    ws.lab(["check"])
+        .fails_with(1)
+        .stdout_has("✗ Stage 2 Count: 0/2 passing")
+        .stdout_lacks("Stage 1 Greet: 2/2 passing");
+    // The guarded channel lists reports in the order the tests ran: the count stage's come first
+    // although its tests are defined last.
+    let log = ws.read(".lab/run/guarded.log");
+    let ran: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"report\"") && l.contains("\"when\":\"call\""))
+        .map(|l| l.split("\"test\":\"").nth(1).and_then(|t| t.split('"').next()).unwrap())
+        .collect();
+    assert_eq!(ran.len(), 4, "{log}");
+    assert!(ran[0].ends_with("::test_counts_words") && ran[1].ends_with("::test_counts_nothing"), "{ran:?}");
+    // Once everything passes there is nothing to show early.
+    ws.solve();
+    ws.lab(["check"]).succeeds().stdout_has("✓ Stage 2 Count: 2/2 passing").stdout_has("All green");
+    ws.lab(["check"]).succeeds().stdout_lacks("passing ·").stdout_lacks("Grading the other");
+}
+
+#[test]
+fn json_quiet_and_one_stage_print_no_early_result() {
+    let ws = Workspace::hello().with_pytest();
+    let doc = ws.lab(["check", "--json"]).fails_with(1).json();
+    assert_eq!(doc["counts"]["total"], 4);
+    ws.lab(["check", "-q"]).fails_with(1).stdout_is("hello: fail (0/4 tests, 0/2 stages)\n");
+    ws.lab(["check", "--stage", "count"]).fails_with(1).stdout_lacks("Grading the other");
+}
+
+#[test]
+fn ctrl_c_after_the_current_stage_records_nothing_and_says_so() {
+    let ws = Workspace::hello().with_pytest();
+    // The count stage hangs; the greet stage (the current one) finishes at once.
+    ws.replace("src/ws/greet.py", "    return -1\n", "    import time\n    time.sleep(120)\n    return -1\n");
+    let lab = ws.lab(["check"]).spawn();
+    lab.wait_for_stdout("Grading the other stage…", 1);
+    assert!(lab.stdout().contains("✗ Stage 1 Greet: 0/2 passing"), "{}", lab.stdout());
+    lab.interrupt();
+    let (status, stdout, stderr) = lab.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Stopped: the other stages were not graded, and this check was not recorded"), "{stderr}");
+    assert!(!stdout.contains("tests ("), "no full report: {stdout}");
+    assert!(!ws.exists(".lab/history.jsonl"), "a stopped check is not in the history");
+}
