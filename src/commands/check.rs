@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::{given_on_command_line, open, Opened, Outcome};
-use crate::catalog::{Lab, RunnerKind};
+use super::{given_on_command_line, open, Outcome};
+use crate::catalog::RunnerKind;
 use crate::cli::Check as CheckArgs;
 use crate::grading::{check_workspace, Request};
 use crate::output;
@@ -20,7 +20,6 @@ use crate::results::Check;
 use crate::results::EarlyStage;
 use crate::runner::{self, python};
 use crate::status::Status;
-use crate::workspace;
 
 pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
@@ -51,7 +50,7 @@ pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outc
         }
     }
     if args.watch {
-        return watch(&opened, lab, &args, quiet);
+        return super::watch::watch(&opened, lab, &args, quiet);
     }
     let spinner =
         (!args.json && !quiet).then(|| Spinner::start(lab.def.track(&opened.manifest.track).map(|t| t.runner)));
@@ -102,7 +101,7 @@ fn outcome(check: &Check) -> Outcome {
     }
 }
 
-fn print(check: &Check, args: &CheckArgs, quiet: bool) -> Result<()> {
+pub(super) fn print(check: &Check, args: &CheckArgs, quiet: bool) -> Result<()> {
     if args.json {
         let text = serde_json::to_string_pretty(&report::json_document(check))?;
         writeln!(output::stdout(), "{text}")?;
@@ -112,82 +111,6 @@ fn print(check: &Check, args: &CheckArgs, quiet: bool) -> Result<()> {
         report::print_human(check, args.verbose)?;
     }
     Ok(())
-}
-
-/// `lab check --watch`: check, then wait for a file to change (polling, debounced) and check
-/// again, until Ctrl-C. Ctrl-C while the runner runs kills it and ends the watch too.
-fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Outcome> {
-    process::watch_interrupts();
-    let terminal = std::io::stdout().is_terminal();
-    loop {
-        let before = fingerprint(&opened.root);
-        if terminal && !args.json {
-            // Redraw from the top of the screen, as a terminal dashboard does.
-            write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
-        }
-        match check_workspace(
-            lab,
-            &opened.root,
-            &opened.manifest,
-            &Request { stage: args.stage.as_deref(), timeout: args.timeout, strict: args.strict, early: None },
-        ) {
-            Ok(check) => print(&check, args, quiet)?,
-            Err(e) if e.is::<process::Interrupted>() => break,
-            Err(e) => crate::say!("error: {e:#}"),
-        }
-        let mut o = output::stdout();
-        if !args.json {
-            writeln!(o, "\nWatching for changes (Ctrl-C to stop)…")?;
-        }
-        o.flush()?;
-        if !wait_for_change(&opened.root, &before) {
-            break;
-        }
-    }
-    crate::say!("Stopped watching.");
-    Ok(Outcome::Success)
-}
-
-const POLL: Duration = Duration::from_millis(250);
-/// A burst of saves (an editor writing several files) settles before the next check.
-const SETTLE: Duration = Duration::from_millis(300);
-
-/// Waits until the learner's files differ from `before` and have settled; false on Ctrl-C.
-fn wait_for_change(root: &Path, before: &[(String, Option<std::time::SystemTime>, u64)]) -> bool {
-    loop {
-        if process::interrupted() {
-            return false;
-        }
-        std::thread::sleep(POLL);
-        let mut now = fingerprint(root);
-        if now.as_slice() == before {
-            continue;
-        }
-        loop {
-            std::thread::sleep(SETTLE);
-            if process::interrupted() {
-                return false;
-            }
-            let later = fingerprint(root);
-            if later == now {
-                return true;
-            }
-            now = later;
-        }
-    }
-}
-
-/// Path, modification time and size of every learner's file (not `.lab/`, `.git/`, venvs,
-/// build output or anything .gitignore excludes).
-fn fingerprint(root: &Path) -> Vec<(String, Option<std::time::SystemTime>, u64)> {
-    workspace::work_files(root)
-        .into_iter()
-        .map(|rel| {
-            let meta = std::fs::metadata(root.join(&rel)).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok());
-            (rel, modified, meta.map(|m| m.len()).unwrap_or(0))
-        })
-        .collect()
 }
 
 /// A spinner on stderr while the runner runs, on terminals only; it erases itself when dropped.

@@ -8,6 +8,7 @@ mod new;
 mod portfolio;
 mod reset;
 mod validate;
+mod watch;
 
 use std::path::PathBuf;
 

@@ -271,21 +271,48 @@ fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
     let lab = ws.lab(["check", "--watch"]).spawn();
     lab.wait_for_stdout("Watching for changes", 1);
     ws.solve();
+    // The save grades the stage the learner is on; it went green, so every stage is graded.
     lab.wait_for_stdout("Watching for changes", 2);
     let text = lab.stdout();
+    assert!(text.contains("Grading every stage (first check)"), "{text}");
+    assert!(text.contains("Grading stage 1 (Greet) only, after a change to src/ws/greet.py"), "{text}");
+    assert!(text.contains("Grading every stage (Greet went green)"), "{text}");
     assert!(text.contains("0/4 tests") && text.contains("4/4 tests"), "{text}");
-    assert!(
-        text.contains(
-            "newly passing: test_greets_by_name, test_greeting_is_stripped, test_counts_words, test_counts_nothing"
-        ),
-        "{text}"
-    );
+    assert!(text.contains("newly passing: test_counts_words, test_counts_nothing"), "{text}");
     assert!(!text.contains('\u{1b}'), "no escape codes in a pipe");
     lab.interrupt();
     let (status, _, stderr) = lab.finish(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Stopped watching."), "{stderr}");
-    assert_eq!(ws.read(".lab/history.jsonl").lines().count(), 2, "one check per change, not one per poll");
+    assert_eq!(ws.read(".lab/history.jsonl").lines().count(), 3, "one run per plan, not one per poll");
+}
+
+#[test]
+fn watch_grades_every_stage_when_a_save_touches_a_finished_stage() {
+    let ws = Workspace::hello().with_pytest();
+    ws.replace("src/ws/greet.py", "    return GREETING\n", "    return f\"{GREETING}, {name.strip()}!\"\n");
+    let lab = ws.lab(["check", "--watch"]).spawn();
+    lab.wait_for_stdout("Watching for changes", 1);
+    // greet.py holds the finished greet stage's work as well as the count stage's.
+    ws.replace("src/ws/greet.py", "return -1", "return -2");
+    lab.wait_for_stdout("Watching for changes", 2);
+    let text = lab.stdout();
+    assert!(
+        text.contains(
+            "Grading every stage (a finished stage may have broken: src/ws/greet.py holds work of stage `greet`)"
+        ),
+        "{text}"
+    );
+    // A file no stage's markers are in is graded with the stage the learner is on.
+    ws.write("src/ws/helpers.py", "X = 1\n");
+    lab.wait_for_stdout("Watching for changes", 3);
+    assert!(
+        lab.stdout().contains("Grading stage 2 (Count) only, after a change to src/ws/helpers.py"),
+        "{}",
+        lab.stdout()
+    );
+    lab.interrupt();
+    lab.finish(Duration::from_secs(10));
 }
 
 #[test]

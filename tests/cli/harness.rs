@@ -95,6 +95,14 @@ impl Workspace {
         self
     }
 
+    /// `lab new <lab> <name> --no-git` with the built-in labs; later commands run inside it.
+    #[track_caller]
+    pub fn scaffold(mut self, lab: &str, name: &str) -> Workspace {
+        self.lab(["new", lab, name, "--no-git"]).succeeds();
+        self.root = self.root.join(name);
+        self
+    }
+
     /// Grade with the shared venv's pytest (LAB_PYTHON), making the venv on first use.
     pub fn with_pytest(mut self) -> Workspace {
         self.python = Some(venv::pytest_python());
@@ -599,6 +607,25 @@ pub mod venv {
             fs::write(venv.join(".ready"), "").expect("mark the venv ready");
         }
         python
+    }
+
+    /// Installs the dependencies (not the project itself: an installed copy would come before
+    /// the workspace's code on the import path) that the workspace's pyproject.toml declares,
+    /// with its `dev` extra.
+    pub fn install_dependencies_of(workspace: &Path) {
+        let python = pytest_python();
+        let text = fs::read_to_string(workspace.join("pyproject.toml")).expect("read pyproject.toml");
+        let doc: toml::Table = toml::from_str(&text).expect("pyproject.toml parses");
+        let project = doc["project"].as_table().expect("a [project] table");
+        let mut wanted: Vec<String> = Vec::new();
+        let mut take = |v: Option<&toml::Value>| {
+            wanted
+                .extend(v.and_then(|v| v.as_array()).into_iter().flatten().filter_map(|d| d.as_str().map(String::from)))
+        };
+        take(project.get("dependencies"));
+        take(project.get("optional-dependencies").and_then(|o| o.get("dev")));
+        let _lock = exclusive_lock();
+        run(StdCommand::new(&python).args(["-m", "pip", "install", "-q", "--disable-pip-version-check"]).args(&wanted));
     }
 
     fn run(cmd: &mut StdCommand) {

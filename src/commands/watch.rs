@@ -1,0 +1,273 @@
+//! `lab check --watch`: re-grade the stage the learner is on at each save, and every stage when
+//! that stage goes green, when a save may have broken a finished stage, or on Enter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+
+use super::check::print;
+use super::{Opened, Outcome};
+use crate::catalog::Lab;
+use crate::cli::Check as CheckArgs;
+use crate::grading::{check_workspace, Request};
+use crate::output::{self, paint, DIM};
+use crate::process;
+use crate::report;
+use crate::results::{Check, EarlyStage};
+use crate::scaffold;
+use crate::workspace;
+
+/// What the next run grades, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Plan {
+    /// Every stage.
+    All(Why),
+    /// One stage (its index), after a save of these files.
+    Stage(usize, Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Why {
+    Start,
+    StageGreen(String),
+    Regression(String),
+    KeyPress,
+    /// No stage is left unfinished, or `--stage` names none of them.
+    NothingOpen,
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Start => f.write_str("first check"),
+            Why::StageGreen(title) => write!(f, "{title} went green"),
+            Why::Regression(why) => write!(f, "a finished stage may have broken: {why}"),
+            Why::KeyPress => f.write_str("Enter pressed"),
+            Why::NothingOpen => f.write_str("no stage is unfinished"),
+        }
+    }
+}
+
+/// What ended a wait.
+enum Event {
+    Changed(Vec<String>),
+    Key,
+    Stop,
+}
+
+pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Outcome> {
+    process::watch_interrupts();
+    let terminal = std::io::stdout().is_terminal();
+    let keys = key_presses();
+    // Which stages' TODO markers each starter file holds: a save there may touch those stages.
+    let markers = starter_markers(opened, lab);
+    let mut plan = match &args.stage {
+        Some(id) => Plan::Stage(lab.def.stages.iter().position(|s| &s.id == id).unwrap_or(0), Vec::new()),
+        None => Plan::All(Why::Start),
+    };
+    let mut open_stage: Option<usize> = None;
+    loop {
+        let before = fingerprint(&opened.root);
+        if terminal && !args.json {
+            // Redraw from the top of the screen, as a terminal dashboard does.
+            write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
+        }
+        if !args.json {
+            say_plan(lab, &plan)?;
+        }
+        let early = |e: &EarlyStage| {
+            let _ = report::print_early(e);
+        };
+        let request = Request {
+            stage: match &plan {
+                Plan::Stage(i, _) => Some(lab.def.stages[*i].id.as_str()),
+                Plan::All(_) => None,
+            },
+            timeout: args.timeout,
+            strict: args.strict,
+            early: (matches!(plan, Plan::All(_)) && !args.json && !quiet).then_some(&early as &dyn Fn(&EarlyStage)),
+        };
+        let check = match check_workspace(lab, &opened.root, &opened.manifest, &request) {
+            Ok(check) => {
+                if request.early.is_some() && !args.json {
+                    writeln!(output::stdout())?;
+                }
+                print(&check, args, quiet)?;
+                Some(check)
+            }
+            Err(e) if e.is::<process::Interrupted>() => break,
+            Err(e) => {
+                crate::say!("error: {e:#}");
+                None
+            }
+        };
+        if let Some(check) = &check {
+            if let Some(next) = follow_up(&plan, check, lab) {
+                plan = next;
+                continue;
+            }
+            if matches!(plan, Plan::All(_)) {
+                open_stage = check.graded.stages.iter().position(|s| !s.done);
+            }
+        }
+        let mut o = output::stdout();
+        if !args.json {
+            writeln!(o, "\nWatching for changes (Enter grades every stage, Ctrl-C stops)…")?;
+        }
+        o.flush()?;
+        plan = match wait(&opened.root, &before, keys.as_ref()) {
+            Event::Stop => break,
+            Event::Key => Plan::All(Why::KeyPress),
+            Event::Changed(files) => after_save(lab, &markers, open_stage, files, args.stage.as_deref()),
+        };
+    }
+    crate::say!("Stopped watching.");
+    Ok(Outcome::Success)
+}
+
+/// The line above each run that says what it grades and why.
+fn say_plan(lab: &Lab, plan: &Plan) -> Result<()> {
+    let line = match plan {
+        Plan::All(why) => format!("Grading every stage ({why})"),
+        Plan::Stage(i, files) if files.is_empty() => {
+            format!("Grading stage {} ({}) only", i + 1, lab.def.stages[*i].title)
+        }
+        Plan::Stage(i, files) => format!(
+            "Grading stage {} ({}) only, after a change to {}",
+            i + 1,
+            lab.def.stages[*i].title,
+            files.join(", ")
+        ),
+    };
+    writeln!(output::stdout(), "{}\n", paint(DIM, line))?;
+    Ok(())
+}
+
+/// After a one-stage run: every stage when it went green or one of its tests regressed.
+fn follow_up(plan: &Plan, check: &Check, lab: &Lab) -> Option<Plan> {
+    let Plan::Stage(i, _) = plan else { return None };
+    let stage = &lab.def.stages[*i];
+    if check.graded.status == crate::status::Status::Error {
+        return None;
+    }
+    if check.graded.stages.first().is_some_and(|s| s.done) {
+        return Some(Plan::All(Why::StageGreen(stage.title.clone())));
+    }
+    check.regressed.first().map(|t| Plan::All(Why::Regression(format!("{t} passed before and fails now"))))
+}
+
+/// What a save leads to: the stage the learner is on, unless a saved file holds work of a stage
+/// that is already done (then every stage, since that work may have broken).
+fn after_save(
+    lab: &Lab,
+    markers: &BTreeMap<String, BTreeSet<String>>,
+    open_stage: Option<usize>,
+    files: Vec<String>,
+    asked: Option<&str>,
+) -> Plan {
+    let current = match asked {
+        Some(id) => lab.def.stages.iter().position(|s| s.id == id),
+        None => open_stage,
+    };
+    let Some(current) = current else { return Plan::All(Why::NothingOpen) };
+    let finished: Vec<&str> = lab.def.stages[..current].iter().map(|s| s.id.as_str()).collect();
+    for file in &files {
+        if let Some(stage) = markers.get(file).and_then(|m| m.iter().find(|s| finished.contains(&s.as_str()))) {
+            return Plan::All(Why::Regression(format!("{file} holds work of stage `{stage}`")));
+        }
+    }
+    Plan::Stage(current, files)
+}
+
+/// Starter file -> the stages whose TODO markers it holds.
+fn starter_markers(opened: &Opened, lab: &Lab) -> BTreeMap<String, BTreeSet<String>> {
+    let track = &opened.manifest.track;
+    let Ok(files) = scaffold::compose(&opened.catalog, lab, track, &opened.manifest.vars) else {
+        return BTreeMap::new();
+    };
+    files
+        .iter()
+        .filter_map(|f| {
+            let text = std::str::from_utf8(&f.contents).ok()?;
+            let stages: BTreeSet<String> = workspace::scan_todos(text, &f.path).into_iter().map(|t| t.stage).collect();
+            (!stages.is_empty()).then(|| (f.path.clone(), stages))
+        })
+        .collect()
+}
+
+/// Lines typed on a terminal's standard input, one message each; None when stdin is no terminal.
+fn key_presses() -> Option<mpsc::Receiver<()>> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if line.is_err() || tx.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    Some(rx)
+}
+
+const POLL: Duration = Duration::from_millis(100);
+/// A burst of saves (an editor writing several files) settles before the next check.
+const SETTLE: Duration = Duration::from_millis(150);
+
+type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
+
+/// Waits until the learner's files differ from `before` and have settled, or Enter is pressed.
+fn wait(root: &Path, before: &Fingerprint, keys: Option<&mpsc::Receiver<()>>) -> Event {
+    loop {
+        if process::interrupted() {
+            return Event::Stop;
+        }
+        if keys.is_some_and(|k| k.try_recv().is_ok()) {
+            return Event::Key;
+        }
+        std::thread::sleep(POLL);
+        let mut now = fingerprint(root);
+        if now.as_slice() == before.as_slice() {
+            continue;
+        }
+        loop {
+            std::thread::sleep(SETTLE);
+            if process::interrupted() {
+                return Event::Stop;
+            }
+            let later = fingerprint(root);
+            if later == now {
+                return Event::Changed(changed(before, &now));
+            }
+            now = later;
+        }
+    }
+}
+
+/// The files added, removed or changed between two fingerprints.
+fn changed(before: &Fingerprint, now: &Fingerprint) -> Vec<String> {
+    let old: BTreeMap<&str, _> = before.iter().map(|(p, t, l)| (p.as_str(), (t, l))).collect();
+    let new: BTreeMap<&str, _> = now.iter().map(|(p, t, l)| (p.as_str(), (t, l))).collect();
+    let mut files: BTreeSet<&str> = BTreeSet::new();
+    files.extend(new.iter().filter(|(p, v)| old.get(*p) != Some(*v)).map(|(p, _)| *p));
+    files.extend(old.keys().filter(|p| !new.contains_key(*p)));
+    files.into_iter().map(str::to_string).collect()
+}
+
+/// Path, modification time and size of every learner's file (not `.lab/`, `.git/`, venvs,
+/// build output or anything .gitignore excludes).
+fn fingerprint(root: &Path) -> Fingerprint {
+    workspace::work_files(root)
+        .into_iter()
+        .map(|rel| {
+            let meta = std::fs::metadata(root.join(&rel)).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            (rel, modified, meta.map(|m| m.len()).unwrap_or(0))
+        })
+        .collect()
+}
