@@ -166,7 +166,7 @@ impl Cmd {
                 Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            observe(&Live { stdout: &stdout, elapsed: started.elapsed() });
+            observe(&Live { stdout: &stdout, stderr: &stderr, elapsed: started.elapsed() });
             if INTERRUPTED.load(Ordering::SeqCst) {
                 interrupted = true;
             } else if self.timeout.is_some_and(|t| started.elapsed() >= t) {
@@ -231,6 +231,7 @@ const OBSERVE_EVERY: Duration = Duration::from_millis(50);
 /// A running child as an observer sees it.
 pub struct Live<'a> {
     stdout: &'a Capture,
+    stderr: &'a Capture,
     pub elapsed: Duration,
 }
 
@@ -242,8 +243,12 @@ impl Live<'_> {
 
     /// Standard output so far, while it fits the part that is kept from the start (None past it).
     pub fn stdout_so_far(&self) -> Option<String> {
-        let bounded = self.stdout.0.lock().ok()?;
-        (bounded.tail.is_empty()).then(|| String::from_utf8_lossy(&bounded.head).into_owned())
+        self.stdout.so_far()
+    }
+
+    /// The same for standard error.
+    pub fn stderr_so_far(&self) -> Option<String> {
+        self.stderr.so_far()
     }
 }
 
@@ -292,6 +297,11 @@ impl Bounded {
 impl Capture {
     fn text(&self) -> String {
         self.0.lock().map(|b| b.text()).unwrap_or_default()
+    }
+
+    fn so_far(&self) -> Option<String> {
+        let bounded = self.0.lock().ok()?;
+        (bounded.tail.is_empty()).then(|| String::from_utf8_lossy(&bounded.head).into_owned())
     }
 }
 

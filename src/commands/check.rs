@@ -24,7 +24,14 @@ use crate::status::Status;
 pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
     let lab = opened.lab()?;
-    runner::setup(lab, &opened.manifest.track, &opened.root, python::Install::AsDeclared, quiet)?;
+    runner::setup(
+        lab,
+        &opened.manifest.track,
+        &opened.manifest.vars,
+        &opened.root,
+        python::Install::AsDeclared,
+        quiet,
+    )?;
     if !quiet {
         writeln!(output::stdout(), "Ready: run `lab check`.")?;
     }

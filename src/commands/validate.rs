@@ -218,7 +218,7 @@ fn grade_variant(
     // into a folder shared by every variant (LAB_MERMAID), else grades diagrams structurally.
     let docs = lab.def.track(track).is_ok_and(|t| t.runner == crate::catalog::RunnerKind::Docs);
     let skip_setup = docs && std::env::var_os(mermaid::ENV_MERMAID).is_none();
-    if let Err(e) = if skip_setup { Ok(()) } else { runner::setup(lab, track, &root, install, true) } {
+    if let Err(e) = if skip_setup { Ok(()) } else { runner::setup(lab, track, vars, &root, install, true) } {
         return with(rows, Row::new("set up the workspace", false, format!("{e:#}")));
     }
     let starter = match check_workspace(lab, &root, &manifest, &Request::full(timeout)) {

@@ -1,10 +1,15 @@
 //! The cargo runner: builds and runs the pristine suite, a small package in `.lab/run/grading/`
 //! that depends on the learner's crate by path, and reads libtest's output.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result};
 
 use super::{libtest, Early, Outcome, Run, Spec, TestResult};
+use crate::catalog::RunnerKind;
 use crate::process::{describe_exit, on_path, Cmd};
+use crate::scaffold::Rendered;
 use crate::workspace::SUITE_DIR;
 
 /// Build output for grading stays under `.lab/`, apart from the learner's own `target/`.
@@ -14,24 +19,8 @@ pub const ENV_TARGET_DIR: &str = "LAB_CARGO_TARGET_DIR";
 
 pub fn run(spec: &Spec) -> Result<Run> {
     anyhow::ensure!(on_path("cargo"), "cargo is not on PATH: install Rust (https://rustup.rs) to grade this workspace");
-    // Cargo reads `.cargo/config.toml` and rustup reads `rust-toolchain.toml` from the folder it
-    // starts in and its parents, so it starts outside the workspace: a runner, rustflags or a
-    // toolchain the repository names cannot change how the suite builds and runs.
-    let outside = tempfile::Builder::new()
-        .prefix("lab-cargo-")
-        .tempdir()
-        .context("cannot make a temporary folder to run cargo from")?;
-    let cmd = Cmd::new("cargo")
-        .args(["test", "--no-fail-fast", "--color", "never", "--manifest-path"])
-        .arg(spec.root.join(SUITE_DIR).join("Cargo.toml"))
-        .cwd(outside.path())
-        .env(
-            "CARGO_TARGET_DIR",
-            std::env::var_os(ENV_TARGET_DIR)
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| spec.root.join(TARGET_DIR)),
-        )
-        .env("RUST_BACKTRACE", "0")
+    let outside = outside()?;
+    let cmd = cargo_test(spec.root, outside.path())
         .args(
             spec.only.map(|names| std::iter::once("--".to_string()).chain(names.iter().cloned())).into_iter().flatten(),
         )
@@ -81,6 +70,89 @@ pub fn run(spec: &Spec) -> Result<Run> {
     Ok(run)
 }
 
+/// A folder outside the workspace to start cargo in. Cargo reads `.cargo/config.toml` and rustup
+/// reads `rust-toolchain.toml` from the folder it starts in and its parents, so a runner,
+/// rustflags or a toolchain the repository names cannot change how the suite builds and runs.
+fn outside() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix("lab-cargo-").tempdir().context("cannot make a temporary folder to run cargo from")
+}
+
+/// `cargo test` of the pristine suite, building into lab's own target folder.
+fn cargo_test(root: &Path, outside: &Path) -> Cmd {
+    Cmd::new("cargo")
+        .args(["test", "--no-fail-fast", "--color", "never", "--manifest-path"])
+        .arg(root.join(SUITE_DIR).join("Cargo.toml"))
+        .cwd(outside)
+        .env("CARGO_TARGET_DIR", target_dir(root))
+        .env("RUST_BACKTRACE", "0")
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os(ENV_TARGET_DIR).map(PathBuf::from).unwrap_or_else(|| root.join(TARGET_DIR))
+}
+
+/// `lab setup` for cargo tracks: builds the grading suite and everything it depends on, so the
+/// first check compiles only what the learner changed. Says how far it has got on a terminal.
+pub fn setup(root: &Path, suite: &[Rendered], quiet: bool) -> Result<()> {
+    anyhow::ensure!(
+        on_path("cargo"),
+        "cargo is not on PATH: install Rust (https://rustup.rs) to set up this workspace"
+    );
+    super::place_suite(root, suite, RunnerKind::Cargo)?;
+    let outside = outside()?;
+    let cmd = cargo_test(root, outside.path()).arg("--no-run").timeout(BUILD_TIMEOUT);
+    let terminal = !quiet && std::io::stderr().is_terminal();
+    if !quiet {
+        crate::say!("Building the grading suite and its dependencies (once; later checks reuse them)");
+    }
+    let lock = root.join(SUITE_DIR).join("Cargo.lock");
+    let mut shown = String::new();
+    let out = cmd.run_observed(&mut |live| {
+        if !terminal {
+            return;
+        }
+        let compiled = live.stderr_so_far().map(|e| compiled_crates(&e)).unwrap_or(0);
+        let line = match locked_packages(&lock) {
+            Some(total) => format!("  {compiled} of about {total} crates compiled · {} s", live.elapsed.as_secs()),
+            None => format!("  {compiled} crates compiled · {} s", live.elapsed.as_secs()),
+        };
+        if line != shown {
+            crate::say_inline!("\r{line} ");
+            shown = line;
+        }
+    })?;
+    if terminal {
+        crate::say_inline!("\r{}\r", " ".repeat(shown.chars().count() + 1));
+    }
+    if out.timed_out {
+        anyhow::bail!("`{}` did not finish within {} s", cmd.display(), BUILD_TIMEOUT.as_secs());
+    }
+    if !out.success() {
+        // Most often the learner's crate does not compile yet: that is for `lab check` to show,
+        // and what did build (the dependencies) stays built.
+        crate::say!("{DOES_NOT_BUILD} ({})", describe_exit(out.code));
+        return Ok(());
+    }
+    if !quiet {
+        crate::say!("Built {} crates in {:.0} s", compiled_crates(&out.stderr), out.elapsed.as_secs_f64());
+    }
+    Ok(())
+}
+
+const DOES_NOT_BUILD: &str = "note: the grading suite does not build yet; what could be built is kept, and `lab check` shows why the rest does not";
+const BUILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How many crates cargo has said it is compiling.
+fn compiled_crates(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.trim_start().starts_with("Compiling ")).count()
+}
+
+/// The packages in the suite's lock file, once cargo has written it.
+fn locked_packages(lock: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(lock).ok()?;
+    Some(text.lines().filter(|l| *l == "[[package]]").count()).filter(|n| *n > 0)
+}
+
 /// The results of `names` once libtest has finished every test binary that reported one of them
 /// (its failures are listed at the binary's end); None while one is still to come. Test
 /// binaries run one after another in name order, so a lab names its test files in stage order.
@@ -94,7 +166,7 @@ fn finished_tests(stdout: &str, names: &[String]) -> Option<Vec<TestResult>> {
 /// Where a panic happened, as a path the learner can open: panics in the suite name files
 /// relative to its package (shown in the learner's copy of the suite); panics in the learner's
 /// crate, a path dependency, name absolute paths (shown relative to the workspace).
-fn workspace_path(file: &str, root: &std::path::Path, in_suite: impl Fn(&str) -> bool, grading_dir: &str) -> String {
+fn workspace_path(file: &str, root: &Path, in_suite: impl Fn(&str) -> bool, grading_dir: &str) -> String {
     let root = format!("{}/", root.display());
     if let Some(rel) = file.strip_prefix(&root) {
         rel.to_string()
@@ -127,7 +199,7 @@ mod tests {
 
     #[test]
     fn panic_locations_become_paths_in_the_workspace() {
-        let root = std::path::Path::new("/ws");
+        let root = Path::new("/ws");
         let suite = |f: &str| f == "tests/stage1.rs";
         assert_eq!(workspace_path("/ws/src/ratelimit.rs", root, suite, "grading"), "src/ratelimit.rs");
         assert_eq!(workspace_path("tests/stage1.rs", root, suite, "grading"), "grading/tests/stage1.rs");

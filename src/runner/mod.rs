@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::catalog::{Lab, RunnerKind};
+use crate::scaffold::Vars;
 use crate::scaffold::{write_files, Rendered};
 use crate::workspace::{RUN_DIR, SUITE_DIR};
 
@@ -128,13 +129,8 @@ impl<'a> Early<'a> {
 /// Writes the pristine suite to `.lab/run/grading/` and runs it. An `Err` is a tool problem the
 /// learner must fix before anything can be graded (no venv, runner not installed).
 pub fn run(spec: &Spec) -> Result<Run> {
-    let run_dir = spec.root.join(RUN_DIR);
-    if run_dir.exists() {
-        fs::remove_dir_all(&run_dir).with_context(|| format!("cannot clear {}", run_dir.display()))?;
-    }
+    place_suite(spec.root, spec.suite, spec.runner)?;
     let suite_dir = spec.root.join(SUITE_DIR);
-    fs::create_dir_all(&suite_dir).with_context(|| format!("cannot create {}", suite_dir.display()))?;
-    write_files(&suite_dir, spec.suite)?;
     let mut run = match spec.runner {
         RunnerKind::Pytest => pytest::run(spec)?,
         RunnerKind::Cargo => cargo::run(spec)?,
@@ -151,6 +147,65 @@ pub fn run(spec: &Spec) -> Result<Run> {
     Ok(run)
 }
 
+/// Files a runner makes beside the suite itself and reuses from run to run.
+fn runner_files(runner: RunnerKind) -> &'static [&'static str] {
+    match runner {
+        // The resolved dependency versions: without it cargo resolves every dependency again.
+        RunnerKind::Cargo => &["Cargo.lock"],
+        RunnerKind::Pytest | RunnerKind::Docs => &[],
+    }
+}
+
+/// Puts the pristine suite in `.lab/run/grading/` and clears the rest of `.lab/run/`. A file
+/// that already holds what lab would write is left alone, so its time stays and cargo need not
+/// rebuild the suite; anything else there (a file lab does not write, a link) goes.
+pub(crate) fn place_suite(root: &Path, suite: &[Rendered], runner: RunnerKind) -> Result<()> {
+    let run_dir = root.join(RUN_DIR);
+    let suite_dir = root.join(SUITE_DIR);
+    for dir in [root.join(".lab"), run_dir.clone(), suite_dir.clone()] {
+        if fs::symlink_metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+            fs::remove_file(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+    }
+    if let Ok(entries) = fs::read_dir(&run_dir) {
+        for entry in entries.flatten().filter(|e| e.path() != suite_dir) {
+            remove_any(&entry.path())?;
+        }
+    }
+    let mut wanted: std::collections::BTreeSet<std::path::PathBuf> =
+        suite.iter().map(|f| std::path::PathBuf::from(&f.path)).collect();
+    wanted.extend(runner_files(runner).iter().map(std::path::PathBuf::from));
+    prune(&suite_dir, Path::new(""), &wanted)?;
+    let stale: Vec<Rendered> = suite
+        .iter()
+        .filter(|f| fs::read(suite_dir.join(&f.path)).ok().as_deref() != Some(f.contents.as_slice()))
+        .cloned()
+        .collect();
+    fs::create_dir_all(&suite_dir).with_context(|| format!("cannot create {}", suite_dir.display()))?;
+    write_files(&suite_dir, &stale)
+}
+
+/// Removes from `dir` every link, and every file not in `wanted` (paths relative to the suite).
+fn prune(base: &Path, rel: &Path, wanted: &std::collections::BTreeSet<std::path::PathBuf>) -> Result<()> {
+    let Ok(entries) = fs::read_dir(base.join(rel)) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = rel.join(entry.file_name());
+        let Ok(meta) = fs::symlink_metadata(entry.path()) else { continue };
+        if meta.is_dir() && wanted.iter().any(|w| w.starts_with(&path)) {
+            prune(base, &path, wanted)?;
+        } else if !(meta.is_file() && wanted.contains(&path)) {
+            remove_any(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_any(path: &Path) -> Result<()> {
+    let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    if is_dir { fs::remove_dir_all(path) } else { fs::remove_file(path) }
+        .with_context(|| format!("cannot remove {}", path.display()))
+}
+
 /// The first pristine suite file that no longer holds what lab wrote.
 fn changed_suite_file(suite_dir: &Path, suite: &[Rendered]) -> Option<String> {
     suite
@@ -160,13 +215,61 @@ fn changed_suite_file(suite_dir: &Path, suite: &[Rendered]) -> Option<String> {
 }
 
 /// Prepares a workspace's runner (`lab setup`): for pytest tracks a venv with the declared
-/// dependencies; for docs tracks the Mermaid parser, when Node.js is there; cargo tracks need
-/// nothing here.
-pub fn setup(lab: &Lab, track: &str, root: &Path, install: python::Install, quiet: bool) -> Result<()> {
+/// dependencies; for docs tracks the Mermaid parser, when Node.js is there; for cargo tracks
+/// the grading suite and its dependencies, built.
+pub fn setup(lab: &Lab, track: &str, vars: &Vars, root: &Path, install: python::Install, quiet: bool) -> Result<()> {
     let tdef = lab.def.track(track)?;
     match tdef.runner {
         RunnerKind::Pytest => python::setup(root, &tdef.setup, install, quiet).map(|_| ()),
         RunnerKind::Docs => mermaid::setup(root, quiet),
-        RunnerKind::Cargo => Ok(()),
+        RunnerKind::Cargo => cargo::setup(root, &crate::scaffold::grading(lab, track, vars)?, quiet),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> Rendered {
+        Rendered { path: path.into(), contents: text.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn the_suite_is_put_in_place_keeping_unchanged_files_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let suite = [file("Cargo.toml", "[package]\n"), file("tests/a.rs", "#[test] fn a() {}\n")];
+        place_suite(root, &suite, RunnerKind::Cargo).unwrap();
+        let suite_dir = root.join(SUITE_DIR);
+        let kept = fs::metadata(suite_dir.join("Cargo.toml")).unwrap().modified().unwrap();
+        // What a run leaves or a workspace plants there.
+        fs::write(suite_dir.join("Cargo.lock"), "# lock\n").unwrap();
+        fs::write(suite_dir.join("build.rs"), "fn main() {}\n").unwrap();
+        fs::write(suite_dir.join("tests/extra.rs"), "#[test] fn x() {}\n").unwrap();
+        fs::write(suite_dir.join("tests/a.rs"), "edited\n").unwrap();
+        fs::write(root.join(RUN_DIR).join("junit.xml"), "<old/>").unwrap();
+        std::os::unix::fs::symlink("/etc", suite_dir.join("src")).unwrap();
+        place_suite(root, &suite, RunnerKind::Cargo).unwrap();
+        assert_eq!(fs::read_to_string(suite_dir.join("tests/a.rs")).unwrap(), "#[test] fn a() {}\n");
+        assert_eq!(fs::metadata(suite_dir.join("Cargo.toml")).unwrap().modified().unwrap(), kept);
+        assert!(suite_dir.join("Cargo.lock").exists(), "cargo's lock file is kept");
+        for gone in ["build.rs", "tests/extra.rs", "src"] {
+            assert!(fs::symlink_metadata(suite_dir.join(gone)).is_err(), "{gone} was left");
+        }
+        assert!(!root.join(RUN_DIR).join("junit.xml").exists(), "a previous run's output is cleared");
+        // Other runners keep no lock file.
+        place_suite(root, &suite, RunnerKind::Pytest).unwrap();
+        assert!(!suite_dir.join("Cargo.lock").exists());
+    }
+
+    #[test]
+    fn a_link_in_place_of_the_run_folder_is_replaced_not_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join(".lab")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), root.path().join(RUN_DIR)).unwrap();
+        place_suite(root.path(), &[file("t.py", "x\n")], RunnerKind::Pytest).unwrap();
+        assert!(fs::symlink_metadata(root.path().join(RUN_DIR)).unwrap().is_dir());
+        assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing was written through the link");
     }
 }

@@ -110,3 +110,22 @@ fn watch_shows_the_current_stage_within_about_two_seconds_of_a_save() {
     lab.interrupt();
     lab.finish(Duration::from_secs(20));
 }
+
+#[test]
+fn rust_setup_builds_the_suite_so_the_first_check_compiles_only_the_learners_crate() {
+    let ws = Workspace::with_fixtures().scaffold_hello("ws", &["--track", "rust"]);
+    ws.lab(["setup"])
+        .succeeds()
+        .stderr_has("Building the grading suite and its dependencies")
+        .stderr_has("Built 2 crates in");
+    // Nothing changed since setup: nothing compiles, and the suite's lock file is kept.
+    let first = ws.lab(["check", "--verbose"]).fails_with(1).stdout();
+    assert!(!first.contains("Compiling"), "{first}");
+    assert!(ws.exists(".lab/run/grading/Cargo.lock"));
+    // A change to the learner's crate compiles that crate and the suite that tests it, no more.
+    ws.replace("src/lib.rs", "pub fn", "// a learner's note\npub fn");
+    let second = ws.lab(["check", "--verbose"]).fails_with(1).stdout();
+    let compiled: Vec<&str> = second.lines().filter_map(|l| l.trim().strip_prefix("Compiling ")).collect();
+    assert_eq!(compiled.len(), 2, "{second}");
+    assert!(compiled[0].starts_with("ws v") && compiled[1].starts_with("grading v"), "{compiled:?}");
+}
