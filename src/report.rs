@@ -143,7 +143,7 @@ pub fn print_early(early: &EarlyStage) -> std::io::Result<()> {
         stage.title,
         stage.passed,
         stage.total,
-        paint(DIM, format!("· {:.1} s", early.elapsed.as_secs_f64()))
+        paint(DIM, format!("· {}", duration(early.elapsed)))
     )?;
     let failing: Vec<_> = early.graded.tests.iter().filter(|t| t.status != Status::Pass).collect();
     for test in failing.iter().take(MAX_FAILURES_SHOWN) {
@@ -160,6 +160,14 @@ pub fn print_early(early: &EarlyStage) -> std::io::Result<()> {
         n => writeln!(o, "{}", paint(DIM, format!("Grading the other {n} stages…")))?,
     }
     o.flush()
+}
+
+/// Milliseconds under a second, else seconds to a tenth.
+fn duration(d: std::time::Duration) -> String {
+    match d.as_millis() {
+        ms @ 0..=999 => format!("{ms} ms"),
+        _ => format!("{:.1} s", d.as_secs_f64()),
+    }
 }
 
 /// How the Mermaid diagrams were checked, when there were any: a note when they were only

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use lab_doccheck::Status;
 
-use super::{mermaid, Outcome, Run, Spec, TestResult};
+use super::{mermaid, Early, Outcome, Run, Spec, TestResult};
 use crate::workspace::SUITE_DIR;
 
 /// The rules file every docs grading suite holds at its root.
@@ -37,6 +37,16 @@ pub fn run(spec: &Spec) -> Result<Run> {
                 })
                 .collect();
             let blocks = lab_doccheck::mermaid_blocks(&rules, spec.root);
+            // The current stage's verdicts are final now unless the Mermaid parser still has a
+            // say in one of them.
+            let mut early = Early::new(spec.first.as_ref());
+            if let Some(first) = early.waiting() {
+                if !blocks.iter().any(|b| first.contains(&b.rule_id)) {
+                    let results: Vec<TestResult> =
+                        run.results.iter().filter(|r| first.contains(&r.name)).cloned().collect();
+                    early.report(&results);
+                }
+            }
             match mermaid::parse(spec.root, &blocks, spec.timeout) {
                 Ok(parsed) => {
                     mermaid::apply(&mut run.results, &parsed.rejections);

@@ -129,3 +129,12 @@ fn rust_setup_builds_the_suite_so_the_first_check_compiles_only_the_learners_cra
     assert_eq!(compiled.len(), 2, "{second}");
     assert!(compiled[0].starts_with("ws v") && compiled[1].starts_with("grading v"), "{compiled:?}");
 }
+
+#[test]
+fn a_document_lab_shows_its_current_stage_before_the_diagrams_are_parsed() {
+    let ws = Workspace::new().scaffold("design-doc", "dd");
+    let out = ws.lab(["check"]).fails_with(1).stdout();
+    let early = out.find("✗ Stage 1 ").unwrap_or_else(|| panic!("no early result:\n{out}"));
+    assert!(early < out.find("design-doc (docs track").expect("the full report"), "{out}");
+    assert!(out[early..].lines().next().unwrap().ends_with(" ms"), "{out}");
+}
