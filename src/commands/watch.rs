@@ -34,7 +34,10 @@ enum Plan {
 enum Why {
     Start,
     StageGreen(String),
+    /// A saved file holds the work of a finished stage.
     Regression(String),
+    /// A test of the stage passed before and fails now.
+    Regressed(String),
     KeyPress,
     /// No stage is left unfinished, or `--stage` names none of them.
     NothingOpen,
@@ -46,6 +49,7 @@ impl std::fmt::Display for Why {
             Why::Start => f.write_str("first check"),
             Why::StageGreen(title) => write!(f, "{title} went green"),
             Why::Regression(why) => write!(f, "a finished stage may have broken: {why}"),
+            Why::Regressed(test) => write!(f, "{test} passed before and fails now"),
             Why::KeyPress => f.write_str("Enter pressed"),
             Why::NothingOpen => f.write_str("no stage is unfinished"),
         }
@@ -119,7 +123,7 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
             writeln!(o, "\nWatching for changes (Enter grades every stage, Ctrl-C stops)…")?;
         }
         o.flush()?;
-        plan = match wait(&opened.root, &before, keys.as_ref()) {
+        plan = match wait(&opened.root, &before, &keys) {
             Event::Stop => break,
             Event::Key => Plan::All(Why::KeyPress),
             Event::Changed(files) => after_save(lab, &markers, open_stage, files, args.stage.as_deref()),
@@ -157,11 +161,12 @@ fn follow_up(plan: &Plan, check: &Check, lab: &Lab) -> Option<Plan> {
     if check.graded.stages.first().is_some_and(|s| s.done) {
         return Some(Plan::All(Why::StageGreen(stage.title.clone())));
     }
-    check.regressed.first().map(|t| Plan::All(Why::Regression(format!("{t} passed before and fails now"))))
+    check.regressed.first().map(|t| Plan::All(Why::Regressed(t.clone())))
 }
 
 /// What a save leads to: the stage the learner is on, unless a saved file holds work of a stage
-/// that is already done (then every stage, since that work may have broken).
+/// that is already done (then every stage, since that work may have broken). A stage asked for
+/// with `--stage` is graded alone whatever was saved.
 fn after_save(
     lab: &Lab,
     markers: &BTreeMap<String, BTreeSet<String>>,
@@ -169,11 +174,10 @@ fn after_save(
     files: Vec<String>,
     asked: Option<&str>,
 ) -> Plan {
-    let current = match asked {
-        Some(id) => lab.def.stages.iter().position(|s| s.id == id),
-        None => open_stage,
-    };
-    let Some(current) = current else { return Plan::All(Why::NothingOpen) };
+    if let Some(i) = asked.and_then(|id| lab.def.stages.iter().position(|s| s.id == id)) {
+        return Plan::Stage(i, files);
+    }
+    let Some(current) = open_stage else { return Plan::All(Why::NothingOpen) };
     let finished: Vec<&str> = lab.def.stages[..current].iter().map(|s| s.id.as_str()).collect();
     for file in &files {
         if let Some(stage) = markers.get(file).and_then(|m| m.iter().find(|s| finished.contains(&s.as_str()))) {
@@ -199,11 +203,9 @@ fn starter_markers(opened: &Opened, lab: &Lab) -> BTreeMap<String, BTreeSet<Stri
         .collect()
 }
 
-/// Lines typed on a terminal's standard input, one message each; None when stdin is no terminal.
-fn key_presses() -> Option<mpsc::Receiver<()>> {
-    if !std::io::stdin().is_terminal() {
-        return None;
-    }
+/// Lines read from standard input (Enter on a terminal, or a newline from an editor's task
+/// runner), one message each. Standard input closed or at its end sends nothing.
+fn key_presses() -> mpsc::Receiver<()> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
@@ -212,7 +214,7 @@ fn key_presses() -> Option<mpsc::Receiver<()>> {
             }
         }
     });
-    Some(rx)
+    rx
 }
 
 const POLL: Duration = Duration::from_millis(100);
@@ -222,12 +224,14 @@ const SETTLE: Duration = Duration::from_millis(150);
 type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
 
 /// Waits until the learner's files differ from `before` and have settled, or Enter is pressed.
-fn wait(root: &Path, before: &Fingerprint, keys: Option<&mpsc::Receiver<()>>) -> Event {
+fn wait(root: &Path, before: &Fingerprint, keys: &mpsc::Receiver<()>) -> Event {
     loop {
         if process::interrupted() {
             return Event::Stop;
         }
-        if keys.is_some_and(|k| k.try_recv().is_ok()) {
+        if keys.try_recv().is_ok() {
+            // Presses made while a run was going count once.
+            while keys.try_recv().is_ok() {}
             return Event::Key;
         }
         std::thread::sleep(POLL);

@@ -288,6 +288,35 @@ fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
 }
 
 #[test]
+fn enter_in_watch_grades_every_stage() {
+    let ws = Workspace::hello().with_pytest();
+    let mut lab = ws.lab(["check", "--watch", "--stage", "count"]).spawn_typing();
+    lab.wait_for_stdout("Watching for changes", 1);
+    assert!(lab.stdout().contains("Grading stage 2 (Count) only"), "{}", lab.stdout());
+    lab.type_line("");
+    lab.wait_for_stdout("Watching for changes", 2);
+    assert!(lab.stdout().contains("Grading every stage (Enter pressed)"), "{}", lab.stdout());
+    assert!(lab.stdout().contains("0/4 tests"), "{}", lab.stdout());
+    lab.interrupt();
+    lab.finish(Duration::from_secs(10));
+}
+
+#[test]
+fn watch_grades_every_stage_when_a_test_of_the_stage_regresses() {
+    let ws = Workspace::hello().with_pytest();
+    ws.replace("src/ws/greet.py", "return -1", "return 0");
+    let lab = ws.lab(["check", "--watch", "--stage", "count"]).spawn();
+    lab.wait_for_stdout("Watching for changes", 1);
+    ws.replace("src/ws/greet.py", "return 0", "return -1");
+    lab.wait_for_stdout("Watching for changes", 2);
+    let text = lab.stdout();
+    assert!(text.contains("Grading stage 2 (Count) only, after a change to src/ws/greet.py"), "{text}");
+    assert!(text.contains("Grading every stage (test_counts_nothing passed before and fails now)"), "{text}");
+    lab.interrupt();
+    lab.finish(Duration::from_secs(10));
+}
+
+#[test]
 fn watch_grades_every_stage_when_a_save_touches_a_finished_stage() {
     let ws = Workspace::hello().with_pytest();
     ws.replace("src/ws/greet.py", "    return GREETING\n", "    return f\"{GREETING}, {name.strip()}!\"\n");

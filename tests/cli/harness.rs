@@ -318,10 +318,18 @@ impl Lab {
     }
 
     /// Starts it with both streams collected as they arrive, for a test to signal it midway.
-    pub fn spawn(mut self) -> Running {
+    pub fn spawn(self) -> Running {
+        self.spawn_with(Stdio::null())
+    }
+
+    /// Started with a pipe on standard input, for typing into it ([`Running::type_line`]).
+    pub fn spawn_typing(self) -> Running {
+        self.spawn_with(Stdio::piped())
+    }
+
+    fn spawn_with(mut self, stdin: Stdio) -> Running {
         let lock = self.shares_venv.then(venv::shared_lock);
-        let mut child =
-            self.cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start lab");
+        let mut child = self.cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start lab");
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let readers = vec![
@@ -410,6 +418,12 @@ impl Running {
         wait_for(&format!("{needle:?} x{times} on stdout"), PATIENCE, || {
             self.stdout().matches(needle).count() >= times
         });
+    }
+
+    /// Writes a line to its standard input, as Enter after typing it would.
+    pub fn type_line(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().expect("started with spawn_typing");
+        std::io::Write::write_all(stdin, format!("{text}\n").as_bytes()).expect("write to lab's stdin");
     }
 
     /// SIGINT, as Ctrl-C in a terminal sends to the foreground process.
