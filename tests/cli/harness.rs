@@ -232,6 +232,9 @@ impl Workspace {
         }
         cmd.env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
+            // One cache for every test (pip's, uv's, the uv lab gets once), so each `lab setup`
+            // or `lab validate` does not download again.
+            .env("XDG_CACHE_HOME", Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-test-cache"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
             // Git looks for a repository no further up than the temp folder.
