@@ -166,10 +166,11 @@ impl Cmd {
                 Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            observe(&Live { stdout: &stdout, stderr: &stderr, elapsed: started.elapsed() });
+            let time_up = std::cell::Cell::new(false);
+            observe(&Live { stdout: &stdout, stderr: &stderr, elapsed: started.elapsed(), time_up: &time_up });
             if INTERRUPTED.load(Ordering::SeqCst) {
                 interrupted = true;
-            } else if self.timeout.is_some_and(|t| started.elapsed() >= t) {
+            } else if time_up.get() || self.timeout.is_some_and(|t| started.elapsed() >= t) {
                 timed_out = true;
             } else {
                 continue;
@@ -233,9 +234,16 @@ pub struct Live<'a> {
     stdout: &'a Capture,
     stderr: &'a Capture,
     pub elapsed: Duration,
+    time_up: &'a std::cell::Cell<bool>,
 }
 
 impl Live<'_> {
+    /// Ends the run as if its timeout had passed: for a limit the observer keeps itself (one that
+    /// starts counting partway through the run).
+    pub fn time_up(&self) {
+        self.time_up.set(true);
+    }
+
     /// How many bytes of standard output have arrived so far.
     pub fn stdout_len(&self) -> usize {
         self.stdout.0.lock().map(|b| b.head.len() + b.tail.len() + b.dropped as usize).unwrap_or(0)
@@ -462,6 +470,21 @@ mod tests {
         assert!(!out.timed_out);
         assert_eq!(out.stdout, "first\nsecond\n");
         assert_eq!(seen.first().map(String::as_str), Some("first\n"), "{seen:?}");
+    }
+
+    #[test]
+    fn an_observer_can_end_the_run_as_timed_out() {
+        let started = Instant::now();
+        let out = Cmd::new("sh")
+            .args(["-c", "echo go; sleep 30"])
+            .run_observed(&mut |live| {
+                if live.stdout_len() > 0 {
+                    live.time_up();
+                }
+            })
+            .unwrap();
+        assert!(out.timed_out);
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -24,10 +24,18 @@ pub fn run(spec: &Spec) -> Result<Run> {
         .args(
             spec.only.map(|names| std::iter::once("--".to_string()).chain(names.iter().cloned())).into_iter().flatten(),
         )
-        .timeout(spec.timeout);
+        .timeout(BUILD_TIMEOUT + spec.timeout);
     let mut early = Early::new(spec.first.as_ref());
     let mut seen = 0;
+    // The grading timeout counts from the first test binary's start: compiling does not use it.
+    let mut tests_started: Option<std::time::Duration> = None;
     let out = cmd.run_observed(&mut |live| {
+        if tests_started.is_none() && live.stderr_so_far().is_some_and(|e| e.contains("     Running ")) {
+            tests_started = Some(live.elapsed);
+        }
+        if tests_started.is_some_and(|t| live.elapsed - t >= spec.timeout) {
+            live.time_up();
+        }
         let Some(functions) = early.waiting() else { return };
         if live.stdout_len() == seen {
             return;
@@ -41,10 +49,16 @@ pub fn run(spec: &Spec) -> Result<Run> {
     let mut run =
         Run { results: Vec::new(), error: None, output: output.clone(), elapsed: out.elapsed, diagrams: None };
     if out.timed_out {
-        run.error = Some(format!(
-            "the grading suite did not finish within {} s; cargo and everything it started were stopped (raise --timeout if it needs longer)",
-            spec.timeout.as_secs()
-        ));
+        run.error = Some(match tests_started {
+            Some(_) => format!(
+                "the grading suite did not finish within {} s of its first test; cargo and everything it started were stopped (raise --timeout if it needs longer)",
+                spec.timeout.as_secs()
+            ),
+            None => format!(
+                "the grading suite did not build within {} s; cargo was stopped (`lab setup` builds it ahead of a check)",
+                BUILD_TIMEOUT.as_secs()
+            ),
+        });
     } else if !libtest::finished(&out.stdout) {
         run.error =
             Some(format!("the grading suite did not build or run ({}): see the output below", describe_exit(out.code)));

@@ -138,3 +138,14 @@ fn a_document_lab_shows_its_current_stage_before_the_diagrams_are_parsed() {
     assert!(early < out.find("design-doc (docs track").expect("the full report"), "{out}");
     assert!(out[early..].lines().next().unwrap().ends_with(" ms"), "{out}");
 }
+
+#[test]
+fn compiling_does_not_count_against_the_grading_timeout() {
+    let ws = Workspace::with_fixtures().scaffold_hello("ws", &["--track", "rust"]);
+    // A build that takes longer than the whole grading timeout.
+    ws.write("build.rs", "fn main() { std::thread::sleep(std::time::Duration::from_secs(4)); }\n");
+    ws.lab(["check", "--timeout", "2"]).fails_with(1).stdout_has("0/4 tests");
+    // A test that hangs still meets the timeout, counted from the first test binary's start.
+    ws.replace("src/lib.rs", "    text.len()\n", "    loop { std::hint::black_box(text); }\n");
+    ws.lab(["check", "--timeout", "2"]).fails_with(2).stdout_has("did not finish within 2 s of its first test");
+}
