@@ -3,6 +3,7 @@
 mod check;
 mod dev;
 mod info;
+mod keys;
 mod learn;
 mod new;
 mod portfolio;

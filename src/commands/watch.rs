@@ -1,8 +1,8 @@
 //! `lab check --watch`: re-grade the stage the learner is on at each save, and every stage when
-//! that stage goes green, when a save may have broken a finished stage, or on Enter.
+//! that stage goes green, when a save may have broken a finished stage, or on a key.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 
 use super::check::print;
+use super::keys::{self, Key};
 use super::{Opened, Outcome};
 use crate::catalog::Lab;
 use crate::cli::Check as CheckArgs;
@@ -50,7 +51,7 @@ impl std::fmt::Display for Why {
             Why::StageGreen(title) => write!(f, "{title} went green"),
             Why::Regression(why) => write!(f, "a finished stage may have broken: {why}"),
             Why::Regressed(test) => write!(f, "{test} passed before and fails now"),
-            Why::KeyPress => f.write_str("Enter pressed"),
+            Why::KeyPress => f.write_str("asked for"),
             Why::NothingOpen => f.write_str("no stage is unfinished"),
         }
     }
@@ -59,14 +60,18 @@ impl std::fmt::Display for Why {
 /// What ended a wait.
 enum Event {
     Changed(Vec<String>),
-    Key,
+    Key(Key),
     Stop,
 }
+
+/// Said under each report while the watch waits.
+const WAITING: &str =
+    "Watching for changes · Enter or r: every stage · h: a hint · n: next stage · q: quit (Ctrl-C also stops)…";
 
 pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -> Result<Outcome> {
     process::watch_interrupts();
     let terminal = std::io::stdout().is_terminal();
-    let keys = key_presses();
+    let (keys, _raw_mode) = keys::listen();
     // Which stages' TODO markers each starter file holds: a save there may touch those stages.
     let markers = starter_markers(opened, lab);
     let mut plan = match &args.stage {
@@ -74,6 +79,8 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
         None => Plan::All(Why::Start),
     };
     let mut open_stage: Option<usize> = None;
+    // The stage asked for with --stage or moved to with `n`; else the first unfinished one.
+    let mut focus: Option<usize> = args.stage.as_ref().and_then(|id| lab.def.stages.iter().position(|s| &s.id == id));
     loop {
         let before = fingerprint(&opened.root);
         if terminal && !args.json {
@@ -81,7 +88,9 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
             write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
         }
         if !args.json {
+            // Shown at once, before the runner starts: the screen says a run is under way.
             say_plan(lab, &plan)?;
+            output::stdout().flush()?;
         }
         let early = |e: &EarlyStage| {
             let _ = report::print_early(e);
@@ -103,7 +112,10 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
                 print(&check, args, quiet)?;
                 Some(check)
             }
-            Err(e) if e.is::<process::Interrupted>() => break,
+            Err(e) if e.is::<process::Interrupted>() => {
+                crate::say!("Stopped watching.");
+                return Err(e);
+            }
             Err(e) => {
                 crate::say!("error: {e:#}");
                 None
@@ -115,22 +127,76 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
                 continue;
             }
             if matches!(plan, Plan::All(_)) {
+                let was = open_stage;
                 open_stage = check.graded.stages.iter().position(|s| !s.done);
+                // A stage moved to with `n` is left once it is done, unless --stage named it.
+                if args.stage.is_none() && focus.is_some_and(|f| check.graded.stages[f].done) {
+                    focus = None;
+                }
+                if !args.json && !quiet && check.graded.message.is_none() {
+                    say_stage_done(lab, was, open_stage)?;
+                }
             }
         }
         let mut o = output::stdout();
         if !args.json {
-            writeln!(o, "\nWatching for changes (Enter grades every stage, Ctrl-C stops)…")?;
+            writeln!(o, "\n{}", paint(DIM, WAITING))?;
         }
         o.flush()?;
-        plan = match wait(&opened.root, &before, &keys) {
-            Event::Stop => break,
-            Event::Key => Plan::All(Why::KeyPress),
-            Event::Changed(files) => after_save(lab, &markers, open_stage, files, args.stage.as_deref()),
+        plan = loop {
+            match wait(&opened.root, &before, &keys) {
+                Event::Stop => {
+                    crate::say!("Stopped watching.");
+                    return Err(process::Interrupted.into());
+                }
+                Event::Key(Key::Quit) => {
+                    crate::say!("Stopped watching.");
+                    return Ok(Outcome::Success);
+                }
+                Event::Key(Key::All) => break Plan::All(Why::KeyPress),
+                Event::Key(Key::Hint) => {
+                    let stage = focus.or(open_stage).map(|i| lab.def.stages[i].id.as_str());
+                    writeln!(output::stdout())?;
+                    if let Err(e) = super::learn::hint(opened, stage, false) {
+                        crate::say!("error: {e:#}");
+                    }
+                    output::stdout().flush()?;
+                }
+                Event::Key(Key::Next) => {
+                    let from = focus.or(open_stage).unwrap_or(0);
+                    if from + 1 < lab.def.stages.len() {
+                        focus = Some(from + 1);
+                        break Plan::Stage(from + 1, Vec::new());
+                    }
+                    writeln!(output::stdout(), "{}", paint(DIM, "This is the last stage."))?;
+                }
+                Event::Changed(files) => break after_save(lab, &markers, focus.or(open_stage), files, focus),
+            }
         };
     }
-    crate::say!("Stopped watching.");
-    Ok(Outcome::Success)
+}
+
+/// The moment a stage is finished: which one, and what comes next.
+fn say_stage_done(lab: &Lab, was: Option<usize>, now: Option<usize>) -> Result<()> {
+    let Some(done) = was.filter(|w| now.is_none_or(|n| n > *w)) else { return Ok(()) };
+    let mut o = output::stdout();
+    let title = &lab.def.stages[done].title;
+    match now {
+        Some(next) => {
+            let stage = &lab.def.stages[next];
+            writeln!(
+                o,
+                "\nStage {} ({title}) is done. Next, stage {} ({}): {}",
+                done + 1,
+                next + 1,
+                stage.title,
+                stage.goal.trim()
+            )?;
+            writeln!(o, "`lab todo --stage {}` lists its TODO markers; h shows a hint.", stage.id)?;
+        }
+        None => writeln!(o, "\nStage {} ({title}) is done, and with it every stage.", done + 1)?,
+    }
+    Ok(())
 }
 
 /// The line above each run that says what it grades and why.
@@ -170,14 +236,14 @@ fn follow_up(plan: &Plan, check: &Check, lab: &Lab) -> Option<Plan> {
 fn after_save(
     lab: &Lab,
     markers: &BTreeMap<String, BTreeSet<String>>,
-    open_stage: Option<usize>,
+    current: Option<usize>,
     files: Vec<String>,
-    asked: Option<&str>,
+    focus: Option<usize>,
 ) -> Plan {
-    if let Some(i) = asked.and_then(|id| lab.def.stages.iter().position(|s| s.id == id)) {
+    if let Some(i) = focus {
         return Plan::Stage(i, files);
     }
-    let Some(current) = open_stage else { return Plan::All(Why::NothingOpen) };
+    let Some(current) = current else { return Plan::All(Why::NothingOpen) };
     let finished: Vec<&str> = lab.def.stages[..current].iter().map(|s| s.id.as_str()).collect();
     for file in &files {
         if let Some(stage) = markers.get(file).and_then(|m| m.iter().find(|s| finished.contains(&s.as_str()))) {
@@ -203,36 +269,20 @@ fn starter_markers(opened: &Opened, lab: &Lab) -> BTreeMap<String, BTreeSet<Stri
         .collect()
 }
 
-/// Lines read from standard input (Enter on a terminal, or a newline from an editor's task
-/// runner), one message each. Standard input closed or at its end sends nothing.
-fn key_presses() -> mpsc::Receiver<()> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            if line.is_err() || tx.send(()).is_err() {
-                return;
-            }
-        }
-    });
-    rx
-}
-
 const POLL: Duration = Duration::from_millis(100);
 /// A burst of saves (an editor writing several files) settles before the next check.
 const SETTLE: Duration = Duration::from_millis(150);
 
 type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
 
-/// Waits until the learner's files differ from `before` and have settled, or Enter is pressed.
-fn wait(root: &Path, before: &Fingerprint, keys: &mpsc::Receiver<()>) -> Event {
+/// Waits until the learner's files differ from `before` and have settled, or a key is pressed.
+fn wait(root: &Path, before: &Fingerprint, keys: &mpsc::Receiver<Key>) -> Event {
     loop {
         if process::interrupted() {
             return Event::Stop;
         }
-        if keys.try_recv().is_ok() {
-            // Presses made while a run was going count once.
-            while keys.try_recv().is_ok() {}
-            return Event::Key;
+        if let Ok(key) = keys.try_recv() {
+            return Event::Key(key);
         }
         std::thread::sleep(POLL);
         let mut now = fingerprint(root);

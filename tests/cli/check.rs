@@ -282,7 +282,7 @@ fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
     assert!(!text.contains('\u{1b}'), "no escape codes in a pipe");
     lab.interrupt();
     let (status, _, stderr) = lab.finish(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(status.code(), Some(130), "Ctrl-C is an interruption: {stderr}");
     assert!(stderr.contains("Stopped watching."), "{stderr}");
     assert_eq!(ws.read(".lab/history.jsonl").lines().count(), 3, "one run per plan, not one per poll");
 }
@@ -295,10 +295,29 @@ fn enter_in_watch_grades_every_stage() {
     assert!(lab.stdout().contains("Grading stage 2 (Count) only"), "{}", lab.stdout());
     lab.type_line("");
     lab.wait_for_stdout("Watching for changes", 2);
-    assert!(lab.stdout().contains("Grading every stage (Enter pressed)"), "{}", lab.stdout());
+    assert!(lab.stdout().contains("Grading every stage (asked for)"), "{}", lab.stdout());
     assert!(lab.stdout().contains("0/4 tests"), "{}", lab.stdout());
-    lab.interrupt();
-    lab.finish(Duration::from_secs(10));
+    // A line starting with q ends the watch as a normal stop.
+    lab.type_line("q");
+    let (status, _, stderr) = lab.finish(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn on_a_terminal_single_keys_show_a_hint_move_to_the_next_stage_and_quit() {
+    let ws = Workspace::hello().with_pytest();
+    let mut lab = ws.lab(["check", "--watch"]).in_terminal().spawn_typing();
+    lab.wait_for_stdout("Watching for changes", 1);
+    // No Enter: the terminal hands each key over as it is pressed.
+    lab.type_keys("h");
+    lab.wait_for_stdout("Hint 1/2:", 1);
+    lab.type_keys("n");
+    lab.wait_for_stdout("Watching for changes", 2);
+    assert!(lab.stdout().contains("Grading stage 2 (Count) only"), "{}", lab.stdout());
+    lab.type_keys("q");
+    let (status, stdout, _) = lab.finish(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\u{1b}[2J"), "the screen is redrawn on a terminal");
 }
 
 #[test]

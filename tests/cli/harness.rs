@@ -255,6 +255,26 @@ pub struct Lab {
 }
 
 impl Lab {
+    /// Runs it on a pseudo-terminal (util-linux `script`), for what only a terminal does: single
+    /// keys, the screen redrawn. Call last, after the arguments and environment are set; what is
+    /// typed with [`Running::type_line`] or [`Running::type_keys`] reaches it through the terminal.
+    pub fn in_terminal(self) -> Lab {
+        let quote = |s: &OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+        let line: Vec<String> = std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(quote).collect();
+        let mut cmd = StdCommand::new("script");
+        cmd.args(["-q", "-e", "-f", "-c", &line.join(" "), "/dev/null"]);
+        for (key, value) in self.cmd.get_envs() {
+            match value {
+                Some(v) => cmd.env(key, v),
+                None => cmd.env_remove(key),
+            };
+        }
+        if let Some(dir) = self.cmd.get_current_dir() {
+            cmd.current_dir(dir);
+        }
+        Lab { cmd, ..self }
+    }
+
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Lab {
         self.cmd.arg(arg);
         self
@@ -425,8 +445,14 @@ impl Running {
 
     /// Writes a line to its standard input, as Enter after typing it would.
     pub fn type_line(&mut self, text: &str) {
+        self.type_keys(&format!("{text}\n"));
+    }
+
+    /// Writes keys to its standard input, without Enter.
+    pub fn type_keys(&mut self, keys: &str) {
         let stdin = self.child.stdin.as_mut().expect("started with spawn_typing");
-        std::io::Write::write_all(stdin, format!("{text}\n").as_bytes()).expect("write to lab's stdin");
+        std::io::Write::write_all(stdin, keys.as_bytes()).expect("write to lab's stdin");
+        std::io::Write::flush(stdin).expect("flush lab's stdin");
     }
 
     /// SIGINT, as Ctrl-C in a terminal sends to the foreground process.
