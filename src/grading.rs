@@ -101,6 +101,7 @@ pub fn check_workspace(lab: &Lab, root: &Path, manifest: &Manifest, request: &Re
             passed: graded.counts.passed,
             total: graded.counts.total,
             tests: graded.tests.iter().map(|t| (t.name.clone(), t.status)).collect(),
+            stage: stage.map(str::to_string),
             mac: None,
         },
     )?;

@@ -14,6 +14,21 @@ use crate::process::Cmd;
 use crate::scaffold::{self, Vars};
 use crate::workspace::{self, MANIFEST};
 
+/// A workspace inside another: `lab check` in it would find the inner one, and the outer one's
+/// checks would grade the inner one's files as the learner's.
+const NESTED: &str = "a lab workspace inside another one confuses which one `lab check` grades: choose a folder outside it (e.g. `lab new <lab> ../<name>`)";
+
+fn refuse_nesting(target: &Path) -> Result<()> {
+    let absolute = std::path::absolute(target).with_context(|| format!("cannot resolve {}", target.display()))?;
+    let Some(parent) = absolute.ancestors().skip(1).find(|a| a.is_dir()) else { return Ok(()) };
+    match workspace::find_root(parent) {
+        Ok(outer) => {
+            anyhow::bail!("{} would be inside the lab workspace at {}: {NESTED}", target.display(), outer.display())
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
     // Ctrl-C, SIGTERM and SIGHUP set a flag from here on, so the command can leave all or nothing.
     crate::process::watch_interrupts();
@@ -34,6 +49,7 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
         )),
     })?;
     scaffold::check_target(&target)?;
+    refuse_nesting(&target)?;
     let (author, author_email) = git_identity();
     let vars = Vars {
         project_name: project,

@@ -29,6 +29,9 @@ pub struct HistoryEntry {
     pub total: usize,
     /// Every graded test's outcome.
     pub tests: BTreeMap<String, Status>,
+    /// The one stage a `--stage` check graded; absent for a check of every stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
     /// HMAC-SHA256 (hex) of the line without this field, bound to the workspace; absent when lab
     /// had nowhere to keep its key.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -72,6 +72,20 @@ fn a_non_empty_target_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn a_workspace_inside_another_is_refused_and_nothing_is_written() {
+    let ws = Workspace::with_fixtures().scaffold_hello("outer", &[]);
+    ws.lab(["new", "hello", "inner"])
+        .fails_with(2)
+        .stderr_has("would be inside the lab workspace at")
+        .stderr_has("choose a folder outside it");
+    assert!(!ws.exists("inner"));
+    ws.lab(["new", "hello", "src/deeper/inner"]).fails_with(2).stderr_has("would be inside the lab workspace");
+    assert!(!ws.exists("src/deeper"));
+    // Beside it is fine.
+    ws.lab(["new", "hello", "../beside", "--no-git"]).succeeds();
+}
+
+#[test]
 fn an_empty_target_folder_is_filled() {
     let ws = Workspace::with_fixtures();
     std::fs::create_dir(ws.join("ws")).unwrap();
