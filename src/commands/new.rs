@@ -93,17 +93,37 @@ pub fn new(catalog: &Catalog, args: New, quiet: bool) -> Result<Outcome> {
         writeln!(o, "{} {note}", paint(YELLOW, "note:"))?;
     }
     let runner = lab.def.track(&track)?.runner;
+    let lab_cmd = lab_command();
     writeln!(o, "\nNext:\n  cd {}", target.display())?;
-    match runner {
-        crate::catalog::RunnerKind::Pytest => writeln!(o, "  lab setup        # a .venv with the dev dependencies")?,
-        crate::catalog::RunnerKind::Docs => {
-            writeln!(o, "  lab setup        # optional, needs Node.js: the real Mermaid parser for the diagrams")?
-        }
-        crate::catalog::RunnerKind::Cargo => {}
-    }
-    writeln!(o, "  lab check        # grade it: every stage starts unfinished")?;
+    let setup = match runner {
+        crate::catalog::RunnerKind::Pytest => "a .venv with the dev dependencies",
+        crate::catalog::RunnerKind::Docs => "optional, needs Node.js: the real Mermaid parser for the diagrams",
+        crate::catalog::RunnerKind::Cargo => "builds the grading suite and its dependencies, once (minutes)",
+    };
+    writeln!(o, "  {lab_cmd} setup        # {setup}")?;
+    writeln!(o, "  {lab_cmd} check        # grade it: every stage starts unfinished")?;
     writeln!(o, "  README.md has the brief; look for TODO(lab:{}) to begin.", lab.def.stages[0].id)?;
     Ok(Outcome::Success)
+}
+
+/// How to run this lab from the new workspace: `lab` when that is what PATH finds, else this
+/// binary's path (run from a build folder, say, with `cargo run`).
+fn lab_command() -> String {
+    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else { return "lab".into() };
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .find_map(|dir| dir.join("lab").canonicalize().ok());
+    if on_path.as_deref() == Some(me.as_path()) {
+        "lab".into()
+    } else {
+        let path = me.display().to_string();
+        if path.contains([' ', '\'', '"']) {
+            format!("'{}'", path.replace('\'', "'\\''"))
+        } else {
+            path
+        }
+    }
 }
 
 /// The folder's own name, also for `.` (the current folder).

@@ -72,6 +72,20 @@ fn a_non_empty_target_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn next_steps_name_a_lab_the_shell_can_run() {
+    let ws = Workspace::with_fixtures();
+    let me = std::path::Path::new(env!("CARGO_BIN_EXE_lab"));
+    // Not on PATH (run from a build folder): the steps name this binary by its path.
+    let path = std::env::var("PATH").unwrap_or_default();
+    let out = ws.lab(["new", "hello", "a", "--no-git"]).env("PATH", &path).succeeds().stdout();
+    assert!(out.contains(&format!("  {} setup", me.display())), "{out}");
+    // On PATH: plain `lab`.
+    let with_lab = format!("{}:{path}", me.parent().unwrap().display());
+    let out = ws.lab(["new", "hello", "b", "--no-git"]).env("PATH", &with_lab).succeeds().stdout();
+    assert!(out.contains("\n  lab setup ") && out.contains("\n  lab check "), "{out}");
+}
+
+#[test]
 fn a_workspace_inside_another_is_refused_and_nothing_is_written() {
     let ws = Workspace::with_fixtures().scaffold_hello("outer", &[]);
     ws.lab(["new", "hello", "inner"])
