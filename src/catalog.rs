@@ -135,6 +135,24 @@ impl LabDef {
     pub fn option(&self, name: &str) -> Option<&OptionDef> {
         self.options.iter().find(|o| o.name == name)
     }
+
+    /// A stage by id; the error names the closest id (a typo) and lists them all.
+    pub fn stage(&self, id: &str) -> Result<&StageDef> {
+        self.stages.iter().find(|s| s.id == id).ok_or_else(|| {
+            let ids: Vec<&str> = self.stages.iter().map(|s| s.id.as_str()).collect();
+            let close = closest(id, ids.iter().copied()).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+            anyhow!("lab `{}` has no stage `{id}`: {close}its stages: {}", self.id, ids.join(", "))
+        })
+    }
+}
+
+/// The candidate most like `word`, if any is like it at all.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 /// Where a lab's files come from.
@@ -465,14 +483,8 @@ impl Catalog {
         if let Some(lab) = self.labs.iter().find(|l| l.def.id == id) {
             return Ok(lab);
         }
-        let best = self
-            .labs
-            .iter()
-            .map(|l| (strsim::jaro_winkler(id, &l.def.id), &l.def.id))
-            .filter(|(score, _)| *score > 0.7)
-            .max_by(|a, b| a.0.total_cmp(&b.0));
-        let hint = match best {
-            Some((_, name)) => format!("did you mean `{name}`?"),
+        let hint = match closest(id, self.labs.iter().map(|l| l.def.id.as_str())) {
+            Some(name) => format!("did you mean `{name}`?"),
             None => "`lab list` shows every lab".to_string(),
         };
         Err(anyhow!("unknown lab `{id}`: {hint}"))

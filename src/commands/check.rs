@@ -51,10 +51,7 @@ pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outc
     }
     let lab = opened.lab()?;
     if let Some(stage) = &args.stage {
-        if !lab.def.stages.iter().any(|s| &s.id == stage) {
-            let ids: Vec<&str> = lab.def.stages.iter().map(|s| s.id.as_str()).collect();
-            anyhow::bail!("lab `{}` has no stage `{stage}`; its stages: {}", lab.def.id, ids.join(", "));
-        }
+        lab.def.stage(stage)?;
     }
     if args.watch {
         return super::watch::watch(&opened, lab, &args, quiet);

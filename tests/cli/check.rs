@@ -205,7 +205,8 @@ fn stage_limits_the_grading_and_unknown_stages_are_refused() {
     // Only the stage's tests ran: the runner's output names no test of the other stage.
     let junit = ws.read(".lab/run/junit.xml");
     assert!(junit.contains("test_counts_words") && !junit.contains("test_greets_by_name"), "{junit}");
-    ws.lab(["check", "--stage", "nope"]).fails_with(2).stderr_has("has no stage `nope`; its stages: greet, count");
+    ws.lab(["check", "--stage", "nope"]).fails_with(2).stderr_has("has no stage `nope`: its stages: greet, count");
+    ws.lab(["check", "--stage", "gret"]).fails_with(2).stderr_has("has no stage `gret`: did you mean `greet`? its stages");
 }
 
 #[test]
