@@ -149,3 +149,13 @@ fn compiling_does_not_count_against_the_grading_timeout() {
     ws.replace("src/lib.rs", "    text.len()\n", "    loop { std::hint::black_box(text); }\n");
     ws.lab(["check", "--timeout", "2"]).fails_with(2).stdout_has("did not finish within 2 s of its first test");
 }
+
+#[test]
+fn a_one_stage_check_runs_only_that_stages_tests() {
+    let ws = Workspace::hello().with_pytest();
+    ws.lab(["check", "--stage", "count"]).fails_with(1).stdout_has("0/2 tests");
+    let log = ws.read(".lab/run/guarded.log");
+    let ran: Vec<&str> = log.lines().filter(|l| l.contains("\"when\":\"call\"")).collect();
+    assert_eq!(ran.len(), 2, "{log}");
+    assert!(ran.iter().all(|l| l.contains("test_counts_")), "{log}");
+}
