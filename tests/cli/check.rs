@@ -206,7 +206,9 @@ fn stage_limits_the_grading_and_unknown_stages_are_refused() {
     let junit = ws.read(".lab/run/junit.xml");
     assert!(junit.contains("test_counts_words") && !junit.contains("test_greets_by_name"), "{junit}");
     ws.lab(["check", "--stage", "nope"]).fails_with(2).stderr_has("has no stage `nope`: its stages: greet, count");
-    ws.lab(["check", "--stage", "gret"]).fails_with(2).stderr_has("has no stage `gret`: did you mean `greet`? its stages");
+    ws.lab(["check", "--stage", "gret"])
+        .fails_with(2)
+        .stderr_has("has no stage `gret`: did you mean `greet`? its stages");
 }
 
 #[test]
@@ -278,6 +280,7 @@ fn watch_rechecks_on_change_says_what_changed_and_stops_on_ctrl_c() {
     assert!(text.contains("Grading every stage (first check)"), "{text}");
     assert!(text.contains("Grading stage 1 (Greet) only, after a change to src/ws/greet.py"), "{text}");
     assert!(text.contains("Grading every stage (Greet went green)"), "{text}");
+    assert!(text.contains("Stage 1 (Greet) is done, and with it every stage."), "{text}");
     assert!(text.contains("0/4 tests") && text.contains("4/4 tests"), "{text}");
     assert!(text.contains("newly passing: test_counts_words, test_counts_nothing"), "{text}");
     assert!(!text.contains('\u{1b}'), "no escape codes in a pipe");
@@ -332,6 +335,25 @@ fn watch_grades_every_stage_when_a_test_of_the_stage_regresses() {
     let text = lab.stdout();
     assert!(text.contains("Grading stage 2 (Count) only, after a change to src/ws/greet.py"), "{text}");
     assert!(text.contains("Grading every stage (test_counts_nothing passed before and fails now)"), "{text}");
+    lab.interrupt();
+    lab.finish(Duration::from_secs(10));
+}
+
+#[test]
+fn watch_says_when_a_stage_is_done_and_what_comes_next() {
+    let ws = Workspace::hello().with_pytest();
+    let lab = ws.lab(["check", "--watch"]).spawn();
+    lab.wait_for_stdout("Watching for changes", 1);
+    ws.replace("src/ws/greet.py", "    return GREETING\n", "    return f\"{GREETING}, {name.strip()}!\"\n");
+    lab.wait_for_stdout("Watching for changes", 2);
+    let text = lab.stdout();
+    assert!(
+        text.contains(
+            "Stage 1 (Greet) is done. Next, stage 2 (Count): count_words(text) counts whitespace-separated words."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("`lab todo --stage count` lists its TODO markers"), "{text}");
     lab.interrupt();
     lab.finish(Duration::from_secs(10));
 }
