@@ -39,3 +39,21 @@ fn every_json_command_outside_a_workspace_prints_an_error_document() {
 fn without_json_an_error_goes_to_stderr_only() {
     Workspace::new().lab(["todo"]).fails_with(2).stdout_is("").stderr_has("not inside a lab workspace");
 }
+
+#[test]
+fn show_lists_each_tracks_prerequisites_from_the_starter_and_lab_toml() {
+    let ws = Workspace::new();
+    ws.lab(["show", "rate-limiter"])
+        .succeeds()
+        .stdout_has(
+            "Prerequisites:\n  python: Python 3.11+ with venv; optional: redis-server (to grade against a real Redis",
+        )
+        .stdout_has("  rust: cargo (Rust 1.88+); optional: redis-server (");
+    ws.lab(["show", "microservices"]).succeeds().stdout_has("optional: promtool (for the alert-rule tests");
+    ws.lab(["show", "design-doc"]).succeeds().stdout_has("docs: nothing beyond lab; optional: Node.js 20+ with npm");
+    // The fixture's scaffold allows Python 3.9 and its rust starter names no rust-version.
+    ws.lab(["show", "hello", "--labs-dir"])
+        .arg(crate::harness::fixture_labs())
+        .succeeds()
+        .stdout_has("  python: Python 3.9+ with venv\n  rust: cargo\n");
+}
