@@ -87,6 +87,35 @@ pub struct TrackDef {
     /// pytest plugins the grading suite needs (`-p NAME`); installed plugins are not autoloaded.
     #[serde(default)]
     pub pytest_plugins: Vec<String>,
+    /// Programs the track needs or can use beyond its runner's own (`lab show` lists them).
+    #[serde(default)]
+    pub prerequisites: Vec<ToolDef>,
+}
+
+/// A program a track needs or can use, as lab.toml declares it (docs/lab-format.md).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolDef {
+    /// The program's name on PATH, e.g. `promtool`.
+    pub tool: String,
+    /// Grading works without it: a stand-in takes its place, or the checks that need it are
+    /// skipped (and a skip never counts as a pass).
+    #[serde(default)]
+    pub optional: bool,
+    /// What it is for, or what happens without it, in a few words.
+    pub note: String,
+}
+
+/// What a track needs on the learner's machine: what its starter says (pyproject.toml's
+/// `requires-python`, Cargo.toml's `rust-version`) and the programs lab.toml declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prerequisites<'a> {
+    pub runner: RunnerKind,
+    /// The version specifier as the starter writes it, e.g. `>=3.11`.
+    pub requires_python: Option<String>,
+    /// The oldest Rust the starter builds with, e.g. `1.88`.
+    pub rust_version: Option<String>,
+    pub tools: &'a [ToolDef],
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -494,6 +523,35 @@ impl Catalog {
         self.scaffold_dirs.iter().any(|d| d.join(name).is_dir()) || EMBEDDED_SCAFFOLDS.get_dir(name).is_some()
     }
 
+    /// A track's prerequisites: read from the files the learner's workspace starts with (the
+    /// last layer that writes the file wins, as when scaffolding) and declared in lab.toml.
+    pub fn prerequisites<'a>(&self, lab: &'a Lab, track: &str) -> Result<Prerequisites<'a>> {
+        let tdef = lab.def.track(track)?;
+        let mut layers = Vec::new();
+        for name in &tdef.scaffolds {
+            layers.push(self.scaffold(name)?);
+        }
+        layers.push(lab.starter(track)?);
+        let last_file = |name: &str| {
+            let hbs = format!("{name}.hbs");
+            layers.iter().rev().find_map(|layer| {
+                let file = layer.files.iter().find(|f| f.path == name || f.path == hbs)?;
+                Some(String::from_utf8_lossy(&file.contents).into_owned())
+            })
+        };
+        let requires_python = match tdef.runner {
+            RunnerKind::Pytest => {
+                last_file("pyproject.toml").and_then(|t| toml_string(&t, "project", "requires-python"))
+            }
+            _ => None,
+        };
+        let rust_version = match tdef.runner {
+            RunnerKind::Cargo => last_file("Cargo.toml").and_then(|t| toml_string(&t, "package", "rust-version")),
+            _ => None,
+        };
+        Ok(Prerequisites { runner: tdef.runner, requires_python, rust_version, tools: &tdef.prerequisites })
+    }
+
     pub fn scaffold(&self, name: &str) -> Result<FileTree> {
         for dir in &self.scaffold_dirs {
             let path = dir.join(name);
@@ -504,6 +562,30 @@ impl Catalog {
         let dir = EMBEDDED_SCAFFOLDS.get_dir(name).ok_or_else(|| anyhow!("scaffold `{name}` does not exist"))?;
         Ok(FileTree::from_embedded(dir, &format!("{name}/")))
     }
+}
+
+/// The string `key = "value"` in `[section]` of a TOML file that may be a Handlebars template
+/// (and so need not parse as TOML): read line by line.
+fn toml_string(text: &str, section: &str, key: &str) -> Option<String> {
+    let mut current = String::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[') {
+            current = header.trim_end_matches(']').trim().to_string();
+            continue;
+        }
+        if current != section {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else { continue };
+        if k.trim() != key {
+            continue;
+        }
+        let v = v.trim();
+        let quote = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let inner = &v[1..];
+        return inner.find(quote).map(|end| inner[..end].trim().to_string()).filter(|s| !s.is_empty());
+    }
+    None
 }
 
 /// Parses and checks one lab.toml; `folder` is the lab's folder name, which the id must match.
@@ -563,6 +645,14 @@ fn check_lab(def: &LabDef, folder: &str) -> Result<()> {
             for test in tests {
                 ensure!(seen.insert(test.as_str()), "track `{track}`: test `{test}` is declared twice");
             }
+        }
+        for tool in &tdef.prerequisites {
+            ensure!(
+                !tool.tool.is_empty() && !tool.tool.contains(['/', ' ']),
+                "track `{track}`: prerequisite `{}` must be a program's name as found on PATH",
+                tool.tool
+            );
+            ensure!(!tool.note.trim().is_empty(), "track `{track}`: say what `{}` is for in its `note`", tool.tool);
         }
         for test in &tdef.may_pass_on_starter {
             ensure!(
@@ -647,6 +737,45 @@ tests.python = ["test_a"]
         assert!(format!("{:#}", parse_lab(&newer, "demo").unwrap_err()).contains("not supported"));
         let unknown = MINIMAL.replace("hours = 1", "hours = 1\nhourz = 2");
         assert!(parse_lab(&unknown, "demo").is_err());
+    }
+
+    #[test]
+    fn prerequisites_are_declared_per_track_with_a_note() {
+        let declared = MINIMAL.replace(
+            "grading_dir = \"tests/grading\"",
+            "grading_dir = \"tests/grading\"\nprerequisites = [{ tool = \"promtool\", optional = true, note = \"for the alert-rule tests\" }]",
+        );
+        let def = parse_lab(&declared, "demo").unwrap();
+        let tool = &def.tracks["python"].prerequisites[0];
+        assert_eq!(
+            (tool.tool.as_str(), tool.optional, tool.note.as_str()),
+            ("promtool", true, "for the alert-rule tests")
+        );
+        let silent = declared.replace("note = \"for the alert-rule tests\"", "note = \" \"");
+        assert!(format!("{:#}", parse_lab(&silent, "demo").unwrap_err()).contains("say what `promtool` is for"));
+        let path = declared.replace("tool = \"promtool\"", "tool = \"/usr/bin/promtool\"");
+        assert!(format!("{:#}", parse_lab(&path, "demo").unwrap_err()).contains("a program's name"));
+    }
+
+    #[test]
+    fn a_template_toml_value_is_read_from_its_section() {
+        let text = "[build-system]\nrequires-python = \"no\"\n[project]\nname = \"{{dist_name}}\"\nrequires-python = \">=3.11\"  # comment\n";
+        assert_eq!(toml_string(text, "project", "requires-python").as_deref(), Some(">=3.11"));
+        assert_eq!(toml_string(text, "package", "rust-version"), None);
+        assert_eq!(
+            toml_string("[package]\nrust-version = '1.88'\n", "package", "rust-version").as_deref(),
+            Some("1.88")
+        );
+    }
+
+    #[test]
+    fn built_in_tracks_state_their_python_and_rust() {
+        let catalog = Catalog::load(&[]).unwrap();
+        let lab = catalog.get("rate-limiter").unwrap();
+        let python = catalog.prerequisites(lab, "python").unwrap();
+        assert_eq!(python.requires_python.as_deref(), Some(">=3.11"));
+        let rust = catalog.prerequisites(lab, "rust").unwrap();
+        assert!(rust.rust_version.is_some() && rust.requires_python.is_none(), "{rust:?}");
     }
 
     #[test]

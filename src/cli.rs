@@ -200,6 +200,18 @@ pub struct ValidateArgs {
     pub allow_missing_tools: bool,
 }
 
+/// How a command's error is reported: always on stderr, and for a command asked for JSON also as
+/// one JSON document on stdout, so a tool reading stdout gets a document whatever happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorFormat {
+    Text,
+    /// `{"status": "error", "message": …}`.
+    Json,
+    /// The same with `"version": 3`: an error result in the format of `lab check --json`
+    /// (Exercism's test-runner results v3).
+    CheckResults,
+}
+
 /// Plain configuration for the commands.
 #[derive(Debug)]
 pub struct Config {
@@ -259,6 +271,17 @@ pub struct Validate {
 }
 
 impl Cli {
+    /// How an error of this command is reported: as JSON too when `--json` was given.
+    pub fn error_format(&self) -> ErrorFormat {
+        match &self.command {
+            Command::Check(a) if a.json => ErrorFormat::CheckResults,
+            Command::Todo { json: true, .. }
+            | Command::Progress { json: true }
+            | Command::Status { json: true, .. } => ErrorFormat::Json,
+            _ => ErrorFormat::Text,
+        }
+    }
+
     /// Applies the colour choice and turns the arguments into configuration.
     pub fn into_config(self, lab_path: Option<std::ffi::OsString>) -> Result<Config> {
         let choice = match self.color {

@@ -13,6 +13,7 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
+    let errors = cli.error_format();
     let result = cli.into_config(std::env::var_os("LAB_PATH")).and_then(lab::run);
-    ExitCode::from(lab::exit_code(result))
+    ExitCode::from(lab::exit_code(result, errors))
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::Outcome;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Prerequisites, RunnerKind};
 use crate::output::{paint, stdout as out, BOLD, DIM};
 
 pub fn list(catalog: &Catalog) -> Result<Outcome> {
@@ -55,6 +55,10 @@ pub fn show(catalog: &Catalog, id: &str) -> Result<Outcome> {
         .map(|(i, (id, t))| format!("{id} ({}){}", t.runner, if i == 0 { ", default" } else { "" }))
         .collect();
     writeln!(o, "{} {}", paint(BOLD, "Tracks:"), tracks.join("; "))?;
+    writeln!(o, "{}", paint(BOLD, "Prerequisites:"))?;
+    for track in d.tracks.keys() {
+        writeln!(o, "  {track}: {}", prerequisites_line(&catalog.prerequisites(lab, track)?))?;
+    }
     if !d.options.is_empty() {
         writeln!(o, "{}", paint(BOLD, "Options:"))?;
         for opt in &d.options {
@@ -76,4 +80,42 @@ pub fn show(catalog: &Catalog, id: &str) -> Result<Outcome> {
     }
     writeln!(o, "\nStart it: lab new {}", d.id)?;
     Ok(Outcome::Success)
+}
+
+/// The Node.js the docs runner's Mermaid parser needs (runner/mermaid.rs checks the same).
+const MERMAID_NODE: &str = "Node.js 20+ with npm, for the Mermaid parser (else diagrams are checked structurally)";
+
+/// One track's prerequisites in a line: what its runner needs, then the programs lab.toml
+/// declares, the optional ones last.
+fn prerequisites_line(p: &Prerequisites) -> String {
+    let mut required = vec![match p.runner {
+        RunnerKind::Pytest => match p.requires_python.as_deref() {
+            Some(spec) => match spec.strip_prefix(">=").filter(|v| !v.contains([',', '<', '>', '=', '!', '~'])) {
+                Some(oldest) => format!("Python {}+ with venv", oldest.trim()),
+                None => format!("Python {spec} with venv"),
+            },
+            None => "Python 3 with venv".to_string(),
+        },
+        RunnerKind::Cargo => match p.rust_version.as_deref() {
+            Some(version) => format!("cargo (Rust {version}+)"),
+            None => "cargo".to_string(),
+        },
+        RunnerKind::Docs => "nothing beyond lab".to_string(),
+    }];
+    let mut optional = Vec::new();
+    if p.runner == RunnerKind::Docs {
+        optional.push(MERMAID_NODE.to_string());
+    }
+    for tool in p.tools {
+        let text = format!("{} ({})", tool.tool, tool.note.trim());
+        if tool.optional {
+            optional.push(text)
+        } else {
+            required.push(text)
+        }
+    }
+    if !optional.is_empty() {
+        required.push(format!("optional: {}", optional.join(", ")));
+    }
+    required.join("; ")
 }

@@ -6,14 +6,15 @@ use std::env;
 use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::process::{on_path, Cmd, Interrupted};
 
-/// Overrides the interpreter everywhere: setup installs into it, check runs it.
+/// For `lab setup`, the Python the venv is made from (a venv's own interpreter is installed into
+/// as it is: it is a venv already); for `lab check`, the interpreter that runs the suite.
 pub const ENV_PYTHON: &str = "LAB_PYTHON";
 /// A venv to use instead of the workspace's `.venv` (one venv shared by many workspaces).
 pub const ENV_VENV: &str = "LAB_VENV";
@@ -60,8 +61,11 @@ pub enum Install {
     DependenciesOnly,
 }
 
-/// Makes the venv if needed and installs into it; returns the interpreter. Says which installer
-/// installed and how long it took, and why it was pip when it was.
+/// Checks what setup needs before anything is written (the interpreter's version against the
+/// workspace's `requires-python`, its venv support), makes the venv if needed and installs into
+/// it; returns the interpreter. Says which installer installed and how long it took, and why it
+/// was pip when it was. A venv this setup made is removed again when the install fails, times
+/// out or is interrupted.
 pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) -> Result<PathBuf> {
     // First, so that a mistyped value changes nothing.
     let choice = Choice::from_env()?;
@@ -74,65 +78,330 @@ pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) ->
         Install::AsDeclared => pip_args.to_vec(),
         Install::DependenciesOnly => dependencies_only(root, pip_args)?,
     };
+    let target = Target::choose(root, choice)?;
     // Why pip installs, when it does: said with the result.
     let mut why_pip = format!("{ENV_INSTALLER}=pip");
     let mut uv = None;
     // Nothing to install, nothing to get uv for.
     if choice != Choice::Pip && !args.is_empty() {
-        match find_uv(quiet) {
+        match find_uv(&target.base, quiet) {
             Ok(found) => uv = Some(found),
             Err(err) => why_pip = fallback(choice, err, "uv could not be had")?,
         }
     }
-    let (python, venv) = match env::var_os(ENV_PYTHON) {
-        Some(p) => (PathBuf::from(p), None),
-        None => {
-            let venv = venv_dir(root);
-            let python = venv.join("bin/python");
-            if !python.exists() {
-                say(format!("Creating a virtual environment in {}", venv.display()));
-                if let Err(err) = make_venv(root, &venv, uv.as_ref()) {
-                    why_pip = fallback(choice, err, "uv failed")?;
-                    uv = None;
-                    make_venv(root, &venv, None)?;
-                }
+    let python = target.python.clone();
+    let made = match &target.new_venv {
+        Some(venv) => {
+            say(format!("Creating a virtual environment in {} with {}", venv.display(), target.base_named));
+            if let Err(err) = make_venv(root, venv, &target.base, uv.as_ref()) {
+                why_pip = fallback(choice, err, "uv failed")?;
+                uv = None;
+                make_venv(root, venv, &target.base, None)?;
             }
-            (python, Some(venv))
+            if env::var_os(ENV_PYTHON).is_some() {
+                say(LAB_PYTHON_FOR_SETUP_ONLY.to_string());
+            }
+            Some(venv.clone())
         }
+        None => None,
     };
     if args.is_empty() {
         return Ok(python);
     }
     say(format!("Installing {}", args.join(" ")));
-    if let Some(uv) = &uv {
+    let installed = install_into(root, &target, uv.as_ref(), &args, choice, why_pip, quiet);
+    if let (Err(_), Some(venv)) = (&installed, &made) {
+        // Half-installed is worse than absent: the next setup starts clean.
+        let _ = fs::remove_dir_all(venv);
+    }
+    say(installed?);
+    Ok(python)
+}
+
+/// Installs `args` with uv, else (or when uv fails, unless it is forced) with pip; returns the
+/// line that says which installer did it, how long it took, and why it was pip when it was.
+fn install_into(
+    root: &Path,
+    target: &Target,
+    uv: Option<&Uv>,
+    args: &[String],
+    choice: Choice,
+    mut why_pip: String,
+    quiet: bool,
+) -> Result<String> {
+    let python = &target.python;
+    if let Some(uv) = uv {
         let started = Instant::now();
-        let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(&python);
+        let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(python);
         let cmd = match &uv.registry {
             Some(registry) => registry.apply(cmd),
             None => cmd,
         }
-        .args(&args);
-        match with_progress("Installing with uv", quiet, || cmd.cwd(root).timeout(INSTALL_TIMEOUT).run_ok()) {
-            Ok(_) => {
-                say(format!("Installed with uv {} in {}", uv.version, seconds(started.elapsed())));
-                return Ok(python);
-            }
+        .args(args);
+        match run_installer("uv", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet) {
+            Ok(()) => return Ok(format!("Installed with uv {} in {}", uv.version, seconds(started.elapsed()))),
             Err(err) => why_pip = fallback(choice, err, "uv failed")?,
         }
     }
-    if let Some(venv) = &venv {
-        if !has_pip(&python) {
-            // A setup killed while the venv was being made, or a venv uv made, leaves no pip.
-            say(format!("Adding pip to {}: it has none", venv.display()));
-            Cmd::new(&python).args(["-m", "ensurepip", "--upgrade"]).cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
+    if target.is_venv_of_lab() && !has_pip(python) {
+        // A setup killed while the venv was being made, or a venv uv made, leaves no pip.
+        if !quiet {
+            crate::say!("Adding pip to {}: it has none", target.venv_shown());
         }
+        Cmd::new(python).args(["-m", "ensurepip", "--upgrade"]).cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
     }
     let started = Instant::now();
-    let cmd = Cmd::new(&python).args(["-m", "pip", "install", "--disable-pip-version-check", "-q"]).args(&args);
-    with_progress("Installing with pip", quiet, || cmd.cwd(root).timeout(INSTALL_TIMEOUT).run_ok())
+    let cmd = Cmd::new(python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"])
+        .args(args);
+    run_installer("pip", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet)
         .with_context(|| format!("installing with pip ({why_pip}) failed"))?;
-    say(format!("Installed with pip in {} ({why_pip})", seconds(started.elapsed())));
-    Ok(python)
+    Ok(format!("Installed with pip in {} ({why_pip})", seconds(started.elapsed())))
+}
+
+/// Said when LAB_PYTHON made the venv: `lab check` reads LAB_PYTHON as the interpreter to run.
+const LAB_PYTHON_FOR_SETUP_ONLY: &str = "LAB_PYTHON named the Python this venv is made from. Unset it before `lab check`: there it names the interpreter that runs the grading suite, which would then not be this venv.";
+/// The fix for a Python older than the workspace allows.
+const NEWER_PYTHON: &str = "install a newer Python and run `LAB_PYTHON=/path/to/that/python3 lab setup` (LAB_PYTHON names the Python the venv is made from)";
+/// The fix for a Python that cannot make venvs.
+const VENV_SUPPORT: &str = "install its venv support (Debian and Ubuntu: `sudo apt install python3-venv`, or python3.X-venv for that version), or run `LAB_PYTHON=/path/to/another/python3 lab setup`";
+/// The fix for no Python at all.
+const NO_PYTHON: &str = "install Python 3 (with venv), or name one with `LAB_PYTHON=/path/to/python3 lab setup`";
+
+/// The interpreter setup installs into, and how it gets there.
+struct Target {
+    /// The interpreter that makes the venv (LAB_PYTHON, else python3 on PATH).
+    base: PathBuf,
+    /// How the learner knows it: `python3` or `LAB_PYTHON=/opt/py/bin/python3`.
+    base_named: String,
+    /// The interpreter installed into: the venv's.
+    python: PathBuf,
+    /// The venv to make first, when there is none yet.
+    new_venv: Option<PathBuf>,
+    /// The venv lab owns (the workspace's or LAB_VENV's); None for a LAB_PYTHON that is a venv's.
+    venv: Option<PathBuf>,
+}
+
+impl Target {
+    /// Works out and checks, before anything is written, where setup installs: the venv that is
+    /// there, if its Python suits the workspace; else a new venv made from LAB_PYTHON or python3,
+    /// which must suit it and be able to make venvs; or, when LAB_PYTHON is a venv's own
+    /// interpreter, that venv.
+    fn choose(root: &Path, choice: Choice) -> Result<Target> {
+        let wanted = requires_python(root)?;
+        let (base, base_named) = match env::var_os(ENV_PYTHON) {
+            Some(p) => (PathBuf::from(&p), format!("{ENV_PYTHON}={}", p.to_string_lossy())),
+            None => (PathBuf::from("python3"), "python3".to_string()),
+        };
+        let venv = venv_dir(root);
+        let in_venv = venv.join("bin/python");
+        if in_venv.exists() {
+            let found = Probe::of(&in_venv, &format!("the virtual environment's Python ({})", in_venv.display()))?;
+            if let Some(wanted) = wanted.as_ref().filter(|w| !w.allows(&found.version)) {
+                bail!(
+                    "the virtual environment at {} has Python {}, but this workspace needs Python {} (pyproject.toml requires-python): remove it (`rm -rf {}`), then {NEWER_PYTHON}",
+                    venv.display(),
+                    found.version,
+                    wanted.text,
+                    venv.display()
+                );
+            }
+            return Ok(Target { base, base_named, python: in_venv, new_venv: None, venv: Some(venv) });
+        }
+        let found = Probe::of(&base, &base_named)?;
+        if let Some(wanted) = wanted.as_ref().filter(|w| !w.allows(&found.version)) {
+            bail!(
+                "this workspace needs Python {} (pyproject.toml requires-python), but {base_named} is Python {}: {NEWER_PYTHON}. Nothing was installed.",
+                wanted.text,
+                found.version
+            );
+        }
+        if found.in_venv && env::var_os(ENV_PYTHON).is_some() {
+            // Already a venv: installing into it installs into no system Python.
+            return Ok(Target { python: base.clone(), base, base_named, new_venv: None, venv: None });
+        }
+        // uv of the learner's own makes venvs without Python's venv module; lab's own uv is got
+        // with it, and pip, the fallback, needs it.
+        let uv_makes_it = choice != Choice::Pip && on_path("uv");
+        if !found.makes_venvs && !uv_makes_it {
+            bail!(
+                "{base_named} (Python {}) cannot make virtual environments: its venv or ensurepip module is missing: {VENV_SUPPORT}. Nothing was installed.",
+                found.version
+            );
+        }
+        Ok(Target { base, base_named, python: in_venv, new_venv: Some(venv.clone()), venv: Some(venv) })
+    }
+
+    /// Whether lab installs into a venv it made or will repair (not a LAB_PYTHON venv).
+    fn is_venv_of_lab(&self) -> bool {
+        self.venv.is_some()
+    }
+
+    fn venv_shown(&self) -> String {
+        self.venv.as_deref().map(|v| v.display().to_string()).unwrap_or_default()
+    }
+}
+
+/// What an interpreter says of itself: its version, whether it runs in a venv, whether it has
+/// the modules that make one (`venv` and `ensurepip`, which Debian ships apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Probe {
+    version: PyVersion,
+    in_venv: bool,
+    makes_venvs: bool,
+}
+
+/// Prints the three lines `Probe::parse` reads.
+const PROBE: &str = "import sys, importlib.util as u
+print('%d.%d.%d' % sys.version_info[:3])
+print(int(sys.prefix != getattr(sys, 'base_prefix', sys.prefix)))
+print(int(all(u.find_spec(m) is not None for m in ('venv', 'ensurepip'))))";
+
+impl Probe {
+    fn of(python: &Path, named: &str) -> Result<Probe> {
+        let out = Cmd::new(python).args(["-c", PROBE]).timeout(QUERY_TIMEOUT).run();
+        let out = match out {
+            Ok(out) if out.success() => out,
+            Ok(out) => bail!(
+                "{named} does not run as Python ({}: {}): {NO_PYTHON}",
+                crate::process::describe_exit(out.code),
+                one_line(&anyhow!("{}", out.combined()))
+            ),
+            Err(err) if err.is::<Interrupted>() => return Err(err),
+            Err(_) => bail!("{named} cannot be run (not found or not executable): {NO_PYTHON}"),
+        };
+        Probe::parse(&out.stdout)
+            .ok_or_else(|| anyhow!("{named} did not say its version ({:?}): {NO_PYTHON}", out.stdout.trim()))
+    }
+
+    fn parse(text: &str) -> Option<Probe> {
+        let mut lines = text.lines().map(str::trim);
+        let version = PyVersion::parse(lines.next()?)?;
+        let flag = |line: Option<&str>| match line {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => None,
+        };
+        Some(Probe { version, in_venv: flag(lines.next())?, makes_venvs: flag(lines.next())? })
+    }
+}
+
+/// A release number such as 3.10.12.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PyVersion(Vec<u64>);
+
+impl PyVersion {
+    fn parse(text: &str) -> Option<PyVersion> {
+        let parts: Option<Vec<u64>> = text.trim().split('.').map(|p| p.parse().ok()).collect();
+        parts.filter(|p| !p.is_empty()).map(PyVersion)
+    }
+
+    /// Compares as release numbers do: missing parts are zeros (3.11 == 3.11.0).
+    fn cmp_release(&self, other: &[u64]) -> std::cmp::Ordering {
+        let len = self.0.len().max(other.len());
+        let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+        (0..len).map(|i| at(&self.0, i).cmp(&at(other, i))).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+    }
+
+    fn starts_with(&self, prefix: &[u64]) -> bool {
+        prefix.iter().enumerate().all(|(i, p)| self.0.get(i).copied().unwrap_or(0) == *p)
+    }
+}
+
+impl std::fmt::Display for PyVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(u64::to_string).collect();
+        f.write_str(&parts.join("."))
+    }
+}
+
+/// A `requires-python` specifier set (PEP 440), e.g. `>=3.11,<4`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RequiresPython {
+    text: String,
+    clauses: Vec<Clause>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Clause {
+    op: Op,
+    release: Vec<u64>,
+    /// `==3.11.*`, `!=3.12.*`.
+    wildcard: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+    /// `~=3.11`: at least 3.11, within 3.*.
+    Compatible,
+}
+
+impl RequiresPython {
+    /// None for a specifier this reading does not understand (pre-releases, `===`): then setup
+    /// does not judge, and the installer will.
+    fn parse(text: &str) -> Option<RequiresPython> {
+        let mut clauses = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let ops = [
+                ("~=", Op::Compatible),
+                ("==", Op::Eq),
+                ("!=", Op::Ne),
+                (">=", Op::Ge),
+                ("<=", Op::Le),
+                (">", Op::Gt),
+                ("<", Op::Lt),
+            ];
+            let (op, rest) = ops.iter().find_map(|(sym, op)| part.strip_prefix(sym).map(|r| (*op, r.trim())))?;
+            if rest.starts_with('=') {
+                return None;
+            }
+            let (rest, wildcard) = match rest.strip_suffix(".*") {
+                Some(r) if matches!(op, Op::Eq | Op::Ne) => (r, true),
+                Some(_) => return None,
+                None => (rest, false),
+            };
+            let release = PyVersion::parse(rest)?.0;
+            if op == Op::Compatible && release.len() < 2 {
+                return None;
+            }
+            clauses.push(Clause { op, release, wildcard });
+        }
+        (!clauses.is_empty()).then(|| RequiresPython { text: text.trim().to_string(), clauses })
+    }
+
+    fn allows(&self, version: &PyVersion) -> bool {
+        use std::cmp::Ordering::*;
+        self.clauses.iter().all(|c| {
+            let ord = version.cmp_release(&c.release);
+            match c.op {
+                Op::Ge => ord != Less,
+                Op::Gt => ord == Greater,
+                Op::Le => ord != Greater,
+                Op::Lt => ord == Less,
+                Op::Eq if c.wildcard => version.starts_with(&c.release),
+                Op::Ne if c.wildcard => !version.starts_with(&c.release),
+                Op::Eq => ord == Equal,
+                Op::Ne => ord != Equal,
+                Op::Compatible => ord != Less && version.starts_with(&c.release[..c.release.len() - 1]),
+            }
+        })
+    }
+}
+
+/// The workspace's `[project] requires-python`, when it has a pyproject.toml that says one lab
+/// understands.
+fn requires_python(root: &Path) -> Result<Option<RequiresPython>> {
+    let path = root.join("pyproject.toml");
+    let Ok(text) = fs::read_to_string(&path) else { return Ok(None) };
+    let doc: toml::Table = toml::from_str(&text).with_context(|| format!("{} does not parse", path.display()))?;
+    let spec = doc.get("project").and_then(|p| p.get("requires-python")).and_then(|v| v.as_str());
+    Ok(spec.and_then(RequiresPython::parse))
 }
 
 /// Which installer `LAB_INSTALLER` asks for.
@@ -199,18 +468,18 @@ fn seconds(elapsed: Duration) -> String {
 
 /// Makes the venv, with uv when there is one. A half-made venv (Ctrl-C, a failure) is removed:
 /// it would make every later setup fail; a folder that was there before is left alone.
-fn make_venv(root: &Path, venv: &Path, uv: Option<&Uv>) -> Result<()> {
+fn make_venv(root: &Path, venv: &Path, base: &Path, uv: Option<&Uv>) -> Result<()> {
     let existed = venv.exists();
     let cmd = match uv {
         Some(uv) => {
-            let cmd = Cmd::new(&uv.program).arg("venv").arg(venv).args(["--python", "python3"]);
+            let cmd = Cmd::new(&uv.program).arg("venv").arg(venv).arg("--python").arg(base);
             match &uv.registry {
                 // The learner has no uv of their own to install with later: the venv gets pip.
                 Some(registry) => registry.apply(cmd.arg("--seed")),
                 None => cmd,
             }
         }
-        None => Cmd::new("python3").args(["-m", "venv"]).arg(venv),
+        None => Cmd::new(base).args(["-m", "venv"]).arg(venv),
     };
     let made = cmd.cwd(root).timeout(INSTALL_TIMEOUT).run_ok();
     if made.is_err() && !existed {
@@ -229,7 +498,7 @@ struct Uv {
 }
 
 /// The uv on PATH, else the one lab keeps in the user's cache, got first if need be.
-fn find_uv(quiet: bool) -> Result<Uv> {
+fn find_uv(base: &Path, quiet: bool) -> Result<Uv> {
     if on_path("uv") {
         let program = PathBuf::from("uv");
         return Ok(Uv { version: uv_version(&program)?, program, registry: None });
@@ -241,7 +510,7 @@ fn find_uv(quiet: bool) -> Result<Uv> {
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot remove the broken uv in {}", dir.display()))?;
         }
-        fetch_uv(&dir, quiet)?;
+        fetch_uv(&dir, base, quiet)?;
     }
     let version = uv_version(&program)?;
     let registry = Registry::of_pip(&python)?;
@@ -261,7 +530,7 @@ fn tool_dir() -> Result<PathBuf> {
 /// Gets uv the way the learner gets any package: a small venv whose pip installs the `uv` wheel
 /// (which carries the binary) from the registry pip is configured with. Made in a temporary
 /// folder and renamed into place, so a killed setup leaves nothing that looks ready.
-fn fetch_uv(dir: &Path, quiet: bool) -> Result<()> {
+fn fetch_uv(dir: &Path, base: &Path, quiet: bool) -> Result<()> {
     let parent = dir.parent().ok_or_else(|| anyhow!("{} has no parent folder", dir.display()))?;
     fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     remove_abandoned(parent);
@@ -270,7 +539,7 @@ fn fetch_uv(dir: &Path, quiet: bool) -> Result<()> {
     }
     let partial = parent.join(format!("{PARTIAL}{}", std::process::id()));
     let made = with_progress("Getting uv", quiet, || {
-        Cmd::new("python3").args(["-m", "venv"]).arg(&partial).timeout(FETCH_TIMEOUT).run_ok()?;
+        Cmd::new(base).args(["-m", "venv"]).arg(&partial).timeout(FETCH_TIMEOUT).run_ok()?;
         Cmd::new(partial.join("bin/python"))
             .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "uv"])
             .timeout(FETCH_TIMEOUT)
@@ -379,10 +648,131 @@ impl Registry {
     }
 }
 
-/// Runs `work` with a line on stderr saying what runs and for how long ("Installing with uv…
-/// 4s"), on a terminal only, erased when the work ends.
+/// Runs an installer. On a terminal a line on stderr says how long it has run and the last line
+/// it printed; elsewhere a line is said as it reaches each phase (resolving, backtracking,
+/// building, installing). A failure or a timeout is an error with the last lines it printed,
+/// where pip and uv say what went wrong.
+fn run_installer(name: &str, cmd: Cmd, quiet: bool) -> Result<()> {
+    let terminal = !quiet && std::io::stderr().is_terminal();
+    let detail = Arc::new(Mutex::new(String::new()));
+    let _progress = terminal.then(|| Progress::start(format!("Installing with {name}"), Some(detail.clone())));
+    let mut reader = OutputReader { name, terminal, quiet, detail, seen: [0; 2], phases: Vec::new() };
+    let out = cmd.run_observed(&mut |live| {
+        for (stream, text) in [live.stdout_so_far(), live.stderr_so_far()].into_iter().enumerate() {
+            if let Some(text) = text {
+                reader.read(stream, &text, false);
+            }
+        }
+    })?;
+    // What arrived after the last look, or all of it when the installer was quick.
+    reader.read(0, &out.stdout, true);
+    reader.read(1, &out.stderr, true);
+    if out.timed_out {
+        bail!(
+            "`{}` did not finish within {} minutes and was stopped; what it printed last:\n{}",
+            cmd.display(),
+            INSTALL_TIMEOUT.as_secs() / 60,
+            last_lines(&out.combined(), TAIL_LINES)
+        );
+    }
+    if !out.success() {
+        bail!(
+            "`{}` failed ({}); what it printed last:\n{}",
+            cmd.display(),
+            crate::process::describe_exit(out.code),
+            last_lines(&out.combined(), TAIL_LINES)
+        );
+    }
+    Ok(())
+}
+
+/// Reads an installer's output as it arrives: the last line for the progress line on a terminal,
+/// each phase's first line said once elsewhere.
+struct OutputReader<'a> {
+    name: &'a str,
+    terminal: bool,
+    quiet: bool,
+    detail: Arc<Mutex<String>>,
+    /// How much of stdout and of stderr has been read.
+    seen: [usize; 2],
+    phases: Vec<Phase>,
+}
+
+impl OutputReader<'_> {
+    /// Reads what is new in `text` (all of stream `stream` so far): whole lines only, unless it
+    /// has `ended`.
+    fn read(&mut self, stream: usize, text: &str, ended: bool) {
+        let Some(new) = text.get(self.seen[stream]..).filter(|n| !n.is_empty()) else { return };
+        let end = if ended { new.len() } else { new.rfind('\n').map_or(0, |e| e + 1) };
+        let lines = &new[..end];
+        self.seen[stream] += end;
+        if self.terminal {
+            if let (Some(last), Ok(mut shown)) =
+                (lines.lines().map(str::trim).rfind(|l| !l.is_empty()), self.detail.lock())
+            {
+                *shown = last.to_string();
+            }
+        } else if !self.quiet {
+            for phase in lines.lines().filter_map(Phase::of) {
+                if !self.phases.contains(&phase) {
+                    self.phases.push(phase);
+                    crate::say!("  {}: {}", self.name, phase.says());
+                }
+            }
+        }
+    }
+}
+
+/// How many of an installer's last lines an error shows.
+const TAIL_LINES: usize = 25;
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// A phase of an install, as pip's and uv's output shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Resolving,
+    Backtracking,
+    Building,
+    Installing,
+}
+
+impl Phase {
+    fn of(line: &str) -> Option<Phase> {
+        let line = line.trim();
+        if line.contains("is looking at multiple versions of") || line.contains("This is taking longer than usual") {
+            Some(Phase::Backtracking)
+        } else if line.starts_with("Collecting ") || line.starts_with("Resolved ") {
+            Some(Phase::Resolving)
+        } else if line.starts_with("Building ") || line.starts_with("Built ") {
+            Some(Phase::Building)
+        } else if line.starts_with("Installing collected packages") || line.starts_with("Installed ") {
+            Some(Phase::Installing)
+        } else {
+            None
+        }
+    }
+
+    fn says(self) -> &'static str {
+        match self {
+            Phase::Resolving => "resolving the dependencies",
+            Phase::Backtracking => BACKTRACKING,
+            Phase::Building => "building packages",
+            Phase::Installing => "installing",
+        }
+    }
+}
+
+/// Said once when pip starts backtracking, which can go on for many minutes.
+const BACKTRACKING: &str = "backtracking: trying older versions of a dependency to find a set that fits; this can take many minutes (Ctrl-C stops it and leaves no half-made venv)";
+
+/// Runs `work` with a line on stderr saying what runs and for how long ("Getting uv… 4s"), on a
+/// terminal only, erased when the work ends.
 fn with_progress<T>(label: &str, quiet: bool, work: impl FnOnce() -> Result<T>) -> Result<T> {
-    let _progress = (!quiet && std::io::stderr().is_terminal()).then(|| Progress::start(label.to_string()));
+    let _progress = (!quiet && std::io::stderr().is_terminal()).then(|| Progress::start(label.to_string(), None));
     work()
 }
 
@@ -392,7 +782,9 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(label: String) -> Progress {
+    /// `detail`, when given, is shown after the time as it changes (an installer's last line).
+    fn start(label: String, detail: Option<Arc<Mutex<String>>>) -> Progress {
+        const DETAIL_MAX: usize = 70;
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
             const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -401,9 +793,16 @@ impl Progress {
             let mut width = 0;
             // Plain carriage returns and spaces, as the check spinner: no escape codes.
             loop {
-                let line = format!("{} {label}… {}s ", FRAMES[frame % FRAMES.len()], started.elapsed().as_secs());
-                width = width.max(line.chars().count());
-                crate::say_inline!("\r{line}");
+                let mut line = format!("{} {label}… {}s", FRAMES[frame % FRAMES.len()], started.elapsed().as_secs());
+                if let Some(text) = detail.as_ref().and_then(|d| d.lock().ok().map(|d| d.clone())) {
+                    if !text.is_empty() {
+                        // Cut to stay on one line, so the carriage return can redraw it.
+                        line.push_str(" · ");
+                        line.extend(text.chars().take(DETAIL_MAX));
+                    }
+                }
+                width = width.max(line.chars().count() + 1);
+                crate::say_inline!("\r{line:<width$}");
                 frame += 1;
                 // Wakes at once when the work ends (the sender is dropped).
                 if !matches!(stopped.recv_timeout(Duration::from_millis(100)), Err(mpsc::RecvTimeoutError::Timeout)) {
@@ -485,6 +884,48 @@ mod tests {
         assert_eq!(dependencies_only(dir.path(), &args).unwrap(), ["fastapi>=0.110", "pytest>=8", "--pre"]);
         assert_eq!(local_project_extras("."), Some(vec![]));
         assert_eq!(local_project_extras("./other"), None);
+    }
+
+    #[test]
+    fn requires_python_is_judged_as_pep_440_release_clauses() {
+        let v = |t: &str| PyVersion::parse(t).unwrap();
+        let spec = |t: &str| RequiresPython::parse(t).unwrap();
+        assert!(!spec(">=3.11").allows(&v("3.10.12")));
+        assert!(spec(">=3.11").allows(&v("3.11.0")) && spec(">=3.11").allows(&v("3.13.1")));
+        assert!(spec(">=3.9, <4").allows(&v("3.12.3")) && !spec(">=3.9,<4").allows(&v("4.0")));
+        assert!(spec("==3.11.*").allows(&v("3.11.7")) && !spec("==3.11.*").allows(&v("3.12.0")));
+        assert!(spec("~=3.10").allows(&v("3.12.1")) && !spec("~=3.10").allows(&v("3.9.18")));
+        assert!(!spec("!=3.12.0,>3.11").allows(&v("3.12.0")) && spec("!=3.12.0,>3.11").allows(&v("3.12.1")));
+        assert_eq!(spec(" >=3.11 ").text, ">=3.11");
+        for unknown in ["", ">=3.11b1", "===3.11", "~=3", ">=3.*"] {
+            assert_eq!(RequiresPython::parse(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn the_probe_reads_version_venv_and_venv_support() {
+        assert_eq!(
+            Probe::parse("3.10.12\n0\n1\n"),
+            Some(Probe { version: PyVersion(vec![3, 10, 12]), in_venv: false, makes_venvs: true })
+        );
+        assert_eq!(Probe::parse("3.12.1\n1\n0\n").map(|p| (p.in_venv, p.makes_venvs)), Some((true, false)));
+        assert_eq!(Probe::parse("Python 3.10\n"), None);
+        assert_eq!(PyVersion(vec![3, 10, 12]).to_string(), "3.10.12");
+    }
+
+    #[test]
+    fn installer_lines_name_their_phase_and_errors_keep_the_last_lines() {
+        assert_eq!(Phase::of("Collecting fastapi>=0.115"), Some(Phase::Resolving));
+        assert_eq!(
+            Phase::of("INFO: pip is looking at multiple versions of fastapi to determine which version is compatible"),
+            Some(Phase::Backtracking)
+        );
+        assert_eq!(Phase::of("Resolved 31 packages in 1.20s"), Some(Phase::Resolving));
+        assert_eq!(Phase::of("Installing collected packages: idna, anyio"), Some(Phase::Installing));
+        assert_eq!(Phase::of("  Downloading fastapi-0.115.0-py3-none-any.whl"), None);
+        let text: String = (1..=40).map(|i| format!("line {i}\n")).collect();
+        let tail = last_lines(&text, 3);
+        assert_eq!(tail, "  line 38\n  line 39\n  line 40");
     }
 
     #[test]

@@ -159,21 +159,14 @@ fn sigterm_during_setup_ends_the_installer_and_everything_it_started() {
     let ws = Workspace::hello();
     let ready = ws.scratch("ready");
     let survived = ws.scratch("survived");
-    // An "interpreter" whose install starts a grandchild that would leave a marker, says it is
+    // An interpreter whose install starts a grandchild that would leave a marker, says it is
     // running, and hangs, as a slow pip download does.
-    let python = ws.scratch("fake-python");
-    std::fs::write(
-        &python,
-        format!(
-            "#!/bin/sh\n(sleep 3; touch {}) &\necho $! > {}.tmp && mv {}.tmp {}\nsleep 60\n",
-            survived.display(),
-            ready.display(),
-            ready.display(),
-            ready.display()
-        ),
-    )
-    .unwrap();
-    std::process::Command::new("chmod").arg("+x").arg(&python).status().unwrap();
+    let install = format!(
+        "(sleep 3; touch {survived}) &\necho $! > {ready}.tmp && mv {ready}.tmp {ready}\nsleep 60",
+        survived = survived.display(),
+        ready = ready.display()
+    );
+    let python = crate::prereqs::FakePython::new("3.12.3").installing(install).write(&ws.scratch("py/bin/python3"));
     let lab = ws.lab(["setup"]).env("LAB_PYTHON", &python).env("LAB_INSTALLER", "pip").spawn();
     crate::harness::wait_for("the installer to start", crate::harness::PATIENCE, || ready.exists());
     lab.signal(libc::SIGTERM);
@@ -185,6 +178,7 @@ fn sigterm_during_setup_ends_the_installer_and_everything_it_started() {
         !Path::new(&format!("/proc/{grandchild}")).exists()
     });
     assert!(!survived.exists(), "a process the installer started outlived SIGTERM");
+    assert!(!ws.exists(".venv"), "the venv this setup made was left half-installed");
 }
 
 /// PATH without any folder that holds a uv, and with the python3 of this machine first.
