@@ -24,6 +24,21 @@ use crate::status::Status;
 pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
     let opened = open(labs_dirs)?;
     let lab = opened.lab()?;
+    // The programs the lab declares, checked before anything is installed: a missing one that
+    // grading needs stops setup with the fix; a missing optional one is a note.
+    let needs = opened.catalog.prerequisites(lab, &opened.manifest.track)?;
+    if needs.runner == RunnerKind::Cargo && !process::on_path("cargo") {
+        anyhow::bail!("{NO_CARGO}");
+    }
+    for tool in needs.tools.iter().filter(|t| !process::on_path(&t.tool)) {
+        if tool.optional {
+            if !quiet {
+                crate::say!("note: {} is not on PATH ({}): grading works without it", tool.tool, tool.note);
+            }
+        } else {
+            anyhow::bail!("this lab needs {} on PATH ({}); install it and run `lab setup` again", tool.tool, tool.note);
+        }
+    }
     runner::setup(
         lab,
         &opened.manifest.track,
@@ -93,6 +108,9 @@ pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outc
     print(&check, &args, quiet)?;
     Ok(outcome(&check))
 }
+
+const NO_CARGO: &str =
+    "cargo is not on PATH, and this track is graded with it: install Rust (https://rustup.rs) and run `lab setup` again";
 
 /// Said when Ctrl-C ends a check after the current stage's result was shown.
 const NOT_GRADED_AFTER_EARLY: &str = "Stopped: the other stages were not graded, and this check was not recorded (the history keeps only full runs). Run `lab check` again for the full report.";

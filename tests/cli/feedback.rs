@@ -116,6 +116,7 @@ fn rust_setup_builds_the_suite_so_the_first_check_compiles_only_the_learners_cra
     let ws = Workspace::with_fixtures().scaffold_hello("ws", &["--track", "rust"]);
     ws.lab(["setup"])
         .succeeds()
+        .stderr_has("note: lab-fixture-tool is not on PATH (a stand-in is used without it): grading works without it")
         .stderr_has("Building the grading suite and its dependencies")
         .stderr_has("Built 2 crates in");
     // Nothing changed since setup: nothing compiles, and the suite's lock file is kept.
@@ -137,6 +138,18 @@ fn a_document_lab_shows_its_current_stage_before_the_diagrams_are_parsed() {
     let early = out.find("✗ Stage 1 ").unwrap_or_else(|| panic!("no early result:\n{out}"));
     assert!(early < out.find("design-doc (docs track").expect("the full report"), "{out}");
     assert!(out[early..].lines().next().unwrap().ends_with(" ms"), "{out}");
+}
+
+#[test]
+fn rust_setup_without_cargo_says_how_to_get_it_and_writes_nothing() {
+    let ws = Workspace::with_fixtures().scaffold_hello("ws", &["--track", "rust"]);
+    let before = crate::harness::snapshot(ws.path());
+    ws.lab(["setup"])
+        .env("PATH", "/usr/bin:/bin")
+        .fails_with(2)
+        .stderr_has("cargo is not on PATH")
+        .stderr_has("https://rustup.rs");
+    assert_eq!(crate::harness::snapshot(ws.path()), before);
 }
 
 #[test]
