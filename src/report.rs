@@ -254,12 +254,19 @@ pub fn print_early(early: &EarlyStage) -> std::io::Result<()> {
     let groups = failures(early.graded.tests.iter().filter(|t| t.status != Status::Pass));
     for failure in groups.iter().take(MAX_FAILURES_SHOWN) {
         let test = failure.first;
-        let mut reason = brief(&test.message, 1).into_iter().next().unwrap_or_default();
-        if !failure.more.is_empty() {
-            reason = format!("{reason} (and {} more)", failure.more.len());
-        }
-        let room = width.saturating_sub(5 + test.name.chars().count()).max(MIN_REASON_WIDTH);
-        writeln!(o, "  {} {} {}", paint(RED, "✗"), test.name, paint(DIM, truncate(&reason, room)))?;
+        let reason = brief(&test.message, 1).into_iter().next().unwrap_or_default();
+        let more = match failure.more.len() {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        let room = width.saturating_sub(5 + test.name.chars().count() + more.chars().count()).max(MIN_REASON_WIDTH);
+        writeln!(
+            o,
+            "  {} {} {}",
+            paint(RED, "✗"),
+            test.name,
+            paint(DIM, format!("{}{more}", truncate(&reason, room)))
+        )?;
     }
     let hidden: usize = groups.iter().skip(MAX_FAILURES_SHOWN).map(|f| 1 + f.more.len()).sum();
     if hidden > 0 {
@@ -453,14 +460,19 @@ pub fn failures<'a>(tests: impl Iterator<Item = &'a GradedTest>) -> Vec<Failure<
 #[derive(Debug, PartialEq, Eq)]
 struct Root {
     message: String,
-    place: Option<(Option<String>, Option<u32>)>,
+    place: Option<(String, Option<u32>)>,
 }
 
 fn root_of(test: &GradedTest) -> Root {
     let message = test.message.trim().to_string();
     let assertion = matches!(rank(test), Rank::Property | Rank::Plain)
         && (message.starts_with("AssertionError") || message.starts_with("assert"));
-    Root { place: assertion.then(|| (test.file.clone(), test.line)), message }
+    // Without a location (an early result), an assertion is the same only in the same test.
+    let place = match &test.file {
+        Some(file) => (file.clone(), test.line),
+        None => (test.name.clone(), None),
+    };
+    Root { place: assertion.then_some(place), message }
 }
 
 /// How much a failure's message tells the learner, most first.

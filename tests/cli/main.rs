@@ -15,5 +15,6 @@ mod list_show;
 mod mermaid;
 mod new;
 mod pipes;
+mod reports;
 mod setup;
 mod validate;
