@@ -46,6 +46,31 @@ pub fn write_all(bytes: &[u8]) -> io::Result<()> {
     o.flush()
 }
 
+/// The width a report is laid out for when nothing says otherwise.
+const DEFAULT_WIDTH: usize = 80;
+/// Narrower than this, wrapping would put a word or two on each line: lay out for this instead.
+const MIN_WIDTH: usize = 20;
+
+/// The columns stdout's lines may use: the terminal's width when stdout is a terminal, else
+/// `COLUMNS`, else 80.
+pub fn terminal_width() -> usize {
+    let env = || std::env::var("COLUMNS").ok()?.trim().parse::<usize>().ok().filter(|&c| c > 0);
+    tty_width().or_else(env).unwrap_or(DEFAULT_WIDTH).max(MIN_WIDTH)
+}
+
+#[allow(unsafe_code)] // TIOCGWINSZ has no safe wrapper in std
+fn tty_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ on stdout writes one winsize into `size`, which this function owns and
+    // which outlives the call.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
 pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }

@@ -172,11 +172,20 @@ pub fn changes_since(previous: Option<&HistoryEntry>, graded: &Graded) -> (Vec<S
     (newly_passing, regressed)
 }
 
-/// The first stage not yet done, and the TODO marker to work on next: the first one of that
-/// stage, else the first one left anywhere.
+/// The TODO marker to work on next: the first one of the first stage not yet done that is in
+/// the learner's code. None when that stage has none left there, and the report names that
+/// stage's first failure instead: a marker of a later stage, or one in the learner's own tests,
+/// would point away from what fails.
 pub fn next_todo<'a>(graded: &Graded, todos: &'a [Todo]) -> Option<&'a Todo> {
     let stage = graded.stages.iter().find(|s| !s.done)?;
-    todos.iter().find(|t| t.stage == stage.id).or_else(|| todos.first())
+    todos.iter().find(|t| t.stage == stage.id && !in_learners_tests(&t.path))
+}
+
+/// Top-level folders where starters keep the learner's own tests.
+const LEARNERS_TESTS: &[&str] = &["tests/", "test/"];
+
+fn in_learners_tests(path: &str) -> bool {
+    LEARNERS_TESTS.iter().any(|dir| path.starts_with(dir))
 }
 
 /// The stage the learner is on, graded ahead of the rest.
@@ -213,4 +222,50 @@ pub struct Check {
     pub integrity: Vec<crate::integrity::Finding>,
     /// Docs tracks: whether the Mermaid diagrams were parsed or only scanned.
     pub diagrams: Option<crate::runner::mermaid::Diagrams>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graded(done: &[bool]) -> Graded {
+        Graded {
+            status: Status::Fail,
+            message: None,
+            tests: Vec::new(),
+            stages: done
+                .iter()
+                .enumerate()
+                .map(|(i, &done)| StageResult {
+                    id: format!("s{}", i + 1),
+                    title: String::new(),
+                    passed: 0,
+                    total: 1,
+                    done,
+                })
+                .collect(),
+            counts: Counts { passed: 0, failed: 0, errors: 0, total: 0 },
+            undeclared: Vec::new(),
+        }
+    }
+
+    fn todo(stage: &str, path: &str) -> Todo {
+        Todo { stage: stage.into(), path: path.into(), line: 1, text: String::new() }
+    }
+
+    #[test]
+    fn next_is_a_marker_of_the_first_open_stage_in_the_learners_code_or_nothing() {
+        let todos = [
+            todo("s1", "src/a.py"),
+            todo("s2", "tests/test_algorithms.py"),
+            todo("s2", "src/b.py"),
+            todo("s3", "src/c.py"),
+        ];
+        assert_eq!(next_todo(&graded(&[false, false]), &todos).map(|t| t.path.as_str()), Some("src/a.py"));
+        assert_eq!(next_todo(&graded(&[true, false]), &todos).map(|t| t.path.as_str()), Some("src/b.py"));
+        // Stage 2's only marker left is in the learner's own tests; stage 3's is not its business.
+        let left = [todo("s2", "tests/test_algorithms.py"), todo("s3", "src/c.py")];
+        assert_eq!(next_todo(&graded(&[true, false, false]), &left), None);
+        assert_eq!(next_todo(&graded(&[true, true]), &todos), None);
+    }
 }

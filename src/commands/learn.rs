@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::{Opened, Outcome};
 use crate::catalog::{LabDef, StageDef};
-use crate::output::{paint, stdout as out, BOLD, DIM};
+use crate::output::{paint, stdout as out, terminal_width, BOLD, DIM};
+use crate::report::wrap;
 use crate::workspace::{self, HintState};
 
 fn stage<'a>(def: &'a LabDef, id: &str) -> Result<&'a StageDef> {
@@ -105,13 +106,54 @@ pub fn todo(opened: &Opened, only: Option<&str>, as_json: bool) -> Result<Outcom
         writeln!(o, "No TODO(lab:…) markers left{}.", only.map(|s| format!(" in stage `{s}`")).unwrap_or_default())?;
         return Ok(Outcome::Success);
     }
+    let width = terminal_width();
     for (id, title, items) in &groups {
         writeln!(o, "{} {}", paint(BOLD, id), paint(DIM, format!("{title} · {}", items.len())))?;
         for t in items {
-            writeln!(o, "  {}:{}  {}", t.path, t.line, t.text)?;
+            writeln!(o, "{}", todo_lines(&format!("{}:{}", t.path, t.line), &t.text, width))?;
         }
     }
     Ok(Outcome::Success)
+}
+
+/// Where a marker's text continues, under its `file:line`.
+const TODO_INDENT: &str = "      ";
+
+/// One marker for `lab todo`: `file:line` and its whole text, wrapped at word boundaries; the
+/// text starts on the next line when not even its first word fits beside the location.
+fn todo_lines(place: &str, text: &str, width: usize) -> String {
+    let head = format!("  {place}  ");
+    let room = width.saturating_sub(TODO_INDENT.len());
+    let first_word = text.split_whitespace().next().map_or(0, |w| w.chars().count());
+    if text.is_empty() {
+        return format!("  {place}");
+    }
+    if head.chars().count() + first_word > width {
+        return format!("  {place}\n{TODO_INDENT}{}", wrap(text, room).join(&format!("\n{TODO_INDENT}")));
+    }
+    // The first line has less room (the location is on it); the rest wrap under the indent.
+    let first_room = width - head.chars().count();
+    let mut words = text.split_whitespace().peekable();
+    let mut first = String::new();
+    while let Some(word) = words.peek() {
+        let len = first.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > first_room {
+            break;
+        }
+        if len > 0 {
+            first.push(' ');
+        }
+        first.push_str(word);
+        words.next();
+    }
+    let rest: Vec<&str> = words.collect();
+    let mut out = format!("{head}{first}");
+    if !rest.is_empty() {
+        for line in wrap(&rest.join(" "), room) {
+            out.push_str(&format!("\n{TODO_INDENT}{line}"));
+        }
+    }
+    out
 }
 
 /// `lab todo --json`.

@@ -216,15 +216,21 @@ fn rollup(cases: Vec<junit::Case>, root: &std::path::Path, grading_dir: &str) ->
     let mut order = Vec::new();
     for case in cases {
         let base = case.name.split('[').next().unwrap_or(&case.name).to_string();
-        let (file, line) = match failure_location(&case.detail, root, grading_dir) {
+        let (file, line) = match failure_location(&case.detail, root, grading_dir, &base) {
             Some((f, l)) => (Some(f), Some(l)),
             None => (case.file.as_deref().map(|f| to_workspace_path(f, grading_dir)), case.line),
         };
+        let traceback = trim_traceback(&case.detail, root, grading_dir);
+        let captured = clean_output(&case.output);
         let result = TestResult {
             name: base.clone(),
             outcome: case.outcome,
-            message: case.message.clone(),
-            output: clean_output(&case.output),
+            message: relative_paths(&case.message, root, grading_dir),
+            output: [traceback.as_str(), captured.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
             file,
             line,
         };
@@ -240,39 +246,108 @@ fn rollup(cases: Vec<junit::Case>, root: &std::path::Path, grading_dir: &str) ->
     order.into_iter().filter_map(|n| by_name.remove(&n)).collect()
 }
 
-/// The deepest frame of a traceback that lies in the workspace's own code (not in a venv or
-/// site-packages), mapped to the file the learner can open. Reads Python's native frames
-/// (`  File "/abs/x.py", line 7, in f`) and pytest's (`x.py:7: in f`).
-fn failure_location(detail: &str, root: &std::path::Path, grading_dir: &str) -> Option<(String, u32)> {
-    let root = format!("{}/", root.display());
+/// Where a failure is shown: the deepest frame of its traceback that is the learner's code or
+/// the test function itself, mapped to the file the learner can open. A grading helper's frame
+/// is passed over: a helper shared by many tests would point every failure at one line.
+/// Reads Python's native frames (`  File "/abs/x.py", line 7, in f`) and pytest's
+/// (`x.py:7: in f`).
+fn failure_location(detail: &str, root: &std::path::Path, grading_dir: &str, test: &str) -> Option<(String, u32)> {
     detail.lines().rev().find_map(|line| {
-        let (path, number) = native_frame(line).or_else(|| pytest_frame(line))?;
-        let rel = match path.strip_prefix(&root) {
-            Some(rel) => rel,
-            None if path.starts_with('/') => return None,
-            None => path,
-        };
-        let foreign = rel.starts_with(".venv/") || rel.contains("site-packages/");
-        (rel.ends_with(".py") && !foreign).then(|| (to_workspace_path(rel, grading_dir), number))
+        let frame = native_frame(line).or_else(|| pytest_frame(line))?;
+        let rel = workspace_file(frame.path, root)?;
+        let grading = rel.starts_with(&format!("{RUN_DIR}/grading/")) || rel.starts_with("grading/");
+        let own = frame.function.is_none_or(|f| f == test);
+        (!grading || own).then(|| (to_workspace_path(rel, grading_dir), frame.line))
     })
 }
 
-fn native_frame(line: &str) -> Option<(&str, u32)> {
-    let rest = line.trim_start().strip_prefix("File \"")?;
-    let (path, rest) = rest.split_once("\", line ")?;
-    let number = rest.split(',').next()?.trim().parse().ok()?;
-    Some((path, number))
+/// A path of a traceback relative to the workspace, when it is a Python file of the workspace's
+/// own (not of a venv or site-packages).
+fn workspace_file<'a>(path: &'a str, root: &std::path::Path) -> Option<&'a str> {
+    let root = format!("{}/", root.display());
+    let rel = match path.strip_prefix(&root) {
+        Some(rel) => rel,
+        None if path.starts_with('/') => return None,
+        None => path,
+    };
+    let foreign = rel.starts_with(".venv/") || rel.contains("site-packages/");
+    (rel.ends_with(".py") && !foreign).then_some(rel)
 }
 
-fn pytest_frame(line: &str) -> Option<(&str, u32)> {
+/// A native traceback with the frames outside the workspace (pytest, pluggy, libraries) left
+/// out and said so, and paths made relative to the workspace; empty when the detail is not a
+/// traceback (a skip's reason, say).
+fn trim_traceback(detail: &str, root: &std::path::Path, grading_dir: &str) -> String {
+    if !detail.contains("Traceback (most recent call last):") {
+        return String::new();
+    }
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    let mut skipping = false;
+    for line in detail.lines() {
+        if let Some(frame) = native_frame(line) {
+            skipping = workspace_file(frame.path, root).is_none();
+            if skipping {
+                dropped += 1;
+                continue;
+            }
+        } else if skipping && line.starts_with("    ") {
+            continue;
+        } else {
+            skipping = false;
+        }
+        if dropped > 0 {
+            kept.push(format!("  ({dropped} {} of pytest and libraries left out)", frames_word(dropped)));
+            dropped = 0;
+        }
+        kept.push(line.to_string());
+    }
+    relative_paths(kept.join("\n").trim_end(), root, grading_dir)
+}
+
+fn frames_word(n: usize) -> &'static str {
+    if n == 1 {
+        "frame"
+    } else {
+        "frames"
+    }
+}
+
+/// Absolute workspace paths made relative, and the pristine suite's paths made the learner's
+/// copy's, so a message names files the learner can open.
+fn relative_paths(text: &str, root: &std::path::Path, grading_dir: &str) -> String {
+    let root = format!("{}/", root.display());
+    text.replace(&format!("{root}{RUN_DIR}/grading/"), &format!("{grading_dir}/")).replace(&root, "")
+}
+
+/// One frame of a traceback.
+struct Frame<'a> {
+    path: &'a str,
+    line: u32,
+    /// The function it is in; a syntax error's frame has none.
+    function: Option<&'a str>,
+}
+
+fn native_frame(line: &str) -> Option<Frame<'_>> {
+    let rest = line.trim_start().strip_prefix("File \"")?;
+    let (path, rest) = rest.split_once("\", line ")?;
+    let (number, function) = match rest.split_once(", in ") {
+        Some((n, f)) => (n, Some(f.trim())),
+        None => (rest, None),
+    };
+    Some(Frame { path, line: number.trim().parse().ok()?, function })
+}
+
+fn pytest_frame(line: &str) -> Option<Frame<'_>> {
     if line.starts_with(' ') {
         return None;
     }
     let mut parts = line.splitn(3, ':');
     let path = parts.next()?;
     let number = parts.next()?.trim().parse().ok()?;
-    parts.next()?;
-    (!path.contains(' ')).then_some((path, number))
+    let rest = parts.next()?;
+    let function = rest.trim().strip_prefix("in ").map(str::trim);
+    (!path.contains(' ')).then_some(Frame { path, line: number, function })
 }
 
 fn to_workspace_path(path: &str, grading_dir: &str) -> String {
@@ -352,9 +427,42 @@ mod tests {
     fn locations_prefer_the_deepest_workspace_frame() {
         let root = std::path::Path::new("/ws");
         let detail = "def test():\n>   bucket.take()\n\n.lab/run/grading/test_a.py:12: in test\n    bucket.take()\nsrc/pkg/bucket.py:7: in take\n    raise NotImplementedError\n/usr/lib/python3/x.py:1: in y\nE   NotImplementedError";
-        assert_eq!(failure_location(detail, root, "tests/grading"), Some(("src/pkg/bucket.py".into(), 7)));
+        assert_eq!(failure_location(detail, root, "tests/grading", "test"), Some(("src/pkg/bucket.py".into(), 7)));
         let native = "Traceback (most recent call last):\n  File \"/ws/.lab/run/grading/test_a.py\", line 12, in test\n    bucket.take()\n  File \"/ws/src/pkg/bucket.py\", line 7, in take\n    raise NotImplementedError\n  File \"/ws/.venv/lib/python3.11/site-packages/x.py\", line 3, in y\nNotImplementedError";
-        assert_eq!(failure_location(native, root, "tests/grading"), Some(("src/pkg/bucket.py".into(), 7)));
+        assert_eq!(failure_location(native, root, "tests/grading", "test"), Some(("src/pkg/bucket.py".into(), 7)));
         assert_eq!(to_workspace_path(".lab/run/grading/test_a.py", "tests/grading"), "tests/grading/test_a.py");
+    }
+
+    #[test]
+    fn a_syntax_error_is_located_in_the_learners_file_and_its_traceback_keeps_only_workspace_frames() {
+        let xml = include_str!("../../tests/fixtures/runner-output/pytest-syntax-error.xml");
+        let results = rollup(junit::parse(xml).unwrap(), std::path::Path::new("/tmp/rec/ws"), "tests/grading");
+        let first = &results[0];
+        assert_eq!((first.file.as_deref(), first.line), (Some("src/ws/broken.py"), Some(1)));
+        assert_eq!(
+            first.message,
+            "  File \"src/ws/broken.py\", line 1\n    x = (\n        ^\nSyntaxError: '(' was never closed"
+        );
+        assert!(!first.output.contains("site-packages") && !first.output.contains("pluggy"), "{}", first.output);
+        assert!(first.output.contains("(19 frames of pytest and libraries left out)"), "{}", first.output);
+        assert!(first.output.contains("File \"tests/grading/test_greet.py\", line 5, in test_greets_by_name"));
+        assert!(first.output.contains("File \"src/ws/greet.py\", line 5, in greet"));
+        assert!(first.output.ends_with("SyntaxError: '(' was never closed"), "{}", first.output);
+    }
+
+    #[test]
+    fn a_failure_in_a_shared_grading_helper_is_located_at_the_tests_own_line() {
+        let xml = include_str!("../../tests/fixtures/runner-output/pytest-helper.xml");
+        let results = rollup(junit::parse(xml).unwrap(), std::path::Path::new("/tmp/rec2/ws"), "tests/grading");
+        let at = |name: &str| {
+            let r = results.iter().find(|r| r.name == name).unwrap();
+            (r.file.clone().unwrap(), r.line.unwrap())
+        };
+        // Three tests fail inside `expect_status`: each is shown at its own call, not the helper's.
+        assert_eq!(at("test_reads_an_order"), ("tests/grading/test_orders.py".into(), 17));
+        assert_eq!(at("test_reads_an_unknown_order"), ("tests/grading/test_orders.py".into(), 21));
+        // A crash in the learner's code is shown there.
+        assert_eq!(at("test_creates_an_order"), ("src/shop/orders.py".into(), 3));
+        assert_eq!(at("test_retry_after_is_whole_seconds"), ("tests/grading/test_orders.py".into(), 34));
     }
 }

@@ -16,5 +16,6 @@ mod mermaid;
 mod new;
 mod pipes;
 mod prereqs;
+mod reports;
 mod setup;
 mod validate;
