@@ -18,7 +18,7 @@ from infrakit import (
     selector_matches,
     workloads,
 )
-from labkit import Tool, rel, report, require_tool, run_tool, workspace
+from labkit import rel, report, require_tool, run_tool, workspace
 
 PINNED_TAG = re.compile(r"\d+\.\d+\.\d+")
 SECRET_ENV = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL|REDIS_URL|DATABASE_URL)", re.IGNORECASE)
@@ -183,15 +183,10 @@ def test_manifests_lint_and_validate(tmp_path):
         "extends: default\nrules:\n  line-length: {max: 140}\n  document-start: disable\n"
         "  truthy: {check-keys: false}\n"
     )
-    # The two tools are independent: both start now, and the schema check is stopped if the lint fails.
-    with (
-        Tool([yamllint, "-f", "parsable", "-c", str(config), *map(str, files)]) as lint,
-        Tool([validator, "--kubernetes-version", "1.33.0", "--strict", "--quiet", *map(str, files)], timeout=120) as schemas,
-    ):
-        code, output = lint.result()
-        if code != 0:
-            report("rule: manifests pass yamllint", "malformed or ambiguous YAML is applied differently than it reads.", output.splitlines())
-        code, output = schemas.result()
+    code, output = run_tool([yamllint, "-f", "parsable", "-c", str(config), *map(str, files)])
+    if code != 0:
+        report("rule: manifests pass yamllint", "malformed or ambiguous YAML is applied differently than it reads.", output.splitlines())
+    code, output = run_tool([validator, "--kubernetes-version", "1.33.0", "--strict", "--quiet", *map(str, files)], timeout=120)
     problems = [line for line in output.splitlines() if line.strip() and ("ERROR" in line or "Couldn't find schema" in line or "rror" in line)]
     if code != 0 and not problems:
         problems = output.splitlines() or [f"kubernetes-validate exited {code}"]
