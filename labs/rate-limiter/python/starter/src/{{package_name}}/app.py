@@ -37,7 +37,7 @@ def create_app(
     if settings.jwt_private_key_pem is None:
         log.warning("no jwt_private_key_pem configured; using a throwaway signing key")
 
-    store = Store(settings.database_path)
+    store = Store(settings.database_path, synchronous=settings.database_synchronous)
     store.init_schema()
     metrics = Metrics()
     policy = Policy(settings.rate_limit_policy, settings.rate_limit, settings.rate_window_seconds)

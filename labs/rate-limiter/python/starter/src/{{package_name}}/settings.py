@@ -11,6 +11,9 @@ from typing import Any
 class Settings:
     # Storage
     database_path: str = "data/app.db"
+    # SQLite's PRAGMA synchronous. FULL syncs every commit to disk, so a power cut loses
+    # nothing; OFF skips the syncs, for throwaway databases such as a test's.
+    database_synchronous: str = "FULL"
     # None means "no Redis": a per-process, in-memory limiter (single instance only).
     redis_url: str | None = None
     redis_key_prefix: str = "rl:"

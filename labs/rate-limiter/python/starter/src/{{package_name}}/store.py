@@ -43,13 +43,23 @@ class RefreshRecord:
     family_revoked: bool
 
 
+# SQLite's `PRAGMA synchronous` levels (https://www.sqlite.org/pragma.html#pragma_synchronous).
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        level = synchronous.upper()
+        if level not in SYNCHRONOUS_LEVELS:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}: {synchronous!r}")
         self.path = path
+        self._synchronous = level
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=5.0)) as conn, conn:
+            # Per connection; checked against SYNCHRONOUS_LEVELS above, so safe to interpolate.
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             yield conn
 
     def init_schema(self) -> None:
