@@ -1,0 +1,310 @@
+//! Which Python a workspace runs with, and `lab setup` for Python tracks: a venv with the
+//! workspace's dependencies installed by uv when it can be had (on PATH, or got once with pip,
+//! from the registry pip uses, into the per-user cache), else by pip.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::process::{on_path, Cmd};
+
+mod installer;
+mod probe;
+
+use installer::*;
+use probe::*;
+
+/// For `lab setup`, the Python the venv is made from (a venv's own interpreter is installed into
+/// as it is: it is a venv already); for `lab check`, the interpreter that runs the suite.
+pub const ENV_PYTHON: &str = "LAB_PYTHON";
+/// A venv to use instead of the workspace's `.venv` (one venv shared by many workspaces).
+pub const ENV_VENV: &str = "LAB_VENV";
+/// Forces the installer `lab setup` uses: `uv` or `pip`. Unset (or empty), setup uses uv when it
+/// is on PATH or can be got with pip, and falls back to pip when uv cannot be had or fails;
+/// forced, it never falls back.
+pub const ENV_INSTALLER: &str = "LAB_INSTALLER";
+
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(1800);
+/// Getting uv is one wheel of about 20 MB: a registry slower than this is better left to pip.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(600);
+/// For commands that only answer a question (`--version`, `pip config list`).
+const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The folder under the user's cache folder where lab keeps the uv it got.
+const UV_TOOL_DIR: &str = "lab/uv";
+
+pub fn venv_dir(root: &Path) -> PathBuf {
+    env::var_os(ENV_VENV).map(PathBuf::from).unwrap_or_else(|| root.join(".venv"))
+}
+
+/// The interpreter that runs the grading suite.
+pub fn interpreter(root: &Path) -> Result<PathBuf> {
+    if let Some(python) = env::var_os(ENV_PYTHON) {
+        return Ok(PathBuf::from(python));
+    }
+    let venv = venv_dir(root);
+    let python = venv.join("bin/python");
+    if python.exists() {
+        Ok(python)
+    } else {
+        bail!(
+            "this workspace is not set up: there is no virtual environment at {}. Run `lab setup` (or set {ENV_PYTHON} to an interpreter that has the workspace's dependencies)",
+            venv.display()
+        )
+    }
+}
+
+/// How `lab setup` installs: the track's pip arguments, or only the dependencies they name
+/// (for a venv shared by many workspaces, where the runner puts each workspace's code first
+/// on PYTHONPATH anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Install {
+    AsDeclared,
+    DependenciesOnly,
+}
+
+/// Checks what setup needs before anything is written (the interpreter's version against the
+/// workspace's `requires-python`, its venv support), makes the venv if needed and installs into
+/// it; returns the interpreter. Says which installer installed and how long it took, and why it
+/// was pip when it was. A venv this setup made is removed again when the install fails, times
+/// out or is interrupted.
+pub fn setup(root: &Path, pip_args: &[String], install: Install, quiet: bool) -> Result<PathBuf> {
+    // First, so that a mistyped value changes nothing.
+    let choice = Choice::from_env()?;
+    let say = |text: String| {
+        if !quiet {
+            crate::say!("{text}");
+        }
+    };
+    let args = match install {
+        Install::AsDeclared => pip_args.to_vec(),
+        Install::DependenciesOnly => dependencies_only(root, pip_args)?,
+    };
+    let target = Target::choose(root, choice)?;
+    // Why pip installs, when it does: said with the result.
+    let mut why_pip = format!("{ENV_INSTALLER}=pip");
+    let mut uv = None;
+    // Nothing to install, nothing to get uv for.
+    if choice != Choice::Pip && !args.is_empty() {
+        match find_uv(&target.base, quiet) {
+            Ok(found) => uv = Some(found),
+            Err(err) => why_pip = fallback(choice, err, "uv could not be had")?,
+        }
+    }
+    let python = target.python.clone();
+    let made = match &target.new_venv {
+        Some(venv) => {
+            say(format!("Creating a virtual environment in {} with {}", venv.display(), target.base_named));
+            if let Err(err) = make_venv(root, venv, &target.base, uv.as_ref()) {
+                why_pip = fallback(choice, err, "uv failed")?;
+                uv = None;
+                make_venv(root, venv, &target.base, None)?;
+            }
+            if env::var_os(ENV_PYTHON).is_some() {
+                say(LAB_PYTHON_FOR_SETUP_ONLY.to_string());
+            }
+            Some(venv.clone())
+        }
+        None => None,
+    };
+    if args.is_empty() {
+        return Ok(python);
+    }
+    say(format!("Installing {}", args.join(" ")));
+    let installed = install_into(root, &target, uv.as_ref(), &args, choice, why_pip, quiet);
+    if let (Err(_), Some(venv)) = (&installed, &made) {
+        // Half-installed is worse than absent: the next setup starts clean.
+        let _ = fs::remove_dir_all(venv);
+    }
+    say(installed?);
+    Ok(python)
+}
+
+/// Installs `args` with uv, else (or when uv fails, unless it is forced) with pip; returns the
+/// line that says which installer did it, how long it took, and why it was pip when it was.
+fn install_into(
+    root: &Path,
+    target: &Target,
+    uv: Option<&Uv>,
+    args: &[String],
+    choice: Choice,
+    mut why_pip: String,
+    quiet: bool,
+) -> Result<String> {
+    let python = &target.python;
+    if let Some(uv) = uv {
+        let started = Instant::now();
+        let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(python);
+        let cmd = match &uv.registry {
+            Some(registry) => registry.apply(cmd),
+            None => cmd,
+        }
+        .args(args);
+        match run_installer("uv", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet) {
+            Ok(()) => return Ok(format!("Installed with uv {} in {}", uv.version, seconds(started.elapsed()))),
+            Err(err) => why_pip = fallback(choice, err, "uv failed")?,
+        }
+    }
+    if target.is_venv_of_lab() && !has_pip(python) {
+        // A setup killed while the venv was being made, or a venv uv made, leaves no pip.
+        if !quiet {
+            crate::say!("Adding pip to {}: it has none", target.venv_shown());
+        }
+        Cmd::new(python).args(["-m", "ensurepip", "--upgrade"]).cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
+    }
+    let started = Instant::now();
+    let cmd = Cmd::new(python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"])
+        .args(args);
+    run_installer("pip", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet)
+        .with_context(|| format!("installing with pip ({why_pip}) failed"))?;
+    Ok(format!("Installed with pip in {} ({why_pip})", seconds(started.elapsed())))
+}
+
+/// Said when LAB_PYTHON made the venv: `lab check` reads LAB_PYTHON as the interpreter to run.
+const LAB_PYTHON_FOR_SETUP_ONLY: &str = "LAB_PYTHON named the Python this venv is made from. Unset it before `lab check`: there it names the interpreter that runs the grading suite, which would then not be this venv.";
+/// The fix for a Python older than the workspace allows.
+const NEWER_PYTHON: &str = "install a newer Python and run `LAB_PYTHON=/path/to/that/python3 lab setup` (LAB_PYTHON names the Python the venv is made from)";
+/// The fix for a Python that cannot make venvs.
+const VENV_SUPPORT: &str = "install its venv support (Debian and Ubuntu: `sudo apt install python3-venv`, or python3.X-venv for that version), or run `LAB_PYTHON=/path/to/another/python3 lab setup`";
+/// The fix for no Python at all.
+const NO_PYTHON: &str = "install Python 3 (with venv), or name one with `LAB_PYTHON=/path/to/python3 lab setup`";
+
+/// The interpreter setup installs into, and how it gets there.
+struct Target {
+    /// The interpreter that makes the venv (LAB_PYTHON, else python3 on PATH).
+    base: PathBuf,
+    /// How the learner knows it: `python3` or `LAB_PYTHON=/opt/py/bin/python3`.
+    base_named: String,
+    /// The interpreter installed into: the venv's.
+    python: PathBuf,
+    /// The venv to make first, when there is none yet.
+    new_venv: Option<PathBuf>,
+    /// The venv lab owns (the workspace's or LAB_VENV's); None for a LAB_PYTHON that is a venv's.
+    venv: Option<PathBuf>,
+}
+
+impl Target {
+    /// Works out and checks, before anything is written, where setup installs: the venv that is
+    /// there, if its Python suits the workspace; else a new venv made from LAB_PYTHON or python3,
+    /// which must suit it and be able to make venvs; or, when LAB_PYTHON is a venv's own
+    /// interpreter, that venv.
+    fn choose(root: &Path, choice: Choice) -> Result<Target> {
+        let wanted = requires_python(root)?;
+        let (base, base_named) = match env::var_os(ENV_PYTHON) {
+            Some(p) => (PathBuf::from(&p), format!("{ENV_PYTHON}={}", p.to_string_lossy())),
+            None => (PathBuf::from("python3"), "python3".to_string()),
+        };
+        let venv = venv_dir(root);
+        let in_venv = venv.join("bin/python");
+        if in_venv.exists() {
+            let found = Probe::of(&in_venv, &format!("the virtual environment's Python ({})", in_venv.display()))?;
+            if let Some(wanted) = wanted.as_ref().filter(|w| !w.allows(&found.version)) {
+                bail!(
+                    "the virtual environment at {} has Python {}, but this workspace needs Python {} (pyproject.toml requires-python): remove it (`rm -rf {}`), then {NEWER_PYTHON}",
+                    venv.display(),
+                    found.version,
+                    wanted.text,
+                    venv.display()
+                );
+            }
+            return Ok(Target { base, base_named, python: in_venv, new_venv: None, venv: Some(venv) });
+        }
+        let found = Probe::of(&base, &base_named)?;
+        if let Some(wanted) = wanted.as_ref().filter(|w| !w.allows(&found.version)) {
+            bail!(
+                "this workspace needs Python {} (pyproject.toml requires-python), but {base_named} is Python {}: {NEWER_PYTHON}. Nothing was installed.",
+                wanted.text,
+                found.version
+            );
+        }
+        if found.in_venv && env::var_os(ENV_PYTHON).is_some() {
+            // Already a venv: installing into it installs into no system Python.
+            return Ok(Target { python: base.clone(), base, base_named, new_venv: None, venv: None });
+        }
+        // uv of the learner's own makes venvs without Python's venv module; lab's own uv is got
+        // with it, and pip, the fallback, needs it.
+        let uv_makes_it = choice != Choice::Pip && on_path("uv");
+        if !found.makes_venvs && !uv_makes_it {
+            bail!(
+                "{base_named} (Python {}) cannot make virtual environments: its venv or ensurepip module is missing: {VENV_SUPPORT}. Nothing was installed.",
+                found.version
+            );
+        }
+        Ok(Target { base, base_named, python: in_venv, new_venv: Some(venv.clone()), venv: Some(venv) })
+    }
+
+    /// Whether lab installs into a venv it made or will repair (not a LAB_PYTHON venv).
+    fn is_venv_of_lab(&self) -> bool {
+        self.venv.is_some()
+    }
+
+    fn venv_shown(&self) -> String {
+        self.venv.as_deref().map(|v| v.display().to_string()).unwrap_or_default()
+    }
+}
+
+fn has_pip(python: &Path) -> bool {
+    Cmd::new(python).args(["-c", "import pip"]).timeout(QUERY_TIMEOUT).run().is_ok_and(|o| o.success())
+}
+
+/// Turns `-e .[dev]` / `.[dev]` into the requirements pyproject.toml declares for the project
+/// and those extras; other arguments pass through.
+fn dependencies_only(root: &Path, pip_args: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for arg in pip_args.iter().filter(|a| *a != "-e" && *a != "--editable") {
+        let Some(extras) = local_project_extras(arg) else {
+            out.push(arg.clone());
+            continue;
+        };
+        let path = root.join("pyproject.toml");
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let doc: toml::Table = toml::from_str(&text).with_context(|| format!("{} does not parse", path.display()))?;
+        let project = doc
+            .get("project")
+            .and_then(|p| p.as_table())
+            .ok_or_else(|| anyhow!("{} has no [project] table", path.display()))?;
+        let strings = |v: Option<&toml::Value>| -> Vec<String> {
+            v.and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        out.extend(strings(project.get("dependencies")));
+        let optional = project.get("optional-dependencies").and_then(|o| o.as_table());
+        for extra in extras {
+            out.extend(strings(optional.and_then(|o| o.get(&extra))));
+        }
+    }
+    Ok(out)
+}
+
+/// `.` or `.[a,b]` gives the extras; anything else is not the local project.
+fn local_project_extras(arg: &str) -> Option<Vec<String>> {
+    let rest = arg.strip_prefix('.')?;
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    let inner = rest.strip_prefix('[')?.strip_suffix(']')?;
+    Some(inner.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_only_reads_the_project_and_its_extras() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname='x'\ndependencies=['fastapi>=0.110']\n[project.optional-dependencies]\ndev=['pytest>=8']\nother=['nope']\n",
+        )
+        .unwrap();
+        let args = vec!["-e".to_string(), ".[dev]".to_string(), "--pre".to_string()];
+        assert_eq!(dependencies_only(dir.path(), &args).unwrap(), ["fastapi>=0.110", "pytest>=8", "--pre"]);
+        assert_eq!(local_project_extras("."), Some(vec![]));
+        assert_eq!(local_project_extras("./other"), None);
+    }
+}
