@@ -239,9 +239,9 @@ fn show_lists_each_tracks_prerequisites_from_the_starter_and_lab_toml() {
         .stdout_has("  rust: cargo (Rust 1.88+); optional: redis-server (");
     ws.lab(["show", "microservices"]).succeeds().stdout_has("optional: promtool (for the alert-rule tests");
     ws.lab(["show", "design-doc"]).succeeds().stdout_has("docs: nothing beyond lab; optional: Node.js 20+ with npm");
-    // The fixture's scaffold allows Python 3.9 and its rust starter names no rust-version.
-    ws.lab(["show", "hello", "--labs-dir"])
-        .arg(crate::harness::fixture_labs())
-        .succeeds()
-        .stdout_has("  python: Python 3.9+ with venv\n  rust: cargo\n");
+    // The fixture's scaffold allows Python 3.9; its rust starter names no rust-version, and its
+    // lab.toml one optional program.
+    ws.lab(["show", "hello", "--labs-dir"]).arg(crate::harness::fixture_labs()).succeeds().stdout_has(
+        "  python: Python 3.9+ with venv\n  rust: cargo; optional: lab-fixture-tool (a stand-in is used without it)\n",
+    );
 }
