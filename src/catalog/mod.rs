@@ -2,188 +2,24 @@
 //! scaffold, from the binary or from an instructor's folder.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, ensure, Context, Result};
+use anyhow::{anyhow, ensure, Context, Result};
 use include_dir::{include_dir, Dir};
-use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+
+mod def;
+mod mutant;
+
+pub use def::*;
+pub use mutant::*;
 
 static EMBEDDED_LABS: Dir<'static> = include_dir!("$OUT_DIR/embedded/labs");
 static EMBEDDED_SCAFFOLDS: Dir<'static> = include_dir!("$OUT_DIR/embedded/scaffolds");
 
-/// The lab.toml format this build reads.
-pub const FORMAT_VERSION: u32 = 1;
-
 /// Caches a lab author's own runs leave in a lab folder; never part of a template.
 const SKIPPED_NAMES: &[&str] = &["__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".venv", "target"];
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabDef {
-    pub format_version: u32,
-    pub id: String,
-    pub title: String,
-    pub summary: String,
-    pub version: String,
-    pub difficulty: Difficulty,
-    pub hours: u32,
-    pub roadmap: Roadmap,
-    #[serde(default)]
-    pub options: Vec<OptionDef>,
-    pub tracks: IndexMap<String, TrackDef>,
-    pub stages: Vec<StageDef>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Difficulty {
-    Beginner,
-    Intermediate,
-    Advanced,
-}
-
-impl fmt::Display for Difficulty {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Difficulty::Beginner => "beginner",
-            Difficulty::Intermediate => "intermediate",
-            Difficulty::Advanced => "advanced",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Roadmap {
-    pub module: String,
-    pub output: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionDef {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    pub choices: Vec<String>,
-    pub default: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrackDef {
-    pub runner: RunnerKind,
-    #[serde(default)]
-    pub scaffolds: Vec<String>,
-    pub grading_dir: String,
-    #[serde(default)]
-    pub setup: Vec<String>,
-    #[serde(default)]
-    pub may_pass_on_starter: Vec<String>,
-    /// pytest plugins the grading suite needs (`-p NAME`); installed plugins are not autoloaded.
-    #[serde(default)]
-    pub pytest_plugins: Vec<String>,
-    /// Programs the track needs or can use beyond its runner's own (`lab show` lists them).
-    #[serde(default)]
-    pub prerequisites: Vec<ToolDef>,
-}
-
-/// A program a track needs or can use, as lab.toml declares it (docs/lab-format.md).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ToolDef {
-    /// The program's name on PATH, e.g. `promtool`.
-    pub tool: String,
-    /// Grading works without it: a stand-in takes its place, or the checks that need it are
-    /// skipped (and a skip never counts as a pass).
-    #[serde(default)]
-    pub optional: bool,
-    /// What it is for, or what happens without it, in a few words.
-    pub note: String,
-}
-
-/// What a track needs on the learner's machine: what its starter says (pyproject.toml's
-/// `requires-python`, Cargo.toml's `rust-version`) and the programs lab.toml declares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prerequisites<'a> {
-    pub runner: RunnerKind,
-    /// The version specifier as the starter writes it, e.g. `>=3.11`.
-    pub requires_python: Option<String>,
-    /// The oldest Rust the starter builds with, e.g. `1.88`.
-    pub rust_version: Option<String>,
-    pub tools: &'a [ToolDef],
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum RunnerKind {
-    Pytest,
-    Cargo,
-    Docs,
-}
-
-impl fmt::Display for RunnerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RunnerKind::Pytest => "pytest",
-            RunnerKind::Cargo => "cargo",
-            RunnerKind::Docs => "docs",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct StageDef {
-    pub id: String,
-    pub title: String,
-    pub goal: String,
-    #[serde(default)]
-    pub hints: Vec<String>,
-    #[serde(default)]
-    pub tests: BTreeMap<String, Vec<String>>,
-}
-
-impl LabDef {
-    /// The track a learner gets without `--track`: the first one lab.toml lists.
-    pub fn default_track(&self) -> &str {
-        self.tracks.keys().next().map(String::as_str).unwrap_or_default()
-    }
-
-    pub fn track(&self, id: &str) -> Result<&TrackDef> {
-        self.tracks.get(id).ok_or_else(|| {
-            let known: Vec<&str> = self.tracks.keys().map(String::as_str).collect();
-            anyhow!("lab `{}` has no track `{id}`; its tracks: {}", self.id, known.join(", "))
-        })
-    }
-
-    pub fn option(&self, name: &str) -> Option<&OptionDef> {
-        self.options.iter().find(|o| o.name == name)
-    }
-
-    /// A stage by id; the error names the closest id (a typo) and lists them all.
-    pub fn stage(&self, id: &str) -> Result<&StageDef> {
-        self.stages.iter().find(|s| s.id == id).ok_or_else(|| {
-            let ids: Vec<&str> = self.stages.iter().map(|s| s.id.as_str()).collect();
-            let close = closest(id, ids.iter().copied()).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
-            anyhow!("lab `{}` has no stage `{id}`: {close}its stages: {}", self.id, ids.join(", "))
-        })
-    }
-}
-
-/// The candidate most like `word`, if any is like it at all.
-fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
 /// Where a lab's files come from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -311,64 +147,6 @@ impl Lab {
 
 /// A folder under `<track>/solutions/`: its name and the (option, choice) pairs it serves.
 type SolutionVariant = (String, Vec<(String, String)>);
-
-/// A known-wrong implementation (`<track>/mutants/<name>.toml`): edits to the reference solution
-/// that a good grading suite catches. Documented in docs/lab-format.md.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MutantDef {
-    pub format_version: u32,
-    /// The file name without `.toml`.
-    #[serde(skip)]
-    pub name: String,
-    /// The stage whose tests must catch it.
-    pub stage: String,
-    /// What is wrong, as a reviewer would say it.
-    pub description: String,
-    /// The option choices of the solution it edits; empty means the defaults.
-    #[serde(default)]
-    pub options: BTreeMap<String, String>,
-    #[serde(rename = "edit")]
-    pub edits: Vec<EditDef>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EditDef {
-    /// The file in the solved workspace; may carry template variables (`src/{{package_name}}/x.py`).
-    pub file: String,
-    /// Text that occurs exactly once in that file.
-    pub find: String,
-    pub replace: String,
-}
-
-fn parse_mutant(path: &Path, lab: &LabDef) -> Result<MutantDef> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut m: MutantDef =
-        toml::from_str(&text).map_err(|e| anyhow!("{}: not a mutant definition: {}", path.display(), e.message()))?;
-    m.name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let at = || path.display();
-    ensure!(m.format_version == 1, "{}: format_version must be 1", at());
-    ensure!(
-        lab.stages.iter().any(|s| s.id == m.stage),
-        "{}: stage `{}` is not a stage of lab `{}`",
-        at(),
-        m.stage,
-        lab.id
-    );
-    ensure!(!m.description.trim().is_empty(), "{}: say what is wrong in `description`", at());
-    for (k, v) in &m.options {
-        let option =
-            lab.option(k).ok_or_else(|| anyhow!("{}: `{k}` in `options` is not an option of the lab", at()))?;
-        ensure!(option.choices.contains(v), "{}: `{v}` is not a choice of option `{k}`", at());
-    }
-    ensure!(!m.edits.is_empty(), "{}: a mutant needs at least one [[edit]]", at());
-    for e in &m.edits {
-        ensure!(!e.find.is_empty(), "{}: an edit of {} has an empty `find`", at(), e.file);
-        ensure!(e.find != e.replace, "{}: an edit of {} replaces text with itself", at(), e.file);
-    }
-    Ok(m)
-}
 
 /// Where built-in labs' reference solutions live: the source tree of this build.
 pub fn source_tree_labs() -> PathBuf {
@@ -586,106 +364,6 @@ fn toml_string(text: &str, section: &str, key: &str) -> Option<String> {
         return inner.find(quote).map(|end| inner[..end].trim().to_string()).filter(|s| !s.is_empty());
     }
     None
-}
-
-/// Parses and checks one lab.toml; `folder` is the lab's folder name, which the id must match.
-pub fn parse_lab(text: &str, folder: &str) -> Result<LabDef> {
-    let def: LabDef = toml::from_str(text).context("lab.toml does not parse")?;
-    check_lab(&def, folder)?;
-    Ok(def)
-}
-
-fn check_lab(def: &LabDef, folder: &str) -> Result<()> {
-    ensure!(
-        def.format_version == FORMAT_VERSION,
-        "format_version {} is not supported (this lab reads {FORMAT_VERSION}); update lab",
-        def.format_version
-    );
-    ensure!(is_slug(&def.id), "id `{}` must be lower-case letters, digits and '-'", def.id);
-    ensure!(def.id == folder, "id `{}` must match its folder name `{folder}`", def.id);
-    for (field, value) in [("title", &def.title), ("summary", &def.summary), ("version", &def.version)] {
-        ensure!(!value.trim().is_empty(), "`{field}` is empty");
-    }
-    let mut names = BTreeSet::new();
-    for option in &def.options {
-        ensure!(is_identifier(&option.name), "option name `{}` must be a lower-case identifier", option.name);
-        ensure!(names.insert(&option.name), "option `{}` is declared twice", option.name);
-        ensure!(!option.choices.is_empty(), "option `{}` has no choices", option.name);
-        for choice in &option.choices {
-            ensure!(
-                is_slug(choice),
-                "option `{}`: choice `{choice}` must be lower-case letters, digits and '-'",
-                option.name
-            );
-        }
-        ensure!(
-            option.choices.contains(&option.default),
-            "option `{}`: default `{}` is not one of its choices",
-            option.name,
-            option.default
-        );
-    }
-    ensure!(!def.tracks.is_empty(), "no [tracks.<id>] table: a lab needs at least one track");
-    ensure!(!def.stages.is_empty(), "no [[stages]]: a lab needs at least one stage");
-    let mut stage_ids = BTreeSet::new();
-    for stage in &def.stages {
-        ensure!(is_slug(&stage.id), "stage id `{}` must be lower-case letters, digits and '-'", stage.id);
-        ensure!(stage_ids.insert(&stage.id), "stage `{}` is declared twice", stage.id);
-        for track in stage.tests.keys() {
-            ensure!(def.tracks.contains_key(track), "stage `{}` lists tests for unknown track `{track}`", stage.id);
-        }
-    }
-    for (track, tdef) in &def.tracks {
-        ensure!(is_slug(track), "track id `{track}` must be lower-case letters, digits and '-'");
-        check_relative(&tdef.grading_dir).with_context(|| format!("track `{track}`: grading_dir"))?;
-        let mut seen = BTreeSet::new();
-        for stage in &def.stages {
-            let tests = stage.tests.get(track).map(Vec::as_slice).unwrap_or_default();
-            ensure!(!tests.is_empty(), "stage `{}` declares no tests for track `{track}`", stage.id);
-            for test in tests {
-                ensure!(seen.insert(test.as_str()), "track `{track}`: test `{test}` is declared twice");
-            }
-        }
-        for tool in &tdef.prerequisites {
-            ensure!(
-                !tool.tool.is_empty() && !tool.tool.contains(['/', ' ']),
-                "track `{track}`: prerequisite `{}` must be a program's name as found on PATH",
-                tool.tool
-            );
-            ensure!(!tool.note.trim().is_empty(), "track `{track}`: say what `{}` is for in its `note`", tool.tool);
-        }
-        for test in &tdef.may_pass_on_starter {
-            ensure!(
-                seen.contains(test.as_str()),
-                "track `{track}`: may_pass_on_starter names undeclared test `{test}`"
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Lower-case ASCII letters, digits and '-', starting with a letter.
-pub fn is_slug(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-fn is_identifier(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// A '/'-separated relative path that stays inside its root.
-pub fn check_relative(path: &str) -> Result<()> {
-    if path.is_empty() || path.starts_with('/') || path.contains('\\') || Path::new(path).is_absolute() {
-        bail!("`{path}` must be a relative path");
-    }
-    for part in path.split('/') {
-        ensure!(!matches!(part, "" | "." | ".."), "`{path}` must not contain empty, `.` or `..` parts");
-        // A template that writes into .git could install hooks that run at the first commit.
-        ensure!(part != ".git", "`{path}` must not write into `.git`");
-    }
-    Ok(())
 }
 
 #[cfg(test)]
