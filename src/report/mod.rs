@@ -3,13 +3,17 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
 use crate::output::{paint, stdout as out, terminal_width, BOLD, DIM, GREEN, RED, YELLOW};
-use crate::results::{Check, Counts, EarlyStage, GradedTest, StageResult};
+use crate::results::{Check, EarlyStage, GradedTest};
 use crate::runner::mermaid::{Checked, Diagrams};
 use crate::status::{Reason, Status};
-use crate::workspace::{Change, Modification, Todo};
+use crate::workspace::Change;
+
+mod failures;
+mod json;
+
+pub use failures::{brief, failures, Failure};
+pub use json::{json_document, JsonResults, JsonTest};
 
 /// Distinct failures listed for the first unfinished stage; the rest are counted.
 const MAX_FAILURES_SHOWN: usize = 5;
@@ -326,92 +330,6 @@ pub fn print_summary(check: &Check) -> std::io::Result<()> {
     )
 }
 
-/// The JSON results document (docs/check-results.md): a superset of Exercism's test-runner
-/// results v3.
-#[derive(Debug, Serialize)]
-pub struct JsonResults<'a> {
-    pub version: u32,
-    pub status: Status,
-    pub message: Option<&'a str>,
-    pub tests: Vec<JsonTest<'a>>,
-    pub lab: &'a str,
-    pub track: &'a str,
-    pub lab_version: &'a str,
-    pub tool_version: &'static str,
-    pub stages: &'a [StageResult],
-    pub counts: &'a Counts,
-    pub modified: &'a [Modification],
-    pub integrity: &'a [crate::integrity::Finding],
-    /// Docs tracks: how the Mermaid diagrams were checked; null for other tracks.
-    pub diagrams: Option<&'a Diagrams>,
-    pub newly_passing: &'a [String],
-    pub regressed: &'a [String],
-    pub undeclared: &'a [String],
-    pub next_todo: Option<&'a Todo>,
-    pub runner_output: Option<&'a str>,
-    pub elapsed_ms: u128,
-    pub runner_ms: u128,
-}
-
-#[derive(Debug, Serialize)]
-pub struct JsonTest<'a> {
-    pub name: &'a str,
-    pub status: Status,
-    pub reason: Option<Reason>,
-    pub message: Option<&'a str>,
-    pub output: Option<&'a str>,
-    pub task_id: usize,
-    pub stage: &'a str,
-    pub skipped: bool,
-    pub file: Option<&'a str>,
-    pub line: Option<u32>,
-}
-
-fn non_empty(s: &str) -> Option<&str> {
-    (!s.is_empty()).then_some(s)
-}
-
-pub fn json_document(check: &Check) -> JsonResults<'_> {
-    let g = &check.graded;
-    JsonResults {
-        version: 3,
-        status: g.status,
-        message: g.message.as_deref(),
-        tests: g
-            .tests
-            .iter()
-            .map(|t| JsonTest {
-                name: &t.name,
-                status: t.status,
-                reason: t.reason,
-                message: non_empty(&t.message),
-                output: non_empty(&t.output),
-                task_id: t.task_id,
-                stage: &t.stage,
-                skipped: t.reason == Some(Reason::Skipped),
-                file: t.file.as_deref(),
-                line: t.line,
-            })
-            .collect(),
-        lab: &check.lab,
-        track: &check.track,
-        lab_version: &check.lab_version,
-        tool_version: env!("CARGO_PKG_VERSION"),
-        stages: &g.stages,
-        counts: &g.counts,
-        modified: &check.modified,
-        integrity: &check.integrity,
-        diagrams: check.diagrams.as_ref(),
-        newly_passing: &check.newly_passing,
-        regressed: &check.regressed,
-        undeclared: &g.undeclared,
-        next_todo: check.next_todo.as_ref(),
-        runner_output: g.message.is_some().then_some(check.runner_output.as_str()),
-        elapsed_ms: check.elapsed_ms,
-        runner_ms: check.runner_ms,
-    }
-}
-
 /// Test names for one line: all of them with --verbose, else the first few and a count.
 fn names(list: &[String], verbose: bool) -> String {
     if verbose || list.len() <= MAX_NAMES_SHOWN {
@@ -428,129 +346,6 @@ fn names_of(list: &[String], verbose: bool) -> String {
     } else {
         format!("{}, …", list[..MAX_NAMES_SHOWN].join(", "))
     }
-}
-
-/// One distinct failure of a stage: the test shown, and the tests that fail the same way.
-#[derive(Debug)]
-pub struct Failure<'a> {
-    pub first: &'a GradedTest,
-    pub more: Vec<&'a GradedTest>,
-}
-
-/// Failing tests grouped by their root and ordered by how much their message tells: the error
-/// that breaks the learner's code first, then failures that name the property they check, then
-/// bare assertions and other exceptions, then placeholders and tests that said nothing. Tests
-/// keep their declared order within a rank.
-pub fn failures<'a>(tests: impl Iterator<Item = &'a GradedTest>) -> Vec<Failure<'a>> {
-    let mut groups: Vec<(Root, Failure<'a>)> = Vec::new();
-    for test in tests {
-        let root = root_of(test);
-        match groups.iter_mut().find(|(r, _)| *r == root) {
-            Some((_, group)) => group.more.push(test),
-            None => groups.push((root, Failure { first: test, more: Vec::new() })),
-        }
-    }
-    let mut groups: Vec<Failure> = groups.into_iter().map(|(_, f)| f).collect();
-    groups.sort_by_key(|f| rank(f.first));
-    groups
-}
-
-/// What makes two failures the same: one crash (an import, a syntax error, a placeholder) is
-/// the same wherever a test met it; an assertion is the same only at the same place.
-#[derive(Debug, PartialEq, Eq)]
-struct Root {
-    message: String,
-    place: Option<(String, Option<u32>)>,
-}
-
-fn root_of(test: &GradedTest) -> Root {
-    let message = test.message.trim().to_string();
-    let assertion = matches!(rank(test), Rank::Property | Rank::Plain)
-        && (message.starts_with("AssertionError") || message.starts_with("assert"));
-    // Without a location (an early result), an assertion is the same only in the same test.
-    let place = match &test.file {
-        Some(file) => (file.clone(), test.line),
-        None => (test.name.clone(), None),
-    };
-    Root { place: assertion.then_some(place), message }
-}
-
-/// How much a failure's message tells the learner, most first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Rank {
-    /// The code does not even load: every test behind it fails the same way.
-    Broken,
-    /// A message that says which property does not hold.
-    Property,
-    /// A bare assertion or an exception.
-    Plain,
-    /// A starter's placeholder: says where the work goes, not what is wrong.
-    Placeholder,
-    /// Not run, skipped, or no message at all.
-    Silent,
-}
-
-/// Exceptions that mean the learner's code could not be loaded or named something that is not
-/// there.
-const BROKEN: &[&str] =
-    &["SyntaxError", "IndentationError", "TabError", "ImportError", "ModuleNotFoundError", "NameError"];
-
-fn rank(test: &GradedTest) -> Rank {
-    if matches!(test.reason, Some(Reason::NotRun | Reason::Skipped | Reason::RunnerError)) {
-        return Rank::Silent;
-    }
-    let message = test.message.trim();
-    if message.is_empty() {
-        return Rank::Silent;
-    }
-    if let Some(line) = exception_line(message) {
-        let (name, text) = line.split_once(':').map(|(n, t)| (n, t.trim())).unwrap_or((line, ""));
-        let name = name.rsplit('.').next().unwrap_or(name);
-        return match name {
-            n if BROKEN.contains(&n) => Rank::Broken,
-            "NotImplementedError" => Rank::Placeholder,
-            "AssertionError" if !text.is_empty() && !text.starts_with("assert ") => Rank::Property,
-            _ => Rank::Plain,
-        };
-    }
-    let lower = message.to_lowercase();
-    if lower.contains("not yet implemented") || lower.contains("not implemented") || message.contains("TODO(lab:") {
-        Rank::Placeholder
-    } else if message.starts_with("assert") {
-        Rank::Plain
-    } else {
-        Rank::Property
-    }
-}
-
-/// The line of a message that names the exception (`SyntaxError: '(' was never closed`), if
-/// it has one: Python puts it last, after the source lines of a syntax error.
-fn exception_line(message: &str) -> Option<&str> {
-    message.lines().find(|line| {
-        let name = line.split_once(':').map_or(*line, |(n, _)| n);
-        let simple = name.rsplit('.').next().unwrap_or(name);
-        !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            && simple.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-            && ["Error", "Exception", "Exit", "Interrupt", "Warning", "Failed"].iter().any(|s| simple.ends_with(s))
-    })
-}
-
-/// A message in at most `n` non-blank lines, "…" when some were left out; the exception line
-/// is always among them, first when it would have been cut.
-pub fn brief(message: &str, n: usize) -> Vec<String> {
-    let lines: Vec<&str> = message.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.len() <= n {
-        return lines.into_iter().map(str::to_string).collect();
-    }
-    let mut shown: Vec<&str> = match exception_line(message) {
-        Some(exception) if !lines[..n].contains(&exception) => {
-            std::iter::once(exception).chain(lines.iter().copied().filter(|l| *l != exception).take(n - 1)).collect()
-        }
-        _ => lines[..n].to_vec(),
-    };
-    shown.push("…");
-    shown.into_iter().map(str::to_string).collect()
 }
 
 /// What --verbose shows of the runner's own output: failure sections (each graded stage's
@@ -631,6 +426,7 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::failures::exception_line;
     use super::*;
 
     fn failing(name: &str, message: &str, place: Option<(&str, u32)>) -> GradedTest {
@@ -698,14 +494,14 @@ mod tests {
 
     #[test]
     fn verbose_runner_output_leaves_out_failure_sections_and_other_stages() {
-        let output = include_str!("../tests/fixtures/runner-output/pytest-syntax-error.txt");
+        let output = include_str!("../../tests/fixtures/runner-output/pytest-syntax-error.txt");
         let shown = stage_output(output, &["test_counts_words", "test_counts_nothing"]);
         assert!(!shown.contains("site-packages") && !shown.contains("Traceback"), "{shown}");
         assert!(!shown.contains("test_counts_words"), "{shown}");
         assert!(shown.contains("FAILED .lab/run/grading/test_greet.py::test_greets_by_name"), "{shown}");
         assert!(shown.contains("4 failed in"), "{shown}");
         assert!(shown.lines().count() < 10, "{shown}");
-        let libtest = include_str!("../tests/fixtures/runner-output/libtest-mixed.txt");
+        let libtest = include_str!("../../tests/fixtures/runner-output/libtest-mixed.txt");
         let shown = stage_output(libtest, &["tests::passes", "tests::fails_eq"]);
         assert!(!shown.contains("tests::passes") && !shown.contains("fails_eq"), "{shown}");
         assert!(shown.contains("test token_bucket_refill ... FAILED"), "{shown}");
