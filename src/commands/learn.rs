@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::{Opened, Outcome};
@@ -12,13 +12,7 @@ use crate::report::wrap;
 use crate::workspace::{self, HintState};
 
 fn stage<'a>(def: &'a LabDef, id: &str) -> Result<&'a StageDef> {
-    match def.stages.iter().find(|s| s.id == id) {
-        Some(s) => Ok(s),
-        None => {
-            let ids: Vec<&str> = def.stages.iter().map(|s| s.id.as_str()).collect();
-            bail!("lab `{}` has no stage `{id}`; its stages: {}", def.id, ids.join(", "))
-        }
-    }
+    def.stage(id)
 }
 
 pub fn hint(opened: &Opened, stage_id: Option<&str>, all: bool) -> Result<Outcome> {

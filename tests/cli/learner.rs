@@ -15,7 +15,8 @@ fn hint_reveals_one_tier_at_a_time_and_remembers() {
     ws.lab(["hint"]).succeeds().stdout_has("Hint 2/2: Use an f-string.").stdout_has("the last hint");
     assert!(ws.read(".lab/hints.toml").contains("greet = 2"));
     ws.lab(["hint", "count"]).succeeds().stdout_has("Stage 2 Count").stdout_has("Hint 1/1");
-    ws.lab(["hint", "nope"]).fails_with(2).stderr_has("has no stage `nope`; its stages: greet, count");
+    ws.lab(["hint", "nope"]).fails_with(2).stderr_has("has no stage `nope`: its stages: greet, count");
+    ws.lab(["hint", "cont"]).fails_with(2).stderr_has("did you mean `count`?");
 }
 
 #[test]
