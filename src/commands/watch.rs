@@ -59,6 +59,8 @@ impl std::fmt::Display for Why {
 
 /// What ended a wait.
 enum Event {
+    /// The terminal's width changed: the report is laid out again.
+    Resized,
     Changed(Vec<String>),
     Key(Key),
     Stop,
@@ -144,7 +146,18 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
         }
         o.flush()?;
         plan = loop {
-            match wait(&opened.root, &before, &keys) {
+            // Only a terminal's width is watched: elsewhere there is no screen to redraw.
+            let width = terminal.then(output::terminal_width);
+            match wait(&opened.root, &before, &keys, width) {
+                Event::Resized => {
+                    if let Some(check) = &check {
+                        write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
+                        say_plan(lab, &plan)?;
+                        print(check, args, quiet)?;
+                        writeln!(output::stdout(), "\n{}", paint(DIM, WAITING))?;
+                        output::stdout().flush()?;
+                    }
+                }
                 Event::Stop => {
                     crate::say!("Stopped watching.");
                     return Err(process::Interrupted.into());
@@ -276,13 +289,16 @@ const SETTLE: Duration = Duration::from_millis(150);
 type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
 
 /// Waits until the learner's files differ from `before` and have settled, or a key is pressed.
-fn wait(root: &Path, before: &Fingerprint, keys: &mpsc::Receiver<Key>) -> Event {
+fn wait(root: &Path, before: &Fingerprint, keys: &mpsc::Receiver<Key>, width: Option<usize>) -> Event {
     loop {
         if process::interrupted() {
             return Event::Stop;
         }
         if let Ok(key) = keys.try_recv() {
             return Event::Key(key);
+        }
+        if width.is_some_and(|w| w != output::terminal_width()) {
+            return Event::Resized;
         }
         std::thread::sleep(POLL);
         let mut now = fingerprint(root);

@@ -340,6 +340,21 @@ fn watch_grades_every_stage_when_a_test_of_the_stage_regresses() {
 }
 
 #[test]
+fn on_a_terminal_the_watch_lays_its_report_out_again_when_the_width_changes() {
+    let ws = Workspace::hello().with_pytest();
+    let lab = ws.lab(["check", "--watch"]).in_tmux(100);
+    lab.wait_for_screen("Watching for changes");
+    let wide = lab.screen();
+    assert!(wide.contains("✗ test_greets_by_name tests/grading/test_greet.py:5"), "{wide}");
+    // Too narrow for a test's name and its place on one line: the place moves under the name.
+    lab.resize(40);
+    wait_for("the report redrawn at 40 columns", PATIENCE, || {
+        lab.screen().lines().any(|l| l.trim() == "tests/grading/test_greet.py:5")
+    });
+    assert!(lab.screen().lines().all(|l| l.chars().count() <= 40), "{}", lab.screen());
+}
+
+#[test]
 fn watch_says_when_a_stage_is_done_and_what_comes_next() {
     let ws = Workspace::hello().with_pytest();
     let lab = ws.lab(["check", "--watch"]).spawn();

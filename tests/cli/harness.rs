@@ -247,6 +247,43 @@ fn real_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
+static TMUX_SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A `lab` running in a tmux session of its own; the session ends with this.
+pub struct Tmux {
+    socket: String,
+    _lock: Option<venv::Lock>,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = StdCommand::new("tmux").args(["-L", &self.socket]).args(args).output().expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// What the screen shows now.
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "lab"])
+    }
+
+    /// Waits until the screen shows `needle`.
+    #[track_caller]
+    pub fn wait_for_screen(&self, needle: &str) {
+        wait_for(&format!("{needle:?} on the screen"), PATIENCE, || self.screen().contains(needle));
+    }
+
+    /// Makes the terminal this many columns wide.
+    pub fn resize(&self, width: u16) {
+        self.tmux(&["resize-window", "-t", "lab", "-x", &width.to_string()]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = StdCommand::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
 /// One `lab` command, built up and then run with an expected exit code.
 pub struct Lab {
     cmd: StdCommand,
@@ -273,6 +310,40 @@ impl Lab {
             cmd.current_dir(dir);
         }
         Lab { cmd, ..self }
+    }
+
+    /// Starts it in a detached tmux session of its own (a private server) on a terminal of
+    /// `width` columns, for what needs a real screen: its size changing. Only the environment the
+    /// harness set reaches it, with PATH and TERM.
+    pub fn in_tmux(self, width: u16) -> Tmux {
+        let quote = |s: &OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
+        let mut line = vec!["env".to_string(), "-i".to_string()];
+        let mut has_path = false;
+        for (key, value) in self.cmd.get_envs() {
+            if let Some(v) = value {
+                has_path |= key == "PATH";
+                line.push(quote(OsStr::new(&format!("{}={}", key.to_string_lossy(), v.to_string_lossy()))));
+            }
+        }
+        if !has_path {
+            line.push(quote(OsStr::new(&format!("PATH={}", std::env::var("PATH").unwrap_or_default()))));
+        }
+        line.push("TERM=xterm-256color".into());
+        line.extend(std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(quote));
+        let socket = format!(
+            "lab-test-{}-{}",
+            std::process::id(),
+            TMUX_SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let dir = self.cmd.get_current_dir().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+        let status = StdCommand::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-s", "lab", "-x", &width.to_string(), "-y", "80", "-c"])
+            .arg(&dir)
+            .arg(line.join(" "))
+            .status()
+            .expect("start tmux");
+        assert!(status.success(), "tmux did not start");
+        Tmux { socket, _lock: self.shares_venv.then(venv::shared_lock) }
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Lab {
