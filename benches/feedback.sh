@@ -4,7 +4,7 @@
 #
 # For each workspace: `lab setup` once, then RUNS checks, each with the history cleared so the
 # current stage is the first one. The time to the current stage's result is the figure on the
-# early result's line ("· 1.2 s"); the full check's is the report's header ("· 7074 ms"). Both
+# early result's line ("· 1.2 s"); the full check's is the report's header ("· 7.1 s"). Both
 # are measured by lab from the start of the check. Prints medians and their ratio.
 # `lab setup` is timed on each Python starter with LAB_INSTALLER=uv and =pip, each into a fresh
 # .venv, with the package caches warm (the second install of the same set) and cold (empty
@@ -30,11 +30,11 @@ measure() {
 import re, sys
 text = sys.stdin.read()
 early = re.search(r"^. Stage \d+ .*: \d+/\d+ passing · ([0-9.]+) (m?s)$", text, re.M)
-full = re.search(r"^\S+ \(\w+ track, lab v[^)]*\) · (\d+) ms$", text, re.M)
+full = re.search(r"^\S+ \(\w+ track, lab v[^)]*\) · ([0-9.]+) (m?s)$", text, re.M)
 if not full:
     sys.exit("no report header in:\n" + text)
 shown = str(round(float(early.group(1)) * (1 if early.group(2) == "ms" else 1000))) if early else "-"
-print(shown, full.group(1))'
+print(shown, round(float(full.group(1)) * (1 if full.group(2) == "ms" else 1000)))'
 }
 
 median() {

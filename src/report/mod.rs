@@ -35,7 +35,7 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
         "{} {} {}",
         paint(BOLD, &check.lab),
         paint(DIM, format!("({} track, lab v{})", check.track, check.lab_version)),
-        paint(DIM, format!("· {} ms", check.elapsed_ms))
+        paint(DIM, format!("· {}", duration(std::time::Duration::from_millis(check.elapsed_ms as u64))))
     )?;
     if let Some(note) = &check.version_note {
         writeln!(o, "{}", paint(YELLOW, note))?;
