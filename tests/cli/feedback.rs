@@ -172,3 +172,16 @@ fn a_one_stage_check_runs_only_that_stages_tests() {
     assert_eq!(ran.len(), 2, "{log}");
     assert!(ran.iter().all(|l| l.contains("test_counts_")), "{log}");
 }
+
+#[test]
+fn on_a_terminal_the_spinner_leaves_no_frame_behind() {
+    let ws = Workspace::hello().with_pytest();
+    let (_, screen, _) = ws.lab(["check"]).in_terminal().spawn().finish(Duration::from_secs(60));
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+    let last_frame = screen.rfind(FRAMES).unwrap_or_else(|| panic!("no spinner on a terminal:\n{screen:?}"));
+    let after = &screen[last_frame..];
+    // The spinner's line is overwritten with spaces and the cursor sent back before the report.
+    let erased = after.find("\r                ").unwrap_or_else(|| panic!("the last frame stays:\n{after:?}"));
+    let report = after.find("hello (python track").expect("the report");
+    assert!(erased < report, "{after:?}");
+}
