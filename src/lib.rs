@@ -19,6 +19,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod scaffold;
+pub mod spinner;
 pub mod status;
 pub mod workspace;
 

@@ -3,9 +3,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -19,6 +16,7 @@ use crate::report;
 use crate::results::Check;
 use crate::results::EarlyStage;
 use crate::runner::{self, python};
+use crate::spinner::Spinner;
 use crate::status::Status;
 
 pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
@@ -71,9 +69,13 @@ pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outc
     if args.watch {
         return super::watch::watch(&opened, lab, &args, quiet);
     }
-    let spinner =
-        (!args.json && !quiet).then(|| Spinner::start(lab.def.track(&opened.manifest.track).map(|t| t.runner)));
-    let spinner = spinner.flatten();
+    let spinner = (!args.json && !quiet && std::io::stderr().is_terminal()).then(|| {
+        let label = match lab.def.track(&opened.manifest.track) {
+            Ok(t) => format!("grading with {}", t.runner),
+            Err(_) => "grading".into(),
+        };
+        Spinner::start(label, None)
+    });
     let shown_early = std::cell::Cell::new(false);
     let show_early = |early: &EarlyStage| {
         let print = || {
@@ -133,65 +135,4 @@ pub(super) fn print(check: &Check, args: &CheckArgs, quiet: bool) -> Result<()> 
         report::print_human(check, args.verbose)?;
     }
     Ok(())
-}
-
-/// A spinner on stderr while the runner runs, on terminals only; it erases itself when dropped.
-struct Spinner {
-    stop: Arc<AtomicBool>,
-    /// What it says; held while a frame is drawn, so a pause can erase it and print cleanly.
-    label: Arc<Mutex<String>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Spinner {
-    fn start(runner: Result<RunnerKind>) -> Option<Spinner> {
-        if !std::io::stderr().is_terminal() {
-            return None;
-        }
-        let label = Arc::new(Mutex::new(match runner {
-            Ok(r) => format!("grading with {r}"),
-            Err(_) => "grading".into(),
-        }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, shown) = (stop.clone(), label.clone());
-        let thread = std::thread::spawn(move || {
-            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-            let started = Instant::now();
-            let mut i = 0;
-            // Plain carriage returns and spaces: no escape codes even on a terminal.
-            while !flag.load(Ordering::SeqCst) {
-                if let Ok(label) = shown.lock() {
-                    crate::say_inline!("\r{} {label}… {}s ", FRAMES[i % FRAMES.len()], started.elapsed().as_secs());
-                }
-                i += 1;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            if let Ok(label) = shown.lock() {
-                erase(&label);
-            }
-        });
-        Some(Spinner { stop, label, thread: Some(thread) })
-    }
-
-    /// Erases the spinner, runs `print`, and goes on with a new label.
-    fn pause_for(&self, print: impl FnOnce(), label: String) {
-        let Ok(mut shown) = self.label.lock() else { return print() };
-        erase(&shown);
-        print();
-        let _ = std::io::stdout().flush();
-        *shown = label;
-    }
-}
-
-fn erase(label: &str) {
-    crate::say_inline!("\r{}\r", " ".repeat(label.chars().count() + 16));
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }

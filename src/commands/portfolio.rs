@@ -63,13 +63,7 @@ pub fn progress(opened: &Opened, as_json: bool) -> Result<Outcome> {
     )?;
     writeln!(o, "\n{}", paint(BOLD, "Stages"))?;
     for (i, s) in p.stages.iter().enumerate() {
-        let (mark, style) = if s.done {
-            ("✓", GREEN)
-        } else if s.passed > 0 {
-            ("◐", YELLOW)
-        } else {
-            ("·", DIM)
-        };
+        let (mark, style) = crate::report::stage_mark(s.done, s.passed);
         let when = match (&s.first_done, s.done) {
             (Some(t), true) => format!("done {}", day(t)),
             (Some(t), false) => format!("first done {}, not passing now", day(t)),

@@ -66,6 +66,9 @@ enum Event {
     Stop,
 }
 
+/// Erase the screen and go to its top-left corner.
+const CLEAR_SCREEN: &str = "\x1b[2J\x1b[H";
+
 /// Said under each report while the watch waits.
 const WAITING: &str =
     "Watching for changes · Enter or r: every stage · h: a hint · n: next stage · q: quit (Ctrl-C also stops)…";
@@ -76,18 +79,18 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
     let (keys, _raw_mode) = keys::listen();
     // Which stages' TODO markers each starter file holds: a save there may touch those stages.
     let markers = starter_markers(opened, lab);
-    let mut plan = match &args.stage {
-        Some(id) => Plan::Stage(lab.def.stages.iter().position(|s| &s.id == id).unwrap_or(0), Vec::new()),
+    // The stage asked for with --stage or moved to with `n`; else the first unfinished one.
+    let mut focus: Option<usize> = args.stage.as_ref().and_then(|id| lab.def.stages.iter().position(|s| &s.id == id));
+    let mut plan = match focus {
+        Some(i) => Plan::Stage(i, Vec::new()),
         None => Plan::All(Why::Start),
     };
     let mut open_stage: Option<usize> = None;
-    // The stage asked for with --stage or moved to with `n`; else the first unfinished one.
-    let mut focus: Option<usize> = args.stage.as_ref().and_then(|id| lab.def.stages.iter().position(|s| &s.id == id));
     loop {
         let before = fingerprint(&opened.root);
         if terminal && !args.json {
             // Redraw from the top of the screen, as a terminal dashboard does.
-            write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
+            write!(std::io::stdout(), "{CLEAR_SCREEN}")?;
         }
         if !args.json {
             // Shown at once, before the runner starts: the screen says a run is under way.
@@ -151,7 +154,7 @@ pub(super) fn watch(opened: &Opened, lab: &Lab, args: &CheckArgs, quiet: bool) -
             match wait(&opened.root, &before, &keys, width) {
                 Event::Resized => {
                     if let Some(check) = &check {
-                        write!(std::io::stdout(), "\x1b[2J\x1b[H")?;
+                        write!(std::io::stdout(), "{CLEAR_SCREEN}")?;
                         say_plan(lab, &plan)?;
                         print(check, args, quiet)?;
                         writeln!(output::stdout(), "\n{}", paint(DIM, WAITING))?;

@@ -65,13 +65,7 @@ pub fn print_human(check: &Check, verbose: bool) -> std::io::Result<()> {
     let first_open = g.stages.iter().position(|s| !s.done);
     let title_width = TITLE_WIDTH.min(width.saturating_sub(STAGE_ROW_RESERVED)).max(MIN_TITLE_WIDTH);
     for (i, stage) in g.stages.iter().enumerate() {
-        let (mark, style) = if stage.done {
-            ("✓", GREEN)
-        } else if stage.passed > 0 {
-            ("◐", YELLOW)
-        } else {
-            ("·", DIM)
-        };
+        let (mark, style) = stage_mark(stage.done, stage.passed);
         let here = if Some(i) == first_open { paint(BOLD, "  ← you are here") } else { String::new() };
         writeln!(
             o,
@@ -286,6 +280,17 @@ pub fn print_early(early: &EarlyStage) -> std::io::Result<()> {
 
 /// A reason on an early line is cut no shorter than this, even on a narrow terminal.
 const MIN_REASON_WIDTH: usize = 20;
+
+/// A stage's mark in a table: done, started, or not started.
+pub fn stage_mark(done: bool, passed: usize) -> (&'static str, anstyle::Style) {
+    if done {
+        ("✓", GREEN)
+    } else if passed > 0 {
+        ("◐", YELLOW)
+    } else {
+        ("·", DIM)
+    }
+}
 
 /// Milliseconds under a second, else seconds to a tenth.
 fn duration(d: std::time::Duration) -> String {

@@ -121,12 +121,15 @@ pub fn setup(root: &Path, suite: &[Rendered], quiet: bool) -> Result<()> {
     }
     let lock = root.join(SUITE_DIR).join("Cargo.lock");
     let mut shown = String::new();
+    // Read until cargo has written the lock file; it does not change during the build.
+    let mut total = None;
     let out = cmd.run_observed(&mut |live| {
         if !terminal {
             return;
         }
         let compiled = live.stderr_so_far().map(|e| compiled_crates(&e)).unwrap_or(0);
-        let line = match locked_packages(&lock) {
+        total = total.or_else(|| locked_packages(&lock));
+        let line = match total {
             Some(total) => format!("  {compiled} of about {total} crates compiled · {} s", live.elapsed.as_secs()),
             None => format!("  {compiled} crates compiled · {} s", live.elapsed.as_secs()),
         };

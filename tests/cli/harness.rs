@@ -247,6 +247,11 @@ fn real_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
+/// One word for `sh -c`, quoted so that the shell passes it on unchanged.
+fn shell_word(s: &OsStr) -> String {
+    format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"))
+}
+
 static TMUX_SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A `lab` running in a tmux session of its own; the session ends with this.
@@ -296,8 +301,8 @@ impl Lab {
     /// keys, the screen redrawn. Call last, after the arguments and environment are set; what is
     /// typed with [`Running::type_line`] or [`Running::type_keys`] reaches it through the terminal.
     pub fn in_terminal(self) -> Lab {
-        let quote = |s: &OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
-        let line: Vec<String> = std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(quote).collect();
+        let line: Vec<String> =
+            std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(shell_word).collect();
         let mut cmd = StdCommand::new("script");
         cmd.args(["-q", "-e", "-f", "-c", &line.join(" "), "/dev/null"]);
         for (key, value) in self.cmd.get_envs() {
@@ -316,20 +321,19 @@ impl Lab {
     /// `width` columns, for what needs a real screen: its size changing. Only the environment the
     /// harness set reaches it, with PATH and TERM.
     pub fn in_tmux(self, width: u16) -> Tmux {
-        let quote = |s: &OsStr| format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"));
         let mut line = vec!["env".to_string(), "-i".to_string()];
         let mut has_path = false;
         for (key, value) in self.cmd.get_envs() {
             if let Some(v) = value {
                 has_path |= key == "PATH";
-                line.push(quote(OsStr::new(&format!("{}={}", key.to_string_lossy(), v.to_string_lossy()))));
+                line.push(shell_word(OsStr::new(&format!("{}={}", key.to_string_lossy(), v.to_string_lossy()))));
             }
         }
         if !has_path {
-            line.push(quote(OsStr::new(&format!("PATH={}", std::env::var("PATH").unwrap_or_default()))));
+            line.push(shell_word(OsStr::new(&format!("PATH={}", std::env::var("PATH").unwrap_or_default()))));
         }
         line.push("TERM=xterm-256color".into());
-        line.extend(std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(quote));
+        line.extend(std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(shell_word));
         let socket = format!(
             "lab-test-{}-{}",
             std::process::id(),
@@ -668,20 +672,26 @@ pub mod venv {
     }
 
     fn lock(how: libc::c_int) -> Lock {
+        Lock { _file: locked_file("lab-test-venv.lock", how) }
+    }
+
+    /// A lock file under target/tmp, opened and locked (`LOCK_SH` or `LOCK_EX`); the lock goes
+    /// when the file closes.
+    pub(super) fn locked_file(name: &str, how: libc::c_int) -> fs::File {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
         fs::create_dir_all(tmp).expect("make target/tmp");
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(tmp.join("lab-test-venv.lock"))
-            .expect("open the venv lock");
+            .open(tmp.join(name))
+            .unwrap_or_else(|e| panic!("open {name}: {e}"));
         flock(&file, how);
-        Lock { _file: file }
+        file
     }
 
     #[allow(unsafe_code)] // flock(2) has no safe wrapper in std at this crate's rust-version
-    pub(super) fn flock(file: &fs::File, how: libc::c_int) {
+    fn flock(file: &fs::File, how: libc::c_int) {
         // SAFETY: flock on a file descriptor we own; the lock goes when the file closes.
         let rc = unsafe { libc::flock(file.as_raw_fd(), how) };
         assert_eq!(rc, 0, "flock failed: {}", std::io::Error::last_os_error());
@@ -773,15 +783,7 @@ pub mod mermaid {
     }
 
     fn install() -> Result<PathBuf, String> {
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        fs::create_dir_all(tmp).expect("make target/tmp");
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(tmp.join("lab-test-mermaid.lock"))
-            .expect("open the parser lock");
-        venv::flock(&lock, libc::LOCK_EX);
+        let _lock = venv::locked_file("lab-test-mermaid.lock", libc::LOCK_EX);
         let ws = Workspace::new();
         ws.lab(["new", "design-doc", "ws", "--no-git"]).succeeds();
         // Quick when it is installed already: setup only looks.

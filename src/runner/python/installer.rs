@@ -5,12 +5,13 @@ use std::env;
 use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::process::{on_path, Cmd, Interrupted};
+use crate::spinner::Spinner;
 
 use super::*;
 
@@ -265,7 +266,7 @@ impl Registry {
 pub(super) fn run_installer(name: &str, cmd: Cmd, quiet: bool) -> Result<()> {
     let terminal = !quiet && std::io::stderr().is_terminal();
     let detail = Arc::new(Mutex::new(String::new()));
-    let _progress = terminal.then(|| Progress::start(format!("Installing with {name}"), Some(detail.clone())));
+    let _progress = terminal.then(|| Spinner::start(format!("Installing with {name}"), Some(detail.clone())));
     let mut reader = OutputReader { name, terminal, quiet, detail, seen: [0; 2], phases: Vec::new() };
     let out = cmd.run_observed(&mut |live| {
         for (stream, text) in [live.stdout_so_far(), live.stderr_so_far()].into_iter().enumerate() {
@@ -382,56 +383,8 @@ pub(super) const BACKTRACKING: &str = "backtracking: trying older versions of a 
 /// Runs `work` with a line on stderr saying what runs and for how long ("Getting uv… 4s"), on a
 /// terminal only, erased when the work ends.
 pub(super) fn with_progress<T>(label: &str, quiet: bool, work: impl FnOnce() -> Result<T>) -> Result<T> {
-    let _progress = (!quiet && std::io::stderr().is_terminal()).then(|| Progress::start(label.to_string(), None));
+    let _progress = (!quiet && std::io::stderr().is_terminal()).then(|| Spinner::start(label.to_string(), None));
     work()
-}
-
-pub(super) struct Progress {
-    pub(super) stop: Option<mpsc::Sender<()>>,
-    pub(super) thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Progress {
-    /// `detail`, when given, is shown after the time as it changes (an installer's last line).
-    pub(super) fn start(label: String, detail: Option<Arc<Mutex<String>>>) -> Progress {
-        const DETAIL_MAX: usize = 70;
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-            let started = Instant::now();
-            let mut frame = 0;
-            let mut width = 0;
-            // Plain carriage returns and spaces, as the check spinner: no escape codes.
-            loop {
-                let mut line = format!("{} {label}… {}s", FRAMES[frame % FRAMES.len()], started.elapsed().as_secs());
-                if let Some(text) = detail.as_ref().and_then(|d| d.lock().ok().map(|d| d.clone())) {
-                    if !text.is_empty() {
-                        // Cut to stay on one line, so the carriage return can redraw it.
-                        line.push_str(" · ");
-                        line.extend(text.chars().take(DETAIL_MAX));
-                    }
-                }
-                width = width.max(line.chars().count() + 1);
-                crate::say_inline!("\r{line:<width$}");
-                frame += 1;
-                // Wakes at once when the work ends (the sender is dropped).
-                if !matches!(stopped.recv_timeout(Duration::from_millis(100)), Err(mpsc::RecvTimeoutError::Timeout)) {
-                    break;
-                }
-            }
-            crate::say_inline!("\r{}\r", " ".repeat(width));
-        });
-        Progress { stop: Some(stop), thread: Some(thread) }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 #[cfg(test)]
