@@ -138,7 +138,7 @@ pub fn run(spec: &Spec) -> Result<Run> {
     };
     // A build script, a compile-time macro or the code under test could rewrite the suite
     // between lab writing it and the runner reading it.
-    if let Some(path) = changed_suite_file(&suite_dir, spec.suite) {
+    if let Some(path) = changed_suite_file(&suite_dir, spec.suite, spec.runner) {
         run.error = Some(format!(
             "the grading suite was changed while it ran ({SUITE_DIR}/{path}): something in the workspace rewrote it, so nothing it reported counts"
         ));
@@ -154,6 +154,13 @@ fn runner_files(runner: RunnerKind) -> &'static [&'static str] {
         RunnerKind::Cargo => &["Cargo.lock"],
         RunnerKind::Pytest | RunnerKind::Docs => &[],
     }
+}
+
+/// A runner file the suite ships (a grading `Cargo.lock`) is the first resolution, written when
+/// there is none: the runner keeps it up to date from then on (the learner's crate may add
+/// dependencies), so it is neither rewritten nor held to the pristine text.
+fn is_runner_file(runner: RunnerKind, path: &str) -> bool {
+    runner_files(runner).contains(&path)
 }
 
 /// Puts the pristine suite in `.lab/run/grading/` and clears the rest of `.lab/run/`. A file
@@ -178,6 +185,7 @@ pub(crate) fn place_suite(root: &Path, suite: &[Rendered], runner: RunnerKind) -
     prune(&suite_dir, Path::new(""), &wanted)?;
     let stale: Vec<Rendered> = suite
         .iter()
+        .filter(|f| !(is_runner_file(runner, &f.path) && suite_dir.join(&f.path).is_file()))
         .filter(|f| fs::read(suite_dir.join(&f.path)).ok().as_deref() != Some(f.contents.as_slice()))
         .cloned()
         .collect();
@@ -207,9 +215,10 @@ fn remove_any(path: &Path) -> Result<()> {
 }
 
 /// The first pristine suite file that no longer holds what lab wrote.
-fn changed_suite_file(suite_dir: &Path, suite: &[Rendered]) -> Option<String> {
+fn changed_suite_file(suite_dir: &Path, suite: &[Rendered], runner: RunnerKind) -> Option<String> {
     suite
         .iter()
+        .filter(|file| !is_runner_file(runner, &file.path))
         .find(|file| fs::read(suite_dir.join(&file.path)).ok().as_deref() != Some(file.contents.as_slice()))
         .map(|file| file.path.clone())
 }
@@ -260,6 +269,27 @@ mod tests {
         // Other runners keep no lock file.
         place_suite(root, &suite, RunnerKind::Pytest).unwrap();
         assert!(!suite_dir.join("Cargo.lock").exists());
+    }
+
+    #[test]
+    fn a_shipped_lock_file_seeds_the_run_and_is_then_cargos_to_keep() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        let suite = [file("Cargo.toml", "[package]\n"), file("Cargo.lock", "# shipped\n")];
+        let suite_dir = root.join(SUITE_DIR);
+        place_suite(root, &suite, RunnerKind::Cargo).unwrap();
+        assert_eq!(fs::read_to_string(suite_dir.join("Cargo.lock")).unwrap(), "# shipped\n");
+        // cargo added the learner's new dependency to it during a run.
+        fs::write(suite_dir.join("Cargo.lock"), "# shipped\n# and one more\n").unwrap();
+        assert_eq!(changed_suite_file(&suite_dir, &suite, RunnerKind::Cargo), None);
+        place_suite(root, &suite, RunnerKind::Cargo).unwrap();
+        assert_eq!(fs::read_to_string(suite_dir.join("Cargo.lock")).unwrap(), "# shipped\n# and one more\n");
+        // Any other suite file is still held to its pristine text.
+        fs::write(suite_dir.join("Cargo.toml"), "[package]\nbuild = \"x.rs\"\n").unwrap();
+        assert_eq!(changed_suite_file(&suite_dir, &suite, RunnerKind::Cargo).as_deref(), Some("Cargo.toml"));
+        // For a runner that keeps no lock file, a file of that name is an ordinary suite file.
+        fs::write(suite_dir.join("Cargo.toml"), "[package]\n").unwrap();
+        assert_eq!(changed_suite_file(&suite_dir, &suite, RunnerKind::Pytest).as_deref(), Some("Cargo.lock"));
     }
 
     #[test]
