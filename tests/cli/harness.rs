@@ -735,7 +735,7 @@ pub mod venv {
 
     /// Installs the dependencies (not the project itself: an installed copy would come before
     /// the workspace's code on the import path) that the workspace's pyproject.toml declares,
-    /// with its `dev` extra.
+    /// with its `dev` dependency group (PEP 735) or `dev` extra.
     pub fn install_dependencies_of(workspace: &Path) {
         let python = pytest_python();
         let text = fs::read_to_string(workspace.join("pyproject.toml")).expect("read pyproject.toml");
@@ -748,6 +748,7 @@ pub mod venv {
         };
         take(project.get("dependencies"));
         take(project.get("optional-dependencies").and_then(|o| o.get("dev")));
+        take(doc.get("dependency-groups").and_then(|g| g.get("dev")));
         let _lock = exclusive_lock();
         run(StdCommand::new(&python).args(["-m", "pip", "install", "-q", "--disable-pip-version-check"]).args(&wanted));
     }

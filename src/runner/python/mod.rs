@@ -134,6 +134,39 @@ fn install_into(
     quiet: bool,
 ) -> Result<String> {
     let python = &target.python;
+    let mut uv = uv;
+    if let (Some(found), Some(sync_args)) = (uv, locked_sync_args(root, args)) {
+        let started = Instant::now();
+        let venv = target.venv.clone().or_else(|| python.parent().and_then(Path::parent).map(Path::to_path_buf));
+        // The venv is there already: uv must use it as it is, never make or download another.
+        let cmd = Cmd::new(&found.program)
+            .args(["sync", "--locked", "--inexact"])
+            .args(&sync_args)
+            .env("UV_PROJECT_ENVIRONMENT", venv.unwrap_or_default())
+            .env("UV_PYTHON_DOWNLOADS", "never");
+        let cmd = match &found.registry {
+            Some(registry) => registry.apply(cmd),
+            None => cmd,
+        };
+        match run_installer("uv", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet) {
+            Ok(()) => {
+                return Ok(format!(
+                    "Installed with uv {} from uv.lock in {}",
+                    found.version,
+                    seconds(started.elapsed())
+                ))
+            }
+            Err(err) if format!("{err:#}").contains("needs to be updated") => {
+                if !quiet {
+                    crate::say!("{STALE_LOCK}");
+                }
+            }
+            Err(err) => {
+                why_pip = fallback(choice, err, "uv failed")?;
+                uv = None;
+            }
+        }
+    }
     if let Some(uv) = uv {
         let started = Instant::now();
         let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(python);
@@ -154,13 +187,57 @@ fn install_into(
         }
         Cmd::new(python).args(["-m", "ensurepip", "--upgrade"]).cwd(root).timeout(INSTALL_TIMEOUT).run_ok()?;
     }
+    if args.iter().any(|a| a == "--group" || a.starts_with("--group=")) && !pip_installs_groups(python) {
+        if !quiet {
+            crate::say!("Upgrading pip in {}: dependency groups need pip 25.1 or newer", target.venv_shown());
+        }
+        let cmd =
+            Cmd::new(python).args(["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]);
+        run_installer("pip", cmd.args(["--upgrade", "pip>=25.1"]).cwd(root).timeout(INSTALL_TIMEOUT), quiet)
+            .with_context(|| format!("upgrading pip ({why_pip}) failed"))?;
+    }
     let started = Instant::now();
     let cmd = Cmd::new(python)
         .args(["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"])
         .args(args);
     run_installer("pip", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet)
         .with_context(|| format!("installing with pip ({why_pip}) failed"))?;
-    Ok(format!("Installed with pip in {} ({why_pip})", seconds(started.elapsed())))
+    let unlocked = if root.join("uv.lock").is_file() { "; pip does not read uv.lock" } else { "" };
+    Ok(format!("Installed with pip in {} ({why_pip}{unlocked})", seconds(started.elapsed())))
+}
+
+/// Said when the workspace's uv.lock no longer matches its pyproject.toml.
+const STALE_LOCK: &str = "note: uv.lock does not match pyproject.toml (run `uv lock` to update it and commit the result); installing the newest versions pyproject.toml allows instead";
+
+/// The `uv sync` arguments that install what the track's pip arguments ask for, from the
+/// workspace's uv.lock: None without a uv.lock, or when an argument says something uv sync
+/// cannot (then uv installs as pip would, without the lock).
+fn locked_sync_args(root: &Path, args: &[String]) -> Option<Vec<String>> {
+    if !root.join("uv.lock").is_file() {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            // uv sync installs the project editable.
+            "-e" | "--editable" => {}
+            "--group" => out.extend(["--group".to_string(), rest.next()?.clone()]),
+            _ if arg.starts_with("--group=") => out.push(arg.clone()),
+            _ => out.extend(local_project_extras(arg)?.into_iter().flat_map(|e| ["--extra".to_string(), e])),
+        }
+    }
+    Some(out)
+}
+
+/// Whether this pip installs PEP 735 dependency groups (`--group`, pip 25.1 and newer).
+fn pip_installs_groups(python: &Path) -> bool {
+    let Ok(out) = Cmd::new(python).args(["-m", "pip", "--version"]).timeout(QUERY_TIMEOUT).run_ok() else {
+        return false;
+    };
+    let version = out.stdout.split_whitespace().nth(1).unwrap_or("");
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (25, 1)
 }
 
 /// Said when LAB_PYTHON made the venv: `lab check` reads LAB_PYTHON as the interpreter to run.
@@ -250,31 +327,75 @@ fn has_pip(python: &Path) -> bool {
     Cmd::new(python).args(["-c", "import pip"]).timeout(QUERY_TIMEOUT).run().is_ok_and(|o| o.success())
 }
 
-/// Turns `-e .[dev]` / `.[dev]` into the requirements pyproject.toml declares for the project
-/// and those extras; other arguments pass through.
+/// Turns `-e .[dev]` / `.[dev]` and `--group dev` into the requirements pyproject.toml declares
+/// for the project, those extras and those dependency groups (PEP 735, `include-group` followed);
+/// other arguments pass through.
 fn dependencies_only(root: &Path, pip_args: &[String]) -> Result<Vec<String>> {
+    let path = root.join("pyproject.toml");
+    let doc = std::cell::OnceCell::new();
+    let read = || -> Result<&toml::Table> {
+        if doc.get().is_none() {
+            let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let parsed: toml::Table =
+                toml::from_str(&text).with_context(|| format!("{} does not parse", path.display()))?;
+            let _ = doc.set(parsed);
+        }
+        Ok(doc.get().expect("set above"))
+    };
+    let strings = |v: Option<&toml::Value>| -> Vec<String> {
+        v.and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
     let mut out = Vec::new();
-    for arg in pip_args.iter().filter(|a| *a != "-e" && *a != "--editable") {
+    let mut rest = pip_args.iter().filter(|a| *a != "-e" && *a != "--editable");
+    while let Some(arg) = rest.next() {
+        let group = match arg.strip_prefix("--group=") {
+            Some(name) => Some(name.to_string()),
+            None if arg == "--group" => Some(rest.next().cloned().ok_or_else(|| anyhow!("`--group` needs a name"))?),
+            None => None,
+        };
+        if let Some(group) = group {
+            let groups = read()?.get("dependency-groups").and_then(|g| g.as_table());
+            out.extend(group_requirements(groups, &group, &path, 0)?);
+            continue;
+        }
         let Some(extras) = local_project_extras(arg) else {
             out.push(arg.clone());
             continue;
         };
-        let path = root.join("pyproject.toml");
-        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let doc: toml::Table = toml::from_str(&text).with_context(|| format!("{} does not parse", path.display()))?;
-        let project = doc
+        let project = read()?
             .get("project")
             .and_then(|p| p.as_table())
             .ok_or_else(|| anyhow!("{} has no [project] table", path.display()))?;
-        let strings = |v: Option<&toml::Value>| -> Vec<String> {
-            v.and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-                .unwrap_or_default()
-        };
         out.extend(strings(project.get("dependencies")));
         let optional = project.get("optional-dependencies").and_then(|o| o.as_table());
         for extra in extras {
             out.extend(strings(optional.and_then(|o| o.get(&extra))));
+        }
+    }
+    Ok(out)
+}
+
+/// A dependency group's requirements, with the groups it includes (`{include-group = "x"}`).
+fn group_requirements(groups: Option<&toml::Table>, name: &str, path: &Path, depth: usize) -> Result<Vec<String>> {
+    anyhow::ensure!(depth < 16, "{}: dependency group `{name}` includes itself", path.display());
+    let entries = groups
+        .and_then(|g| g.get(name))
+        .and_then(|g| g.as_array())
+        .ok_or_else(|| anyhow!("{} has no dependency group `{name}` ([dependency-groups])", path.display()))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry {
+            toml::Value::String(req) => out.push(req.clone()),
+            toml::Value::Table(t) => match t.get("include-group").and_then(|g| g.as_str()) {
+                Some(inner) => out.extend(group_requirements(groups, inner, path, depth + 1)?),
+                None => bail!(
+                    "{}: dependency group `{name}` has an entry that is neither a requirement nor an include-group",
+                    path.display()
+                ),
+            },
+            _ => bail!("{}: dependency group `{name}` has an entry that is not a string", path.display()),
         }
     }
     Ok(out)
@@ -306,5 +427,39 @@ mod tests {
         assert_eq!(dependencies_only(dir.path(), &args).unwrap(), ["fastapi>=0.110", "pytest>=8", "--pre"]);
         assert_eq!(local_project_extras("."), Some(vec![]));
         assert_eq!(local_project_extras("./other"), None);
+    }
+
+    #[test]
+    fn dependencies_only_reads_dependency_groups_and_their_includes() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname='x'\ndependencies=['fastapi']\n[dependency-groups]\ntest=['pytest>=8']\ndev=[{include-group='test'}, 'ruff']\nloop=[{include-group='loop'}]\n",
+        )
+        .unwrap();
+        let args: Vec<String> = ["-e", ".", "--group", "dev"].map(String::from).to_vec();
+        assert_eq!(dependencies_only(dir.path(), &args).unwrap(), ["fastapi", "pytest>=8", "ruff"]);
+        assert_eq!(dependencies_only(dir.path(), &["--group=test".to_string()]).unwrap(), ["pytest>=8"]);
+        let missing = dependencies_only(dir.path(), &["--group".to_string(), "docs".to_string()]).unwrap_err();
+        assert!(missing.to_string().contains("no dependency group `docs`"), "{missing}");
+        let looped = dependencies_only(dir.path(), &["--group=loop".to_string()]).unwrap_err();
+        assert!(looped.to_string().contains("includes itself"), "{looped}");
+    }
+
+    #[test]
+    fn a_uv_lock_turns_the_pip_arguments_into_uv_sync_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(locked_sync_args(dir.path(), &args(&["-e", ".", "--group", "dev"])), None, "no uv.lock");
+        fs::write(dir.path().join("uv.lock"), "version = 1\n").unwrap();
+        assert_eq!(
+            locked_sync_args(dir.path(), &args(&["-e", ".", "--group", "dev"])),
+            Some(args(&["--group", "dev"]))
+        );
+        assert_eq!(
+            locked_sync_args(dir.path(), &args(&["-e", ".[dev,docs]"])),
+            Some(args(&["--extra", "dev", "--extra", "docs"]))
+        );
+        assert_eq!(locked_sync_args(dir.path(), &args(&["requests"])), None, "not the project: install as pip would");
     }
 }
