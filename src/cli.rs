@@ -198,6 +198,10 @@ pub struct ValidateArgs {
     /// Exit 0 when the only gaps are checks skipped for a tool missing here (they are still listed)
     #[arg(long)]
     pub allow_missing_tools: bool,
+    /// Instead of grading, run each track's declared linters (lab.toml `lint`) on the rendered
+    /// starter and solution, installing them from the package registries
+    #[arg(long)]
+    pub lint: bool,
 }
 
 /// How a command's error is reported: always on stderr, and for a command asked for JSON also as
@@ -268,6 +272,7 @@ pub struct Validate {
     pub track: Option<String>,
     pub timeout: Duration,
     pub allow_missing_tools: bool,
+    pub lint: bool,
 }
 
 impl Cli {
@@ -320,6 +325,7 @@ impl Cli {
                 track: a.track,
                 timeout: Duration::from_secs(a.timeout.max(1)),
                 allow_missing_tools: a.allow_missing_tools,
+                lint: a.lint,
             }),
             Command::Hint { stage, all } => Action::Hint { stage, all },
             Command::Todo { stage, json } => Action::Todo { stage, json },

@@ -11,6 +11,7 @@ pub mod dev;
 pub mod grading;
 pub mod integrity;
 pub mod keyed;
+pub mod lint;
 pub mod mutants;
 pub mod output;
 pub mod process;

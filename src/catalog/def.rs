@@ -81,6 +81,60 @@ pub struct TrackDef {
     /// Programs the track needs or can use beyond its runner's own (`lab show` lists them).
     #[serde(default)]
     pub prerequisites: Vec<ToolDef>,
+    /// The ecosystem's own linters, which `lab validate --lint` runs on the rendered starter and
+    /// solution.
+    #[serde(default)]
+    pub lint: Vec<LintDef>,
+}
+
+/// One linter a track's generated repository must satisfy (docs/lab-format.md, "Linters").
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LintDef {
+    /// Shown in the results, e.g. `ruff check`.
+    pub name: String,
+    /// The command, run in the workspace's root. An argument `{files}` stands for the files that
+    /// `files` matches.
+    pub run: Vec<String>,
+    /// Globs of workspace files (gitignore syntax, relative to the root) that replace `{files}`.
+    /// On the starter, a file holding a TODO(lab:...) marker is the learner's to change and is
+    /// left out.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// PyPI requirements (pinned, e.g. `ruff==0.14.6`) installed into a tools venv whose `bin`
+    /// folder comes first on PATH.
+    #[serde(default)]
+    pub pypi: Vec<String>,
+    /// Run with the workspace's own venv on PATH too (a type checker needs the project's
+    /// dependencies).
+    #[serde(default)]
+    pub project_env: bool,
+    /// Which rendered trees it must pass on.
+    #[serde(default = "LintDef::both_trees")]
+    pub on: Vec<Tree>,
+}
+
+impl LintDef {
+    fn both_trees() -> Vec<Tree> {
+        vec![Tree::Starter, Tree::Solution]
+    }
+}
+
+/// A rendered workspace a lint runs on.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Tree {
+    Starter,
+    Solution,
+}
+
+impl Tree {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tree::Starter => "starter",
+            Tree::Solution => "solution",
+        }
+    }
 }
 
 /// A program a track needs or can use, as lab.toml declares it (docs/lab-format.md).

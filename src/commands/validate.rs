@@ -9,9 +9,10 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::Outcome;
-use crate::catalog::{Catalog, Lab, MutantDef};
+use crate::catalog::{Catalog, Lab, MutantDef, Tree};
 use crate::cli::Validate;
 use crate::grading::{check_workspace, Request};
+use crate::lint;
 use crate::mutants::{self, Verdict};
 use crate::output::{paint, stdout as out, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::report::{indent, truncate};
@@ -92,7 +93,11 @@ pub fn validate(catalog: &Catalog, args: Validate, quiet: bool) -> Result<Outcom
             if !quiet {
                 crate::say!("validating {} ({track})…", lab.def.id);
             }
-            let rows = validate_track(catalog, lab, track, args.timeout, quiet);
+            let rows = if args.lint {
+                lint_track(catalog, lab, track, args.timeout, quiet)
+            } else {
+                validate_track(catalog, lab, track, args.timeout, quiet)
+            };
             for row in rows.iter().filter(|r| !quiet || !r.ok()) {
                 let mark = match row.state {
                     RowState::Ok => paint(GREEN, "ok  "),
@@ -157,6 +162,66 @@ fn validate_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time:
         let label = chosen.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
         for mut row in grade_variant(catalog, lab, track, vars, &defs, n == 0, timeout, quiet) {
             row.variant.clone_from(&label);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// `--lint`: the track's declared linters on its rendered starter, then on its solution laid over
+/// it (default options). A code track must declare some, as it must ship mutants.
+fn lint_track(catalog: &Catalog, lab: &Lab, track: &str, timeout: std::time::Duration, quiet: bool) -> Vec<Row> {
+    let tdef = &lab.def.tracks[track];
+    if tdef.lint.is_empty() {
+        let code = tdef.runner != crate::catalog::RunnerKind::Docs;
+        let detail =
+            if code { "a code track must declare its ecosystem's linters ([[tracks.<track>.lint]])" } else { "" };
+        return vec![Row::new("linters declared", !code, detail)];
+    }
+    let mut rows = Vec::new();
+    let tmp = match tempfile::Builder::new().prefix("lab-lint-").tempdir() {
+        Ok(t) => t,
+        Err(e) => return with(rows, Row::new("scaffold the starter", false, e.to_string())),
+    };
+    let root = tmp.path().join(&lab.def.id);
+    let scaffolded = crate::dev::default_vars(lab).and_then(|vars| {
+        let files = scaffold::compose(catalog, lab, track, &vars)?;
+        workspace::create(lab, track, &vars, &files, &root)?;
+        Ok(vars)
+    });
+    let vars = &match scaffolded {
+        Ok(vars) => vars,
+        Err(e) => return with(rows, Row::new("scaffold the starter", false, format!("{e:#}"))),
+    };
+    let grading_dir = tdef.grading_dir.clone();
+    if tdef.lint.iter().any(|l| l.project_env) {
+        let shared = std::env::var_os(python::ENV_VENV).is_some() || std::env::var_os(python::ENV_PYTHON).is_some();
+        let install = if shared { Install::DependenciesOnly } else { Install::AsDeclared };
+        if let Err(e) = runner::setup(lab, track, vars, &root, install, true) {
+            return with(rows, Row::new("set up the workspace", false, format!("{e:#}")));
+        }
+    }
+    for tree in [Tree::Starter, Tree::Solution] {
+        if tree == Tree::Solution {
+            let overlay = scaffold::solution(lab, track, vars).and_then(|files| scaffold::write_files(&root, &files));
+            if let Err(e) = overlay {
+                return with(rows, Row::new("lay the solution over the starter", false, format!("{e:#}")));
+            }
+        }
+        for l in tdef.lint.iter().filter(|l| l.on.contains(&tree)) {
+            if !quiet {
+                crate::say!("  {} on the {}…", l.name, tree.as_str());
+            }
+            let mut row = match lint::run(l, tree, &root, &grading_dir, timeout, quiet) {
+                lint::Verdict::Clean { files: 0 } => Row::new("lint", true, ""),
+                lint::Verdict::Clean { files } => Row::new("lint", true, format!("{files} file(s)")),
+                lint::Verdict::NothingToLint => {
+                    Row::new("lint", true, "nothing to lint: every matching file is the learner's to change")
+                }
+                lint::Verdict::Findings(text) => Row::new("lint", false, text),
+                lint::Verdict::Missing(why) => Row::skipped("lint", why),
+            };
+            row.variant = format!("{}, {}", l.name, tree.as_str());
             rows.push(row);
         }
     }

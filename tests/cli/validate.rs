@@ -230,3 +230,51 @@ fn a_mutant_of_one_choice_is_graded_on_that_choice_only() {
             "ok   hello            python   grading strength: mutants caught (greeting=hi)\n       1/1 mutants caught",
         );
 }
+
+#[test]
+fn lint_runs_the_declared_linters_on_the_rendered_starter_and_solution() {
+    Workspace::with_fixtures()
+        .lab(["validate", "hello", "--lint"])
+        .succeeds()
+        // The starter's greet.py holds the learner's TODO markers: only __init__.py is linted there.
+        .stdout_has("ok   hello            python   lint (compiles, starter)\n       1 file(s)")
+        .stdout_has("ok   hello            python   lint (no print, solution)\n       2 file(s)")
+        .stdout_has("ok   hello            rust     lint (rustfmt, solution)")
+        .stdout_lacks("solution passes every test")
+        .stdout_has("All labs valid.");
+}
+
+#[test]
+fn a_lint_finding_fails_except_in_the_files_the_starter_asks_the_learner_to_change() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    let lab = labs.join("labs/hello");
+    let starter = lab.join("python/starter/src/{{package_name}}");
+    ws.replace(starter.join("greet.py.hbs"), "    return -1\n", "    print(text)\n    return -1\n");
+    let validate = || ws.lab(["validate", "hello", "--track", "python", "--lint"]);
+    validate().succeeds().stdout_has("ok   hello            python   lint (no print, starter)");
+    std::fs::write(starter.join("__init__.py"), "print(\"loaded\")\n").unwrap();
+    validate()
+        .fails_with(1)
+        .stdout_has("FAIL hello            python   lint (no print, starter)")
+        .stdout_has("__init__.py:1:print(\"loaded\")")
+        .stdout_has("ok   hello            python   lint (compiles, starter)");
+}
+
+#[test]
+fn a_linter_missing_here_is_skipped_never_passed_and_a_code_track_must_declare_some() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    let lab = labs.join("labs/hello");
+    ws.replace(lab.join("lab.toml"), "run = [\"cargo\", \"fmt\", \"--check\"]", "run = [\"lab-no-such-linter\"]");
+    ws.lab(["validate", "hello", "--track", "rust", "--lint"])
+        .fails_with(1)
+        .stdout_has("SKIP hello            rust     lint (rustfmt, solution)")
+        .stdout_has("skipped: lab-no-such-linter not found on PATH");
+    let text = std::fs::read_to_string(lab.join("lab.toml")).unwrap();
+    let cut = text.find("[[tracks.rust.lint]]").unwrap();
+    let end = text[cut..].find("\n\n").map_or(text.len(), |e| cut + e);
+    std::fs::write(lab.join("lab.toml"), format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    ws.lab(["validate", "hello", "--track", "rust", "--lint"])
+        .fails_with(1)
+        .stdout_has("FAIL hello            rust     linters declared")
+        .stdout_has("a code track must declare its ecosystem's linters");
+}

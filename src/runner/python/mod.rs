@@ -206,6 +206,74 @@ fn install_into(
     Ok(format!("Installed with pip in {} ({why_pip}{unlocked})", seconds(started.elapsed())))
 }
 
+/// A venv in the user's cache holding exactly `requirements` (PyPI tools such as linters), made
+/// once and reused: its folder is named by a hash of the requirements. Installed by uv when it can
+/// be had, else by pip; made in a temporary folder and renamed into place, so a killed install
+/// leaves nothing that looks ready. Returns the venv's folder.
+pub fn tool_venv(requirements: &[String], quiet: bool) -> Result<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let mut sorted = requirements.to_vec();
+    sorted.sort();
+    let hash = Sha256::digest(sorted.join("\n").as_bytes());
+    let name: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let parent = tool_dir()?.with_file_name("tools");
+    let dir = parent.join(&name);
+    // The venv's scripts name their interpreter by its absolute path, so the venv is made where it
+    // stays, under a lock, and a marker written last says it is complete.
+    let done = dir.join(".lab-complete");
+    if done.exists() {
+        return Ok(dir);
+    }
+    fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let lock_path = parent.join(format!("{name}.lock"));
+    let lock = fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock_exclusive(&lock);
+    if done.exists() {
+        return Ok(dir);
+    }
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("cannot remove the unfinished {}", dir.display()))?;
+    }
+    let base = env::var_os(ENV_PYTHON).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("python3"));
+    let made = with_progress(&format!("Installing {}", sorted.join(" ")), quiet, || match find_uv(&base, true) {
+        Ok(uv) => {
+            let venv = Cmd::new(&uv.program).args(["venv", "--quiet", "--python"]).arg(&base).arg(&dir);
+            venv.env("UV_PYTHON_DOWNLOADS", "never").timeout(INSTALL_TIMEOUT).run_ok()?;
+            let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(dir.join("bin/python"));
+            let cmd = match &uv.registry {
+                Some(registry) => registry.apply(cmd),
+                None => cmd,
+            };
+            run_installer("uv", cmd.args(&sorted).timeout(INSTALL_TIMEOUT), true)
+        }
+        Err(_) => {
+            Cmd::new(&base).args(["-m", "venv"]).arg(&dir).timeout(INSTALL_TIMEOUT).run_ok()?;
+            let cmd = Cmd::new(dir.join("bin/python")).args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+            ]);
+            run_installer("pip", cmd.args(&sorted).timeout(INSTALL_TIMEOUT), true)
+        }
+    });
+    if let Err(err) = made {
+        let _ = fs::remove_dir_all(&dir);
+        return Err(err).with_context(|| format!("cannot install {}", sorted.join(" ")));
+    }
+    fs::write(&done, sorted.join("\n")).with_context(|| format!("cannot write {}", done.display()))?;
+    Ok(dir)
+}
+
+#[allow(unsafe_code)] // flock(2) has no safe wrapper in std at this crate's rust-version
+fn lock_exclusive(file: &fs::File) {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows; the lock ends when the file closes.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+}
+
 /// Said when the workspace's uv.lock no longer matches its pyproject.toml.
 const STALE_LOCK: &str = "note: uv.lock does not match pyproject.toml (run `uv lock` to update it and commit the result); installing the newest versions pyproject.toml allows instead";
 
