@@ -212,3 +212,52 @@ fn registry_unreachable(ws: &Workspace) -> Option<String> {
     (!out.status.success())
         .then(|| format!("pip cannot download uv from its registry: {}", String::from_utf8_lossy(&out.stderr).trim()))
 }
+
+#[test]
+fn a_uv_lock_is_what_setup_installs_and_a_stale_one_is_said() {
+    let ws = Workspace::hello();
+    // A first setup gets lab's uv into the shared cache (or finds the learner's on PATH).
+    ws.lab(["setup"]).env("XDG_CACHE_HOME", shared_cache()).succeeds();
+    let cached = shared_cache().join("lab/uv/bin/uv");
+    let uv = if cached.is_file() { cached } else { PathBuf::from("uv") };
+    // A lock that holds pytest back: the newest release allowed is not what it names.
+    let locked = std::process::Command::new(&uv)
+        .args(["lock", "--quiet", "--upgrade-package", "pytest==8.0.0"])
+        .current_dir(ws.path())
+        .env("XDG_CACHE_HOME", shared_cache())
+        .output()
+        .expect("run uv lock");
+    assert!(locked.status.success(), "uv lock: {}", String::from_utf8_lossy(&locked.stderr));
+    std::fs::remove_dir_all(ws.join(".venv")).unwrap();
+    ws.lab(["setup"]).env("XDG_CACHE_HOME", shared_cache()).succeeds().stderr_has(" from uv.lock in ");
+    let version = std::process::Command::new(ws.join(".venv/bin/python"))
+        .args(["-c", "import pytest; print(pytest.__version__)"])
+        .output()
+        .expect("run the venv's python");
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), "8.0.0");
+    ws.lab(["check"]).fails_with(1).stdout_has("0/4 tests");
+    // The learner adds a dependency without locking again.
+    ws.replace("pyproject.toml", "dependencies = []", "dependencies = [\"iniconfig\"]");
+    let stale = ws.lab(["setup"]).env("XDG_CACHE_HOME", shared_cache()).succeeds();
+    let stale = stale.stderr_has("uv.lock does not match pyproject.toml (run `uv lock`");
+    assert!(!stale.stderr().contains(" from uv.lock in "), "{}", stale.stderr());
+}
+
+#[test]
+fn dev_tools_in_a_dependency_group_install_with_pip_too() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    ws.replace(
+        labs.join("labs/hello/lab.toml"),
+        "setup = [\"-e\", \".[dev]\"]",
+        "setup = [\"-e\", \".\", \"--group\", \"dev\"]",
+    );
+    ws.replace(
+        labs.join("scaffolds/mini/pyproject.toml.hbs"),
+        "[project.optional-dependencies]\ndev = [\"pytest>=7\"]",
+        "[dependency-groups]\ndev = [\"pytest>=7\"]",
+    );
+    let ws = ws.scaffold_hello("ws", &[]);
+    // The venv's pip (from ensurepip) may be older than 25.1, which reads dependency groups.
+    ws.lab(["setup"]).env("LAB_INSTALLER", "pip").env("XDG_CACHE_HOME", shared_cache()).succeeds().stdout_has("Ready");
+    ws.lab(["check"]).fails_with(1).stdout_has("0/4 tests");
+}
