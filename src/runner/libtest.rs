@@ -11,6 +11,8 @@ pub fn finished(output: &str) -> bool {
 }
 
 const CONFLICTING: &str = "libtest reported this test more than once with different outcomes: two tests share the name, or something in the test binary printed a status line (see docs/grading-integrity.md)";
+const FAILED_BUT_OK: &str = "libtest reported this test as passing but also printed its failure: something in the test binary printed a status line (see docs/grading-integrity.md)";
+const COUNTS_DIFFER: &str = "libtest's summary of this test binary does not match its status lines: something in the test binary printed into libtest's output (see docs/grading-integrity.md)";
 
 /// Reads libtest's stdout (status lines never come from stderr: what appears there was printed
 /// by something else).
@@ -41,7 +43,19 @@ pub fn parse(output: &str) -> Vec<TestResult> {
             Some(_) => {}
         }
     }
+    for name in binaries_whose_counts_differ(output) {
+        if let Some(result) = results.get_mut(&name).filter(|r| r.outcome != Outcome::Error) {
+            result.outcome = Outcome::Error;
+            result.message = COUNTS_DIFFER.to_string();
+        }
+    }
     for (name, section) in failure_sections(output) {
+        if let Some(result) = results.get_mut(&name).filter(|r| r.outcome == Outcome::Pass) {
+            // libtest prints a failure section only for a test that failed.
+            result.outcome = Outcome::Error;
+            result.message = FAILED_BUT_OK.to_string();
+            continue;
+        }
         if let Some(result) = results.get_mut(&name).filter(|r| r.outcome != Outcome::Error) {
             let (message, location) = panic_message(&section);
             result.message = message;
@@ -53,6 +67,50 @@ pub fn parse(output: &str) -> Vec<TestResult> {
         }
     }
     order.into_iter().filter_map(|n| results.remove(&n)).collect()
+}
+
+/// The tests of every test binary whose summary line (`test result: … N passed; M failed; K
+/// ignored`) disagrees with the status lines printed since its `running N tests`: a status line
+/// printed by the code under test, or one it broke by printing into the middle of it.
+fn binaries_whose_counts_differ(output: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut seen = [0usize; 3];
+    let mut announced = None;
+    for line in output.lines() {
+        if let Some(n) = line.strip_prefix("running ").and_then(|l| l.split_whitespace().next()) {
+            names.clear();
+            seen = [0; 3];
+            announced = n.parse::<usize>().ok();
+        } else if let Some(summary) = line.strip_prefix("test result: ") {
+            let count = |word: &str| {
+                summary.split(';').find_map(|part| {
+                    let mut it = part.split_whitespace().rev();
+                    (it.next() == Some(word)).then(|| it.next()?.parse::<usize>().ok()).flatten()
+                })
+            };
+            let said = [count("passed"), count("failed"), count("ignored")];
+            let lines_total: usize = seen.iter().sum();
+            // libtest always prints all three counts, and a `running N tests` line first.
+            let agree = said.iter().zip(seen).all(|(said, seen)| *said == Some(seen)) && announced == Some(lines_total);
+            if !agree {
+                out.append(&mut names);
+            }
+            names.clear();
+            seen = [0; 3];
+            announced = None;
+        } else if let Some((name, status)) = line.strip_prefix("test ").and_then(|r| r.rsplit_once(" ... ")) {
+            let slot = match status.trim() {
+                "ok" => 0,
+                "FAILED" => 1,
+                s if s.starts_with("ignored") => 2,
+                _ => continue,
+            };
+            seen[slot] += 1;
+            names.push(name.trim().to_string());
+        }
+    }
+    out
 }
 
 /// The `---- NAME stdout ----` sections, each up to the next section or the closing list.
@@ -144,7 +202,7 @@ mod tests {
 
     #[test]
     fn the_pre_1_73_panic_format_is_read_too() {
-        let out = "test a ... FAILED\n\nfailures:\n\n---- a stdout ----\nthread 'a' panicked at 'boom', src/lib.rs:3:5\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed";
+        let out = "running 1 test\ntest a ... FAILED\n\nfailures:\n\n---- a stdout ----\nthread 'a' panicked at 'boom', src/lib.rs:3:5\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s";
         let r = &parse(out)[0];
         assert_eq!((r.message.as_str(), r.file.as_deref(), r.line), ("boom", Some("src/lib.rs"), Some(3)));
     }
@@ -160,6 +218,34 @@ mod tests {
             assert!(results[0].message.contains("more than once"));
         }
         assert_eq!(parse("test a ... ok\ntest a ... ok\n")[0].outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn a_real_status_line_broken_by_printed_text_cannot_leave_a_forged_pass() {
+        // The code under test wrote a forged line into the middle of libtest's real one for `a`.
+        let out = "running 2 tests\ntest b ... ok\ntest a ... test a ... ok\nFAILED\n\nfailures:\n\n---- a stdout ----\nthread 'a' panicked at tests/t.rs:4:5:\nboom\n\nfailures:\n    a\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n";
+        let results = parse(out);
+        assert!(results.iter().all(|r| r.outcome == Outcome::Error), "{results:?}");
+        assert!(!results.iter().any(|r| r.name == "a"), "a's real line was lost, so a did not run: {results:?}");
+        // A forged pass for a test whose failure libtest printed is an error, whatever else holds.
+        let quiet = "test a ... ok\n\nfailures:\n\n---- a stdout ----\nthread 'a' panicked at t.rs:1:1:\nboom\n";
+        assert_eq!(parse(quiet)[0].outcome, Outcome::Error);
+        assert!(parse(quiet)[0].message.contains("also printed its failure"));
+    }
+
+    #[test]
+    fn a_summary_that_disagrees_with_the_status_lines_makes_that_binary_an_error() {
+        let out = "running 2 tests\ntest a ... ok\ntest b ... ok\ntest c ... ok\ntest result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\nrunning 1 test\ntest d ... ok\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
+        let outcomes: Vec<(String, Outcome)> = parse(out).into_iter().map(|r| (r.name, r.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("a".to_string(), Outcome::Error),
+                ("b".to_string(), Outcome::Error),
+                ("c".to_string(), Outcome::Error),
+                ("d".to_string(), Outcome::Pass),
+            ]
+        );
     }
 
     #[test]
