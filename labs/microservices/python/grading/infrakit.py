@@ -12,9 +12,11 @@ from labkit import load_yaml_documents, parsed_once, rel, workspace
 
 SERVICES = ("users", "payments", "notifications")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet"}
+ARG_REFERENCE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 
 # --- Dockerfiles -------------------------------------------------------------------------
+
 
 @dataclass
 class Stage:
@@ -28,7 +30,10 @@ def dockerfiles() -> list[Path]:
     files = [root / "docker" / f"{svc}.Dockerfile" for svc in SERVICES]
     missing = [rel(p) for p in files if not p.is_file()]
     if missing:
-        pytest.fail(f"missing Dockerfiles: {', '.join(missing)} (one per service under docker/)", pytrace=False)
+        pytest.fail(
+            f"missing Dockerfiles: {', '.join(missing)} (one per service under docker/)",
+            pytrace=False,
+        )
     return files
 
 
@@ -49,10 +54,18 @@ def parse_dockerfile(path: Path) -> list[Stage]:
     if pending:
         logical.append(pending)
     stages: list[Stage] = []
+    global_args: dict[str, str] = {}
     for line in logical:
         word, _, rest = line.partition(" ")
         word, rest = word.upper(), rest.strip()
-        if word == "FROM":
+        if word == "ARG" and not stages:
+            # An ARG before the first FROM may name the base image; FROM sees its default.
+            name, _, default = rest.partition("=")
+            global_args[name.strip()] = default.strip().strip("\"'")
+        elif word == "FROM":
+            rest = ARG_REFERENCE.sub(
+                lambda m: global_args.get(m.group(1) or m.group(2), m.group(0)), rest
+            )
             parts = [p for p in rest.split() if not p.startswith("--")]
             alias = parts[2] if len(parts) >= 3 and parts[1].lower() == "as" else None
             stages.append(Stage(parts[0] if parts else "", alias))
@@ -62,6 +75,7 @@ def parse_dockerfile(path: Path) -> list[Stage]:
 
 
 # --- Kubernetes ------------------------------------------------------------------------
+
 
 def k8s_dir() -> Path:
     folder = workspace() / "deploy" / "k8s"
@@ -79,7 +93,9 @@ def manifests() -> list[tuple[Path, dict]]:
     for path in manifest_files():
         for doc in load_yaml_documents(path):
             if doc.get("kind") == "List":
-                out.extend((path, item) for item in doc.get("items") or [] if isinstance(item, dict))
+                out.extend(
+                    (path, item) for item in doc.get("items") or [] if isinstance(item, dict)
+                )
             else:
                 out.append((path, doc))
     return out
@@ -106,7 +122,9 @@ def pod_spec(workload: dict) -> dict:
 
 
 def pod_labels(workload: dict) -> dict:
-    return (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    return (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
+        "labels"
+    ) or {}
 
 
 def selector_matches(selector: dict | None, labels: dict) -> bool:
@@ -139,6 +157,7 @@ def containers(workload: dict, *, init: bool = True) -> list[dict]:
 
 # --- Terraform -----------------------------------------------------------------------
 
+
 def unquote(value):
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1]
@@ -165,7 +184,9 @@ def _hcl(path: Path) -> dict:
     try:
         import hcl2
     except ImportError:
-        pytest.skip("skipped: python-hcl2 not installed: pip install python-hcl2 (in the dev extras)")
+        pytest.skip(
+            "skipped: python-hcl2 not installed: pip install python-hcl2 (in the dev extras)"
+        )
     try:
         with path.open() as handle:
             return normalise(hcl2.load(handle))
@@ -192,9 +213,16 @@ def terraform_modules() -> dict[Path, list[tuple[Path, dict]]]:
 
 def root_modules() -> list[Path]:
     envs = terraform_dir() / "envs"
-    roots = sorted(p for p in envs.iterdir() if p.is_dir() and any(p.glob("*.tf"))) if envs.is_dir() else []
+    roots = (
+        sorted(p for p in envs.iterdir() if p.is_dir() and any(p.glob("*.tf")))
+        if envs.is_dir()
+        else []
+    )
     if not roots:
-        pytest.fail("no environments under infra/terraform/envs/ (one root module per environment)", pytrace=False)
+        pytest.fail(
+            "no environments under infra/terraform/envs/ (one root module per environment)",
+            pytrace=False,
+        )
     return roots
 
 
@@ -218,4 +246,6 @@ def walk_values(node, path=()):
         yield path, node
 
 
-SECRET_NAME = re.compile(r"(password|passwd|secret|token|private_key|api_key|access_key|credential)", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"(password|passwd|secret|token|private_key|api_key|access_key|credential)", re.IGNORECASE
+)

@@ -53,12 +53,18 @@ class Scope:
         whole = REFERENCE.fullmatch(value)
         if whole:
             table = self.variables if whole.group(1) == "var" else self.locals
-            return self.resolve(table[whole.group(2)], depth - 1) if whole.group(2) in table else value
+            return (
+                self.resolve(table[whole.group(2)], depth - 1) if whole.group(2) in table else value
+            )
 
         def piece(match):
             table = self.variables if match.group(1) == "var" else self.locals
             known = table.get(match.group(2))
-            return str(self.resolve(known, depth - 1)) if isinstance(known, (str, int, float)) else match.group(0)
+            return (
+                str(self.resolve(known, depth - 1))
+                if isinstance(known, (str, int, float))
+                else match.group(0)
+            )
 
         return REFERENCE.sub(piece, value)
 
@@ -113,7 +119,9 @@ def test_terraform_versions_and_providers_pinned():
         if not required:
             problems.append(f"{rel(root)}: no required_version in a terraform block")
         elif not any(BOUNDED.search(str(v)) for v in required):
-            problems.append(f"{rel(root)}: required_version {required[0]!r} has no upper bound (use ~> or < x)")
+            problems.append(
+                f"{rel(root)}: required_version {required[0]!r} has no upper bound (use ~> or < x)"
+            )
         providers = {}
         for _, block in tf_blocks:
             providers.update(_providers(block))
@@ -127,22 +135,30 @@ def test_terraform_versions_and_providers_pinned():
             if not version:
                 problems.append(f"{rel(root)}: provider {name} has no version constraint")
             elif not BOUNDED.search(version):
-                problems.append(f"{rel(root)}: provider {name} version {version!r} allows the next major release")
+                problems.append(
+                    f"{rel(root)}: provider {name} version {version!r} allows the next major release"
+                )
     for folder, files in modules.items():
         uses_aws = any(str(label).startswith("aws_") for _, label, _ in blocks(files, "resource"))
         providers = {}
         for _, block in _terraform_blocks(files):
             providers.update(_providers(block))
         if uses_aws and "aws" not in providers:
-            problems.append(f"{rel(folder)}: uses aws resources but declares no required_providers aws (source hashicorp/aws)")
+            problems.append(
+                f"{rel(folder)}: uses aws resources but declares no required_providers aws (source hashicorp/aws)"
+            )
         for path, label, body in blocks(files, "module"):
             source = str(body.get("source") or "")
             if source.startswith(("./", "../")):
                 continue
             if REGISTRY_SOURCE.match(source) and not BOUNDED.search(str(body.get("version") or "")):
-                problems.append(f"{rel(path)}: module {label} from the registry ({source}) has no pinned version")
+                problems.append(
+                    f"{rel(path)}: module {label} from the registry ({source}) has no pinned version"
+                )
             elif ("git::" in source or "github.com" in source) and "?ref=" not in source:
-                problems.append(f"{rel(path)}: module {label} from git ({source}) is not pinned with ?ref=")
+                problems.append(
+                    f"{rel(path)}: module {label} from git ({source}) is not pinned with ?ref="
+                )
     report(
         "rule: Terraform, every provider and every remote module are pinned to a version range with an upper bound",
         "an unpinned provider or module upgrades itself on the next `init` and a plan that "
@@ -158,7 +174,9 @@ def test_terraform_remote_state_with_locking_per_environment():
     keys: dict[tuple, str] = {}
     roots = root_modules()
     if len(roots) < 2:
-        problems.append(f"only {len(roots)} environment(s) under infra/terraform/envs/; keep at least dev and prod apart")
+        problems.append(
+            f"only {len(roots)} environment(s) under infra/terraform/envs/; keep at least dev and prod apart"
+        )
     for root in roots:
         backends = []
         for _, block in _terraform_blocks(modules.get(root, [])):
@@ -167,23 +185,31 @@ def test_terraform_remote_state_with_locking_per_environment():
             if block.get("cloud"):
                 backends.append(("cloud", block["cloud"]))
         if not backends:
-            problems.append(f"{rel(root)}: no backend block, so state is a local file on whoever ran apply")
+            problems.append(
+                f"{rel(root)}: no backend block, so state is a local file on whoever ran apply"
+            )
             continue
         kind, config = backends[0]
         config = config if isinstance(config, dict) else {}
         if kind == "local":
-            problems.append(f"{rel(root)}: backend \"local\" is not shared nor locked")
+            problems.append(f'{rel(root)}: backend "local" is not shared nor locked')
         elif kind == "s3":
             if config.get("encrypt") is not True:
-                problems.append(f"{rel(root)}: s3 backend without encrypt = true (state holds secrets)")
+                problems.append(
+                    f"{rel(root)}: s3 backend without encrypt = true (state holds secrets)"
+                )
             if config.get("use_lockfile") is not True and not config.get("dynamodb_table"):
-                problems.append(f"{rel(root)}: s3 backend without locking (use_lockfile = true, or dynamodb_table)")
+                problems.append(
+                    f"{rel(root)}: s3 backend without locking (use_lockfile = true, or dynamodb_table)"
+                )
             for field in ("bucket", "key", "region"):
                 if not config.get(field):
                     problems.append(f"{rel(root)}: s3 backend without {field}")
             where = (kind, config.get("bucket"), config.get("key"))
             if where in keys:
-                problems.append(f"{rel(root)}: shares its state ({config.get('key')}) with {keys[where]}")
+                problems.append(
+                    f"{rel(root)}: shares its state ({config.get('key')}) with {keys[where]}"
+                )
             keys[where] = rel(root)
     report(
         "rule: each environment keeps its own state in a remote, encrypted backend with locking",
@@ -208,15 +234,21 @@ def test_terraform_variables_and_outputs_documented():
             if body.get("sensitive") is True:
                 sensitive_vars.add(name)
             elif SECRET_NAME.search(name):
-                problems.append(f"{rel(path)}: variable {name} looks secret but is not sensitive = true")
+                problems.append(
+                    f"{rel(path)}: variable {name} looks secret but is not sensitive = true"
+                )
         for path, name, body in blocks(files, "output"):
             body = body or {}
             if not str(body.get("description") or "").strip():
                 problems.append(f"{rel(path)}: output {name} has no description")
             value = str(body.get("value") or "")
             leaks = [v for v in sensitive_vars if re.search(rf"\bvar\.{re.escape(v)}\b", value)]
-            if body.get("sensitive") is not True and (leaks or SECRET_NAME.search(name) or "redis_url" in name):
-                problems.append(f"{rel(path)}: output {name} exposes a secret ({', '.join(leaks) or name}) without sensitive = true")
+            if body.get("sensitive") is not True and (
+                leaks or SECRET_NAME.search(name) or "redis_url" in name
+            ):
+                problems.append(
+                    f"{rel(path)}: output {name} exposes a secret ({', '.join(leaks) or name}) without sensitive = true"
+                )
     report(
         "rule: every variable has a type and a description, every output a description, and secrets are marked sensitive",
         "variables are the module's API: a type catches a wrong value at plan time and a "
@@ -233,23 +265,36 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
         for path, name, body in blocks(files, "provider"):
             for field in ("access_key", "secret_key", "token", "profile"):
                 if field in (body or {}):
-                    problems.append(f"{rel(path)}: provider {name} sets {field}; credentials come from the environment")
+                    problems.append(
+                        f"{rel(path)}: provider {name} sets {field}; credentials come from the environment"
+                    )
         for path, name, body in blocks(files, "variable"):
             if SECRET_NAME.search(name) and "default" in (body or {}):
-                problems.append(f"{rel(path)}: variable {name} has a default value; a secret must come from outside the code")
+                problems.append(
+                    f"{rel(path)}: variable {name} has a default value; a secret must come from outside the code"
+                )
         for path, parsed in files:
             for attr_path, value in walk_values(parsed):
                 text = str(value)
                 if AWS_KEY_ID.search(text):
-                    problems.append(f"{rel(path)}: {'.'.join(attr_path)} contains an AWS access key id")
+                    problems.append(
+                        f"{rel(path)}: {'.'.join(attr_path)} contains an AWS access key id"
+                    )
                 leaf = attr_path[-1] if attr_path else ""
-                if SECRET_NAME.search(leaf) and isinstance(value, str) and value and "${" not in value:
+                if (
+                    SECRET_NAME.search(leaf)
+                    and isinstance(value, str)
+                    and value
+                    and "${" not in value
+                ):
                     problems.append(f"{rel(path)}: {'.'.join(attr_path)} is a literal secret")
     for path in tfvars_files():
         for key, value in parse_tf(path).items():
             literal = [v for v in flat(value) if isinstance(v, str) and v and "${" not in v]
             if SECRET_NAME.search(str(key)) and literal:
-                problems.append(f"{rel(path)}: {key} is set in a committed tfvars file; pass secrets as TF_VAR_{key} from a secret store")
+                problems.append(
+                    f"{rel(path)}: {key} is set in a committed tfvars file; pass secrets as TF_VAR_{key} from a secret store"
+                )
             if any(AWS_KEY_ID.search(v) for v in literal):
                 problems.append(f"{rel(path)}: {key} contains an AWS access key id")
     for root in root_modules():
@@ -257,7 +302,7 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
         scope = Scope(root, files)
         aws = [body for _, name, body in blocks(files, "provider") if name == "aws"]
         if not aws:
-            problems.append(f"{rel(root)}: no provider \"aws\" block")
+            problems.append(f'{rel(root)}: no provider "aws" block')
         for body in aws:
             tags = {}
             for entry in (body or {}).get("default_tags") or []:
@@ -266,10 +311,18 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
             lowered = {str(k).lower(): v for k, v in tags.items()}
             missing = [k for k in ("project", "environment", "managedby") if k not in lowered]
             if missing:
-                problems.append(f"{rel(root)}: provider aws default_tags lack {', '.join(missing)} (has {sorted(tags)})")
+                problems.append(
+                    f"{rel(root)}: provider aws default_tags lack {', '.join(missing)} (has {sorted(tags)})"
+                )
             environment = scope.resolve(lowered.get("environment"))
-            if isinstance(environment, str) and "${" not in environment and environment != root.name:
-                problems.append(f"{rel(root)}: default_tags say Environment = {environment!r} in the {root.name} environment")
+            if (
+                isinstance(environment, str)
+                and "${" not in environment
+                and environment != root.name
+            ):
+                problems.append(
+                    f"{rel(root)}: default_tags say Environment = {environment!r} in the {root.name} environment"
+                )
     report(
         "rule: no credentials in the code or in committed tfvars, and every resource is tagged through provider default_tags with its own environment",
         "a key in a .tf file is a key in git history forever; CI should assume a role with "
@@ -285,7 +338,9 @@ def test_terraform_environments_compose_the_modules():
     roots = root_modules()
     missing_envs = sorted({"dev", "prod"} - {r.name for r in roots})
     if missing_envs:
-        problems.append(f"no environment folder for {', '.join(missing_envs)} under infra/terraform/envs/")
+        problems.append(
+            f"no environment folder for {', '.join(missing_envs)} under infra/terraform/envs/"
+        )
     for name in MODULES:
         folder = terraform_dir() / "modules" / name
         if not any(folder.glob("*.tf")):
@@ -298,7 +353,9 @@ def test_terraform_environments_compose_the_modules():
                 used[(root / source).resolve()] = label
         for name in MODULES:
             if (terraform_dir() / "modules" / name).resolve() not in used:
-                problems.append(f"{rel(root)}: no module block uses modules/{name} (local modules used: {sorted(used.values())})")
+                problems.append(
+                    f"{rel(root)}: no module block uses modules/{name} (local modules used: {sorted(used.values())})"
+                )
     report(
         "rule: each environment (dev and prod) is a root module composing the same local network, cluster, registry and cache modules",
         "environments that share modules differ only in their inputs, so what was tried in dev "
@@ -316,12 +373,16 @@ def test_terraform_nothing_public_and_data_encrypted():
 
         for kind in LONG_LIVED_CREDENTIALS:
             for path, name, _ in resources(files, kind):
-                problems.append(f"{rel(path)}: {kind}.{name} creates long-lived credentials; CI assumes a role with OIDC")
+                problems.append(
+                    f"{rel(path)}: {kind}.{name} creates long-lived credentials; CI assumes a role with OIDC"
+                )
         for path, name, body in resources(files, "aws_eks_cluster"):
             found["aws_eks_cluster"] += 1
             vpc = first_block(body, "vpc_config")
             if vpc.get("endpoint_private_access") is not True:
-                problems.append(f"{rel(path)}: aws_eks_cluster.{name} has no private API endpoint (endpoint_private_access = true)")
+                problems.append(
+                    f"{rel(path)}: aws_eks_cluster.{name} has no private API endpoint (endpoint_private_access = true)"
+                )
             public = vpc.get("endpoint_public_access", True)
             if public is not False:
                 if "public_access_cidrs" not in vpc:
@@ -330,12 +391,18 @@ def test_terraform_nothing_public_and_data_encrypted():
                         f"is {public!r}, true by default) with no public_access_cidrs, which then means 0.0.0.0/0"
                     )
                 elif world(vpc.get("public_access_cidrs")):
-                    problems.append(f"{rel(path)}: aws_eks_cluster.{name} opens its API endpoint to {world(vpc.get('public_access_cidrs'))}")
+                    problems.append(
+                        f"{rel(path)}: aws_eks_cluster.{name} opens its API endpoint to {world(vpc.get('public_access_cidrs'))}"
+                    )
         for path, name, body in resources(files, "aws_security_group"):
             for rule in body.get("ingress") or []:
-                open_to = world((rule or {}).get("cidr_blocks")) + world((rule or {}).get("ipv6_cidr_blocks"))
+                open_to = world((rule or {}).get("cidr_blocks")) + world(
+                    (rule or {}).get("ipv6_cidr_blocks")
+                )
                 if open_to:
-                    problems.append(f"{rel(path)}: aws_security_group.{name} admits {open_to} (the whole internet)")
+                    problems.append(
+                        f"{rel(path)}: aws_security_group.{name} admits {open_to} (the whole internet)"
+                    )
         for path, name, body in resources(files, "aws_security_group_rule"):
             if body.get("type") == "ingress":
                 open_to = world(body.get("cidr_blocks")) + world(body.get("ipv6_cidr_blocks"))
@@ -344,29 +411,43 @@ def test_terraform_nothing_public_and_data_encrypted():
         for path, name, body in resources(files, "aws_vpc_security_group_ingress_rule"):
             open_to = world(body.get("cidr_ipv4")) + world(body.get("cidr_ipv6"))
             if open_to:
-                problems.append(f"{rel(path)}: aws_vpc_security_group_ingress_rule.{name} admits {open_to}")
+                problems.append(
+                    f"{rel(path)}: aws_vpc_security_group_ingress_rule.{name} admits {open_to}"
+                )
         for path, label, body in blocks(files, "module"):
             for arg, value in (body or {}).items():
                 if "cidr" in arg and world(value):
-                    problems.append(f"{rel(path)}: module {label} gets {arg} = {world(value)}, which lets in the whole internet")
+                    problems.append(
+                        f"{rel(path)}: module {label} gets {arg} = {world(value)}, which lets in the whole internet"
+                    )
         for path, name, body in resources(files, "aws_elasticache_replication_group"):
             found["redis"] += 1
             for flag in ("at_rest_encryption_enabled", "transit_encryption_enabled"):
                 if body.get(flag) is not True:
-                    problems.append(f"{rel(path)}: aws_elasticache_replication_group.{name} without {flag} = true")
+                    problems.append(
+                        f"{rel(path)}: aws_elasticache_replication_group.{name} without {flag} = true"
+                    )
             if not body.get("auth_token"):
-                problems.append(f"{rel(path)}: aws_elasticache_replication_group.{name} without auth_token: anyone who reaches it can read every event")
+                problems.append(
+                    f"{rel(path)}: aws_elasticache_replication_group.{name} without auth_token: anyone who reaches it can read every event"
+                )
         # A serverless cache is always encrypted at rest and in transit.
         found["redis"] += len(list(resources(files, "aws_elasticache_serverless_cache")))
         for path, name, body in resources(files, "aws_elasticache_cluster"):
             if not body.get("replication_group_id"):
-                problems.append(f"{rel(path)}: aws_elasticache_cluster.{name} is a single-node Redis without encryption at rest; use a replication group")
+                problems.append(
+                    f"{rel(path)}: aws_elasticache_cluster.{name} is a single-node Redis without encryption at rest; use a replication group"
+                )
         for path, name, body in resources(files, "aws_ecr_repository"):
             found["aws_ecr_repository"] += 1
             if str(body.get("image_tag_mutability", "MUTABLE")).upper() != "IMMUTABLE":
-                problems.append(f"{rel(path)}: aws_ecr_repository.{name} allows tags to be overwritten (set image_tag_mutability = \"IMMUTABLE\")")
+                problems.append(
+                    f'{rel(path)}: aws_ecr_repository.{name} allows tags to be overwritten (set image_tag_mutability = "IMMUTABLE")'
+                )
             if first_block(body, "image_scanning_configuration").get("scan_on_push") is not True:
-                problems.append(f"{rel(path)}: aws_ecr_repository.{name} does not scan images on push")
+                problems.append(
+                    f"{rel(path)}: aws_ecr_repository.{name} does not scan images on push"
+                )
     for kind, count in found.items():
         if not count:
             what = "an ElastiCache replication group for Redis" if kind == "redis" else f"an {kind}"

@@ -19,6 +19,28 @@ resource "aws_vpc_security_group_ingress_rule" "redis" {
   to_port           = 6379
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+# The cache's data at rest (the event streams and payment records) is encrypted with a key the
+# account owns, rotates and can revoke, not with the AWS-owned default key. In a key policy "*"
+# as the resource means this key; the statement is the default key policy, written out.
+resource "aws_kms_key" "cache" {
+  description             = "Encryption at rest of the ${var.name} Redis replication group"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AccountAdministersTheKey"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+}
+
 resource "aws_elasticache_replication_group" "this" {
   replication_group_id       = var.name
   description                = "Event streams and service data for ${var.name}"
@@ -32,6 +54,7 @@ resource "aws_elasticache_replication_group" "this" {
   subnet_group_name          = aws_elasticache_subnet_group.this.name
   security_group_ids         = [aws_security_group.redis.id]
   at_rest_encryption_enabled = true
+  kms_key_id                 = aws_kms_key.cache.arn
   transit_encryption_enabled = true
   auth_token                 = var.auth_token
   snapshot_retention_limit   = 7

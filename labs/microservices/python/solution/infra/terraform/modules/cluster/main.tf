@@ -18,16 +18,69 @@ resource "aws_iam_role_policy_attachment" "cluster" {
   policy_arn = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_root = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
+  log_group    = "/aws/eks/${var.name}/cluster"
+}
+
+# Key policies. In a key policy "*" as the resource means this key. The first statement is the
+# key's default policy written out: administration stays with the account's IAM policies, so the
+# key can always be changed or deleted.
+locals {
+  account_administers_the_key = {
+    Sid       = "AccountAdministersTheKey"
+    Effect    = "Allow"
+    Principal = { AWS = local.account_root }
+    Action    = "kms:*"
+    Resource  = "*"
+  }
+}
+
 # Kubernetes Secrets are envelope-encrypted with a key we own and rotate.
 resource "aws_kms_key" "secrets" {
   description             = "Envelope encryption of Kubernetes Secrets in ${var.name}"
   enable_key_rotation     = true
   deletion_window_in_days = 30
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [local.account_administers_the_key]
+  })
+}
+
+# Control plane logs (the audit log included) are encrypted with their own key, which
+# CloudWatch Logs may use for this log group only.
+resource "aws_kms_key" "logs" {
+  description             = "Encryption of the control plane logs of ${var.name}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      local.account_administers_the_key,
+      {
+        Sid       = "CloudWatchLogsUsesTheKeyForTheClusterLogGroup"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnEquals = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group}"
+          }
+        }
+      },
+    ]
+  })
 }
 
 resource "aws_cloudwatch_log_group" "control_plane" {
-  name              = "/aws/eks/${var.name}/cluster"
+  name              = local.log_group
   retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.logs.arn
 }
 
 resource "aws_eks_cluster" "this" {
@@ -53,7 +106,8 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
-  enabled_cluster_log_types = ["api", "audit", "authenticator"]
+  # Every control plane log: the audit log answers "who did what", the others explain an outage.
+  enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
   depends_on = [
     aws_iam_role_policy_attachment.cluster,

@@ -41,6 +41,11 @@ variable "node_max_size" {
 
 variable "log_retention_days" {
   type        = number
-  description = "Days to keep control plane logs."
-  default     = 90
+  description = "Days to keep control plane logs; the audit log is kept a year at least (PCI DSS 10.5.1)."
+  default     = 365
+
+  validation {
+    condition     = var.log_retention_days >= 365
+    error_message = "Keep control plane logs for at least 365 days."
+  }
 }

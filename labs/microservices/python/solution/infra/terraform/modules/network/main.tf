@@ -1,6 +1,8 @@
 locals {
   zone_count = length(var.availability_zones)
   nat_count  = var.single_nat_gateway ? 1 : local.zone_count
+
+  flow_log_group = "/vpc/${var.name}/flow-logs"
 }
 
 resource "aws_vpc" "this" {
@@ -10,6 +12,16 @@ resource "aws_vpc" "this" {
 
   tags = {
     Name = "${var.name}-vpc"
+  }
+}
+
+# The default security group of a VPC allows all traffic between its members. Nothing here uses
+# it; taking over it with no rules means a resource created without a security group gets none.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+
+  tags = {
+    Name = "${var.name}-default-deny"
   }
 }
 
@@ -117,8 +129,45 @@ resource "aws_flow_log" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "flow" {
-  name              = "/vpc/${var.name}/flow-logs"
-  retention_in_days = 30
+  name              = local.flow_log_group
+  retention_in_days = 365
+  kms_key_id        = aws_kms_key.flow_logs.arn
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+# The flow log key. In a key policy "*" as the resource means this key: the account administers
+# it (the default key policy, written out), CloudWatch Logs uses it for this log group only.
+resource "aws_kms_key" "flow_logs" {
+  description             = "Encryption of the VPC flow logs of ${var.name}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministersTheKey"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsUsesTheKeyForTheFlowLogGroup"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnEquals = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_log_group}"
+          }
+        }
+      },
+    ]
+  })
 }
 
 data "aws_iam_policy_document" "flow_assume" {
