@@ -33,7 +33,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -o DPkg::Lock::Timeout=600 -y -qq \
     --no-install-recommends "${need[@]}" >/dev/null || fail "apt-get install ${need[*]}"
 fi
-say "$(podman --version), $(runc --version | head -1), debootstrap $(dpkg-query -W -f '${Version}' debootstrap)"
 
 # 2. Podman configured for this machine, its storage under the work folder: runc as the runtime,
 # cgroupfs (no systemd here), and ulimits within this machine's hard limits (Podman's defaults
@@ -61,14 +60,13 @@ events_logger = "file"
 EOF
 export CONTAINERS_STORAGE_CONF="$conf/storage.conf" CONTAINERS_CONF="$conf/containers.conf"
 export TMPDIR="$work/tmp"
+say "$(podman --version), $(runc --version | head -1), debootstrap $(dpkg-query -W -f '${Version}' debootstrap)"
 say "podman storage: $work/storage (runtime runc, ulimits nofile=$nofile nproc=$nproc)"
 
 # Everything started here carries the label io.lab.stacks=1 and lives in this storage: on any
 # exit, remove what is left of it.
 cleanup() {
-  local ids
-  ids=$(podman ps -aq --filter label=io.lab.stacks=1 2>/dev/null || true)
-  [ -n "$ids" ] && podman rm -f -t 2 $ids >/dev/null 2>&1 || true
+  podman ps -aq --filter label=io.lab.stacks=1 2>/dev/null | xargs -r podman rm -f -t 2 >/dev/null 2>&1 || true
   podman network ls -q --filter label=io.lab.stacks=1 2>/dev/null | xargs -r podman network rm -f >/dev/null 2>&1 || true
   podman volume ls -q 2>/dev/null | grep '^stacks-' | xargs -r podman volume rm -f >/dev/null 2>&1 || true
 }

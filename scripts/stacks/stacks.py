@@ -20,7 +20,9 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,14 +48,27 @@ def log(msg: str) -> None:
     print(f"[stacks {int(t // 60):02d}:{t % 60:04.1f}] {msg}", flush=True)
 
 
-def run(cmd: list[str], *, check: bool = True, quiet: bool = False, cwd: Path | None = None,
-        timeout: float | None = None, show: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str],
+    *,
+    check: bool = True,
+    quiet: bool = False,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    show: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run a command; its output goes to the log unless quiet (then only on failure)."""
     if show:
         log("$ " + " ".join(_quote(c) for c in cmd))
     try:
-        proc = subprocess.run(cmd, cwd=cwd, text=True, timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.run(
+            cmd,
+            cwd=cwd,
+            text=True,
+            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
     except subprocess.TimeoutExpired as exc:
         raise Failure(f"timed out after {timeout}s: {' '.join(cmd)}") from exc
     if not quiet and proc.stdout:
@@ -70,7 +85,7 @@ def _quote(s: str) -> str:
     return s if re.fullmatch(r"[\w@%+=:,./-]+", s) else "'" + s.replace("'", "'\\''") + "'"
 
 
-def podman(*args: str, **kw) -> subprocess.CompletedProcess[str]:
+def podman(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
     return run(["podman", *args], **kw)
 
 
@@ -109,10 +124,21 @@ class Bases:
             if not done.exists():
                 shutil.rmtree(rootfs, ignore_errors=True)
                 cache.mkdir(parents=True, exist_ok=True)
-                log("debootstrap: a minimal Debian bookworm from this machine's own apt mirror "
-                    f"({mirror})")
-                run(["debootstrap", "--variant=minbase", "--include=ca-certificates", "bookworm",
-                     str(rootfs), mirror], quiet=True)
+                log(
+                    "debootstrap: a minimal Debian bookworm from this machine's own apt mirror "
+                    f"({mirror})"
+                )
+                run(
+                    [
+                        "debootstrap",
+                        "--variant=minbase",
+                        "--include=ca-certificates",
+                        "bookworm",
+                        str(rootfs),
+                        mirror,
+                    ],
+                    quiet=True,
+                )
                 done.touch()
             # The image uses the same apt sources as this machine (main, updates, security).
             host_sources = Path("/etc/apt/sources.list.d/debian.sources")
@@ -125,27 +151,52 @@ class Bases:
                 # whose CA only its own trust store holds: the image trusts it too, or pip, uv
                 # and cargo inside builds fail certificate checks.
                 for i, pem in enumerate(extra):
-                    (rootfs / f"usr/local/share/ca-certificates/stacks-host-{i}.crt").write_text(pem + "\n")
-                run(["env", "TMPDIR=/tmp", "chroot", str(rootfs), "update-ca-certificates"], quiet=True)
-                log(f"added {len(extra)} CA certificate(s) that this machine trusts beyond "
-                    "Debian's set to the image's trust store")
+                    (rootfs / f"usr/local/share/ca-certificates/stacks-host-{i}.crt").write_text(
+                        pem + "\n"
+                    )
+                run(
+                    ["env", "TMPDIR=/tmp", "chroot", str(rootfs), "update-ca-certificates"],
+                    quiet=True,
+                )
+                log(
+                    f"added {len(extra)} CA certificate(s) that this machine trusts beyond "
+                    "Debian's set to the image's trust store"
+                )
             run(["env", "TMPDIR=/tmp", "chroot", str(rootfs), "apt-get", "clean"], quiet=True)
             run(["tar", "-C", str(rootfs), "-cf", str(tarball) + ".part", "."], quiet=True)
             os.replace(str(tarball) + ".part", tarball)
             shutil.rmtree(rootfs)
             done.unlink()
         # SSL_CERT_FILE points tools with their own root set (uv) at the system trust store.
-        podman("import", "--change", 'CMD ["/bin/bash"]', "--change",
-               "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", str(tarball), self.debian,
-               quiet=True)
+        podman(
+            "import",
+            "--change",
+            'CMD ["/bin/bash"]',
+            "--change",
+            "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+            str(tarball),
+            self.debian,
+            quiet=True,
+        )
         return self.debian
 
     def build_local(self, ref: str, containerfile: str, context: Path, *args: str) -> str:
         if image_exists(ref):
             return ref
         base = self.ensure_debian() if containerfile != "uv" else self.ensure_python()
-        podman("build", "--pull=never", "-f", str(IMAGES / f"{containerfile}.Containerfile"),
-               "--build-arg", f"BASE={base}", *args, "-t", ref, str(context), quiet=True)
+        podman(
+            "build",
+            "--pull=never",
+            "-f",
+            str(IMAGES / f"{containerfile}.Containerfile"),
+            "--build-arg",
+            f"BASE={base}",
+            *args,
+            "-t",
+            ref,
+            str(context),
+            quiet=True,
+        )
         return ref
 
     def ensure_python(self) -> str:
@@ -165,16 +216,22 @@ class Bases:
         (context / "rust" / "bin").mkdir(parents=True)
         for tool in ("cargo", "rustc"):
             _link(sysroot / "bin" / tool, context / "rust" / "bin" / tool)
-        run(["cp", "-al", str(sysroot / "lib"), str(context / "rust" / "lib")], quiet=True, show=False,
-            check=False).returncode == 0 or run(
-            ["cp", "-a", str(sysroot / "lib"), str(context / "rust" / "lib")], quiet=True)
+        run(
+            ["cp", "-al", str(sysroot / "lib"), str(context / "rust" / "lib")],
+            quiet=True,
+            show=False,
+            check=False,
+        ).returncode == 0 or run(
+            ["cp", "-a", str(sysroot / "lib"), str(context / "rust" / "lib")], quiet=True
+        )
         ref = self.build_local(self.rust, "rust", context)
         shutil.rmtree(context)
         return ref
 
     def ensure_uv(self, version: str) -> str:
-        return self.build_local(f"localhost/stacks/uv:{version}", "uv", IMAGES,
-                                "--build-arg", f"UV_VERSION={version}")
+        return self.build_local(
+            f"localhost/stacks/uv:{version}", "uv", IMAGES, "--build-arg", f"UV_VERSION={version}"
+        )
 
     def pullable(self, ref: str) -> bool:
         """Try the upstream image once per run; say so when it cannot be had."""
@@ -204,7 +261,10 @@ class Bases:
         elif repo == "redis":
             local, what = self.ensure_redis(), "Debian bookworm's redis-server 7.0"
         elif repo == "ghcr.io/astral-sh/uv" and re.fullmatch(r"\d+\.\d+\.\d+", tag):
-            local, what = self.ensure_uv(tag), f"uv {tag} from its wheel on the Python package index"
+            local, what = (
+                self.ensure_uv(tag),
+                f"uv {tag} from its wheel on the Python package index",
+            )
         else:
             return None
         if ref not in self.said:
@@ -226,7 +286,7 @@ def strip_ref(ref: str) -> str:
     ref = ref.split("@", 1)[0]
     for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
         if ref.startswith(prefix):
-            ref = ref[len(prefix):]
+            ref = ref[len(prefix) :]
     if ":" not in ref.rsplit("/", 1)[-1]:
         ref += ":latest"
     return ref
@@ -238,8 +298,9 @@ def host_rust_version() -> str:
 
 
 def debian_mirror() -> str:
-    out = run(["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE)"],
-              quiet=True, show=False).stdout
+    out = run(
+        ["apt-get", "indextargets", "--format", "$(REPO_URI) $(RELEASE)"], quiet=True, show=False
+    ).stdout
     for line in out.splitlines():
         uri, _, release = line.partition(" ")
         if release == "bookworm":
@@ -277,8 +338,9 @@ class BuildPlan:
     log_dir: Path = Path(".")
 
 
-def plan_build(bases: Bases, dockerfile: Path, context: Path, tag: str,
-               compose_args: dict[str, str]) -> BuildPlan:
+def plan_build(
+    bases: Bases, dockerfile: Path, context: Path, tag: str, compose_args: dict[str, str]
+) -> BuildPlan:
     """Read a Dockerfile's ARGs and FROM/COPY --from images; substitute local bases for the
     upstream ones that cannot be pulled: by build argument (ARG *_IMAGE) when the Dockerfile
     declares one, otherwise by tagging the local image under the upstream name."""
@@ -313,21 +375,31 @@ def plan_build(bases: Bases, dockerfile: Path, context: Path, tag: str,
             continue
         local = bases.substitute(image)
         if local is None:
-            raise Failure(f"podman build -f {dockerfile}: base image {image} cannot be pulled and "
-                          "has no local stand-in")
+            raise Failure(
+                f"podman build -f {dockerfile}: base image {image} cannot be pulled and "
+                "has no local stand-in"
+            )
         if arg is not None:
+            if plan.build_args.get(arg) == local:
+                continue
             plan.build_args[arg] = local
-            log(f"  {dockerfile.name}: --build-arg {arg}={local} (the Dockerfile declares ARG {arg})")
+            log(
+                f"  {dockerfile.name}: --build-arg {arg}={local} "
+                f"(the Dockerfile declares ARG {arg})"
+            )
         elif "@" in image:
             raise Failure(
                 f"podman build -f {dockerfile}: FROM {image} is pinned by digest without an "
                 "ARG *_IMAGE to override it, so no local image can stand in (fix: declare "
-                f"`ARG SOME_IMAGE={image}` and use `FROM ${{SOME_IMAGE}}`)")
+                f"`ARG SOME_IMAGE={image}` and use `FROM ${{SOME_IMAGE}}`)"
+            )
         elif qualify(image) not in bases.tagged:
             bases.tagged.add(qualify(image))
             podman("tag", local, qualify(image), quiet=True)
-            log(f"  {dockerfile.name}: no ARG *_IMAGE for {image}: the local image is tagged "
-                f"under that name")
+            log(
+                f"  {dockerfile.name}: no ARG *_IMAGE for {image}: the local image is tagged "
+                f"under that name"
+            )
     return plan
 
 
@@ -348,7 +420,7 @@ class Stack:
     name: str
     repo: Path
     compose_file: Path
-    spec: dict
+    spec: dict[str, Any]
     images: dict[str, str] = field(default_factory=dict)  # service -> image to run
     skipped: dict[str, str] = field(default_factory=dict)  # service -> why
     healthy: set[str] = field(default_factory=set)
@@ -360,8 +432,9 @@ class Stack:
     def container(self, service: str) -> str:
         return f"stacks-{self.name}-{service}"
 
-    def services(self) -> dict[str, dict]:
-        return self.spec.get("services", {})
+    def services(self) -> dict[str, dict[str, Any]]:
+        services: dict[str, dict[str, Any]] = self.spec.get("services") or {}
+        return services
 
 
 def load_stack(name: str, repo: Path) -> Stack | None:
@@ -385,7 +458,9 @@ def build_stack(bases: Bases, stack: Stack) -> None:
             if isinstance(compose_args, list):
                 compose_args = dict(a.split("=", 1) for a in compose_args)
             tag = f"localhost/{stack.name}-{service}:stacks"
-            plan = plan_build(bases, dockerfile, context, tag, {k: str(v) for k, v in compose_args.items()})
+            plan = plan_build(
+                bases, dockerfile, context, tag, {k: str(v) for k, v in compose_args.items()}
+            )
             build_image(plan)
             built.add(dockerfile)
             stack.images[service] = tag
@@ -412,8 +487,19 @@ def build_image(plan: BuildPlan) -> None:
     t = time.monotonic()
     # Docker's image format, not OCI's: OCI images have no HEALTHCHECK and Podman drops it.
     # The build's own output goes to a log file (its last lines to this log when it fails).
-    cmd = ["podman", "build", "--format", "docker", "--pull=never", "-f", str(plan.dockerfile),
-           *args, "-t", plan.tag, str(plan.context)]
+    cmd = [
+        "podman",
+        "build",
+        "--format",
+        "docker",
+        "--pull=never",
+        "-f",
+        str(plan.dockerfile),
+        *args,
+        "-t",
+        plan.tag,
+        str(plan.context),
+    ]
     log("$ " + " ".join(_quote(c) for c in cmd))
     logfile = plan.log_dir / (plan.tag.split("/")[-1].replace(":", "_") + ".log")
     logfile.parent.mkdir(parents=True, exist_ok=True)
@@ -425,8 +511,10 @@ def build_image(plan: BuildPlan) -> None:
     if code != 0:
         print("\n".join(lines[-60:]), flush=True)
         raise Failure(f"exit {code}: {' '.join(_quote(c) for c in cmd)} (full output: {logfile})")
-    log(f"built {plan.tag} from {plan.dockerfile.relative_to(plan.context.parent)} in "
-        f"{time.monotonic() - t:.0f}s ({steps} steps, {cached} from cache; output: {logfile.name})")
+    log(
+        f"built {plan.tag} from {plan.dockerfile.relative_to(plan.context.parent)} in "
+        f"{time.monotonic() - t:.0f}s ({steps} steps, {cached} from cache; output: {logfile.name})"
+    )
 
 
 def start_order(stack: Stack) -> list[str]:
@@ -446,7 +534,7 @@ def start_order(stack: Stack) -> list[str]:
     return order
 
 
-def depends_on(spec: dict) -> dict[str, str]:
+def depends_on(spec: dict[str, Any]) -> dict[str, str]:
     deps = spec.get("depends_on") or {}
     if isinstance(deps, list):
         return {d: "service_started" for d in deps}
@@ -474,12 +562,27 @@ def start_stack(stack: Stack) -> None:
         log(f"started {service} ({stack.images[service]})")
 
 
-def run_args(stack: Stack, service: str, spec: dict) -> list[str]:
-    args = ["run", "-d", "--name", stack.container(service), "--label", LABEL,
-            "--network", stack.network, "--network-alias", service, "--hostname", service]
+def run_args(stack: Stack, service: str, spec: dict[str, Any]) -> list[str]:
+    args = [
+        "run",
+        "-d",
+        "--name",
+        stack.container(service),
+        "--label",
+        LABEL,
+        "--network",
+        stack.network,
+        "--network-alias",
+        service,
+        "--hostname",
+        service,
+    ]
     for env_file in _list(spec.get("env_file")):
-        path, required = (env_file, True) if isinstance(env_file, str) else (
-            env_file["path"], env_file.get("required", True))
+        path, required = (
+            (env_file, True)
+            if isinstance(env_file, str)
+            else (env_file["path"], env_file.get("required", True))
+        )
         full = stack.repo / path
         if full.exists():
             args += ["--env-file", str(full)]
@@ -501,8 +604,11 @@ def run_args(stack: Stack, service: str, spec: dict) -> list[str]:
     secrets = stack.spec.get("secrets") or {}
     for secret in _list(spec.get("secrets")):
         name = secret if isinstance(secret, str) else secret["source"]
-        target = f"/run/secrets/{name}" if isinstance(secret, str) else secret.get(
-            "target", f"/run/secrets/{name}")
+        target = (
+            f"/run/secrets/{name}"
+            if isinstance(secret, str)
+            else secret.get("target", f"/run/secrets/{name}")
+        )
         source = (stack.repo / secrets[name]["file"]).resolve()
         args += ["-v", f"{source}:{target}:ro"]
     hc = spec.get("healthcheck")
@@ -515,9 +621,12 @@ def run_args(stack: Stack, service: str, spec: dict) -> list[str]:
                 args += ["--health-cmd", test[1]]
             elif isinstance(test, str):
                 args += ["--health-cmd", test]
-        for key, flag in (("interval", "--health-interval"), ("timeout", "--health-timeout"),
-                          ("retries", "--health-retries"),
-                          ("start_period", "--health-start-period")):
+        for key, flag in (
+            ("interval", "--health-interval"),
+            ("timeout", "--health-timeout"),
+            ("retries", "--health-retries"),
+            ("start_period", "--health-start-period"),
+        ):
             if key in hc:
                 args += [flag, str(hc[key])]
     if spec.get("user"):
@@ -531,7 +640,7 @@ def run_args(stack: Stack, service: str, spec: dict) -> list[str]:
     return args
 
 
-def mount(stack: Stack, volume: str | dict) -> str:
+def mount(stack: Stack, volume: str | dict[str, Any]) -> str:
     if isinstance(volume, dict):
         source, target = volume.get("source", ""), volume["target"]
         opts = ":ro" if volume.get("read_only") else ""
@@ -546,15 +655,21 @@ def mount(stack: Stack, volume: str | dict) -> str:
     return f"{source}:{target}{opts}"
 
 
-def _list(value) -> list:
+def _list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
 def has_healthcheck(stack: Stack, service: str) -> bool:
-    proc = podman("inspect", "--format", "{{json .Config.Healthcheck}}", stack.container(service),
-                  quiet=True, show=False)
+    proc = podman(
+        "inspect",
+        "--format",
+        "{{json .Config.Healthcheck}}",
+        stack.container(service),
+        quiet=True,
+        show=False,
+    )
     return proc.stdout.strip() not in ("", "null", "<nil>", "{}")
 
 
@@ -565,29 +680,48 @@ def wait_healthy(stack: Stack, service: str, timeout: float = 90) -> None:
     tries = 0
     while True:
         tries += 1
-        proc = podman("healthcheck", "run", stack.container(service), check=False, quiet=True,
-                      show=False)
+        proc = podman(
+            "healthcheck", "run", stack.container(service), check=False, quiet=True, show=False
+        )
         if proc.returncode == 0:
             stack.healthy.add(service)
             log(f"healthy: {service} (its health check passed, try {tries})")
             return
-        state = podman("inspect", "--format", "{{.State.Status}}", stack.container(service),
-                       check=False, quiet=True, show=False).stdout.strip()
+        state = podman(
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            stack.container(service),
+            check=False,
+            quiet=True,
+            show=False,
+        ).stdout.strip()
         if state != "running" or time.monotonic() > deadline:
             podman("logs", "--tail", "40", stack.container(service), check=False)
-            raise Failure(f"podman healthcheck run {stack.container(service)}: not healthy "
-                          f"after {tries} tries (container {state})")
+            raise Failure(
+                f"podman healthcheck run {stack.container(service)}: not healthy "
+                f"after {tries} tries (container {state})"
+            )
         time.sleep(1)
 
 
 def teardown(stack: Stack) -> None:
-    ids = podman("ps", "-aq", "--filter", f"network={stack.network}", check=False, quiet=True,
-                 show=False).stdout.split()
+    ids = podman(
+        "ps", "-aq", "--filter", f"network={stack.network}", check=False, quiet=True, show=False
+    ).stdout.split()
     if ids:
         podman("rm", "-f", "-t", "2", *ids, check=False, quiet=True)
     podman("network", "rm", "-f", stack.network, check=False, quiet=True)
-    vols = podman("volume", "ls", "-q", "--filter", f"name=stacks-{stack.name}_", check=False,
-                  quiet=True, show=False).stdout.split()
+    vols = podman(
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        f"name=stacks-{stack.name}_",
+        check=False,
+        quiet=True,
+        show=False,
+    ).stdout.split()
     if vols:
         podman("volume", "rm", "-f", *vols, check=False, quiet=True)
 
@@ -596,8 +730,13 @@ def teardown(stack: Stack) -> None:
 # Real requests.
 
 
-def http(method: str, url: str, body: dict | None = None, headers: dict | None = None,
-         expect: tuple[int, ...] = (200,)) -> tuple[int, object, object]:
+def http(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    expect: tuple[int, ...] = (200,),
+) -> tuple[int, Message, Any]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     if data is not None:
@@ -610,7 +749,7 @@ def http(method: str, url: str, body: dict | None = None, headers: dict | None =
     except OSError as exc:
         raise Failure(f"{method} {url}: {exc}") from exc
     try:
-        payload: object = json.loads(raw) if raw else None
+        payload: Any = json.loads(raw) if raw else None
     except ValueError:
         payload = raw.decode(errors="replace")[:200]
     shown = (json.dumps(payload) if not isinstance(payload, str) else payload)[:120]
@@ -664,8 +803,11 @@ def check_rate_limiter(stack: Stack) -> None:
     # Rate-limited requests until the limiter says no: the counters live in the real Redis.
     denied = None
     for i in range(1, 301):
-        status, hdrs, _ = http("GET", base + "/api/ping", expect=(200, 429)) if i == 1 else \
-            _quiet_get(base + "/api/ping")
+        status, hdrs, _ = (
+            http("GET", base + "/api/ping", expect=(200, 429))
+            if i == 1
+            else _quiet_get(base + "/api/ping")
+        )
         if status == 429:
             denied = (i, hdrs.get("Retry-After"))
             break
@@ -674,13 +816,17 @@ def check_rate_limiter(stack: Stack) -> None:
     log(f"  GET {base}/api/ping -> 429 at request {denied[0]} (Retry-After: {denied[1]})")
     keys = redis_cli(stack, "--scan")
     if not keys:
-        raise Failure("redis-cli --scan in the redis container: no keys, so the limiter does not "
-                      "use this Redis")
-    log(f"  redis-cli --scan (redis container) -> {len(keys.splitlines())} key(s), e.g. "
-        f"{keys.splitlines()[0]}")
+        raise Failure(
+            "redis-cli --scan in the redis container: no keys, so the limiter does not "
+            "use this Redis"
+        )
+    log(
+        f"  redis-cli --scan (redis container) -> {len(keys.splitlines())} key(s), e.g. "
+        f"{keys.splitlines()[0]}"
+    )
 
 
-def _quiet_get(url: str) -> tuple[int, object, None]:
+def _quiet_get(url: str) -> tuple[int, Message, None]:
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
             return resp.status, resp.headers, None
@@ -690,23 +836,27 @@ def _quiet_get(url: str) -> tuple[int, object, None]:
 
 def check_microservices(stack: Stack) -> None:
     urls = {svc: published(stack, svc, 8000) for svc in ("users", "payments", "notifications")}
-    for svc, base in urls.items():
+    for base in urls.values():
         wait_http(base + "/healthz")
         http("GET", base + "/healthz")
         http("GET", base + "/readyz")
     email = f"stacks-{uuid.uuid4().hex[:8]}@example.com"
-    _, _, user = http("POST", urls["users"] + "/users", {"email": email, "name": "Stacks Check"},
-                      expect=(201,))
+    _, _, user = http(
+        "POST", urls["users"] + "/users", {"email": email, "name": "Stacks Check"}, expect=(201,)
+    )
     user_id = user["id"]
     http("GET", f"{urls['users']}/users/{user_id}")
     payment = {"user_id": user_id, "amount_cents": 1250, "currency": "EUR"}
     key = {"Idempotency-Key": f"stacks-{uuid.uuid4().hex}"}
     _, _, paid = http("POST", urls["payments"] + "/payments", payment, headers=key, expect=(201,))
-    _, hdrs, again = http("POST", urls["payments"] + "/payments", payment, headers=key,
-                          expect=(201,))
+    _, hdrs, again = http(
+        "POST", urls["payments"] + "/payments", payment, headers=key, expect=(201,)
+    )
     if again != paid or hdrs.get("Idempotent-Replayed") != "true":
-        raise Failure(f"POST {urls['payments']}/payments: the same Idempotency-Key did not "
-                      "replay the first answer")
+        raise Failure(
+            f"POST {urls['payments']}/payments: the same Idempotency-Key did not "
+            "replay the first answer"
+        )
     log("  the second POST with the same Idempotency-Key replayed the first payment")
     deadline = time.monotonic() + 30
     while True:
@@ -716,12 +866,16 @@ def check_microservices(stack: Stack) -> None:
             log(f"  the notification worker handled payment {paid['id']} from the Redis stream")
             break
         if time.monotonic() > deadline:
-            raise Failure(f"GET {urls['notifications']}/notifications?user_id={user_id}: no "
-                          f"notification for payment {paid['id']} after 30s")
+            raise Failure(
+                f"GET {urls['notifications']}/notifications?user_id={user_id}: no "
+                f"notification for payment {paid['id']} after 30s"
+            )
         time.sleep(1)
     if len(items) != 1:
-        raise Failure(f"notifications for user {user_id}: {len(items)}, expected exactly 1 "
-                      "(the replayed payment must not notify twice)")
+        raise Failure(
+            f"notifications for user {user_id}: {len(items)}, expected exactly 1 "
+            "(the replayed payment must not notify twice)"
+        )
 
 
 CHECKS = {"rate-limiter": check_rate_limiter, "microservices": check_microservices}
@@ -745,15 +899,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--lab-bin", type=Path, required=True)
-    parser.add_argument("--only", action="append", default=[],
-                        help="lab/track to run (repeatable); all when absent")
+    parser.add_argument(
+        "--only", action="append", default=[], help="lab/track to run (repeatable); all when absent"
+    )
     opts = parser.parse_args()
     work = opts.work.resolve()
     bases = Bases(work)
     stacks: list[Stack] = []
     results: list[str] = []
 
-    def on_signal(signum, _frame):
+    def on_signal(signum: int, _frame: object) -> None:
         raise Failure(f"interrupted by signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -784,8 +939,10 @@ def main() -> int:
             log(f"== {name}: requests")
             CHECKS[lab](stack)
             teardown(stack)
-            log(f"== {name}: served (build {t1 - t0:.0f}s, run and checks "
-                f"{time.monotonic() - t1:.0f}s); stopped")
+            log(
+                f"== {name}: served (build {t1 - t0:.0f}s, run and checks "
+                f"{time.monotonic() - t1:.0f}s); stopped"
+            )
             skipped = "".join(f"; not started: {s} ({why})" for s, why in stack.skipped.items())
             results.append(f"{name}: served{skipped}")
     except Failure as exc:
