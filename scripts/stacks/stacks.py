@@ -260,6 +260,14 @@ class Bases:
             local, what = self.ensure_debian(), "Debian bookworm from debootstrap (minbase)"
         elif repo == "redis":
             local, what = self.ensure_redis(), "Debian bookworm's redis-server 7.0"
+        elif repo in ("prom/prometheus", "quay.io/prometheus/prometheus"):
+            local = self.build_local("localhost/stacks/prometheus:bookworm", "prometheus", IMAGES)
+            what = "Debian bookworm's prometheus 2.42"
+        elif repo in ("prom/alertmanager", "quay.io/prometheus/alertmanager"):
+            local = self.build_local(
+                "localhost/stacks/alertmanager:bookworm", "alertmanager", IMAGES
+            )
+            what = "Debian bookworm's prometheus-alertmanager 0.25"
         elif repo == "ghcr.io/astral-sh/uv" and re.fullmatch(r"\d+\.\d+\.\d+", tag):
             local, what = (
                 self.ensure_uv(tag),
@@ -876,6 +884,36 @@ def check_microservices(stack: Stack) -> None:
             f"notifications for user {user_id}: {len(items)}, expected exactly 1 "
             "(the replayed payment must not notify twice)"
         )
+    if "prometheus" in stack.images:
+        check_prometheus(stack, expect_up=3)
+    if "alertmanager" in stack.images:
+        base = published(stack, "alertmanager", 9093)
+        wait_http(base + "/-/ready")
+        http("GET", base + "/-/ready")
+
+
+def check_prometheus(stack: Stack, expect_up: int) -> None:
+    """Prometheus is ready, has loaded its alerting rules, and scrapes every service."""
+    base = published(stack, "prometheus", 9090)
+    wait_http(base + "/-/ready")
+    http("GET", base + "/-/ready")
+    _, _, rules = http("GET", base + "/api/v1/rules")
+    groups = rules["data"]["groups"]
+    count = sum(len(g["rules"]) for g in groups)
+    if not count:
+        raise Failure(f"GET {base}/api/v1/rules: no rules loaded")
+    log(f"  Prometheus loaded {count} rule(s) in {len(groups)} group(s)")
+    query = base + "/api/v1/query?query=up"
+    deadline = time.monotonic() + 60
+    while True:
+        _, _, answer = http("GET", query)
+        up = [r["metric"].get("instance") for r in answer["data"]["result"] if r["value"][1] == "1"]
+        if len(up) >= expect_up:
+            log(f"  Prometheus scrapes {', '.join(sorted(up))}: up")
+            return
+        if time.monotonic() > deadline:
+            raise Failure(f"GET {query}: {len(up)} target(s) up after 60s, expected {expect_up}")
+        time.sleep(3)
 
 
 CHECKS = {"rate-limiter": check_rate_limiter, "microservices": check_microservices}
@@ -945,6 +983,8 @@ def main() -> int:
             )
             skipped = "".join(f"; not started: {s} ({why})" for s, why in stack.skipped.items())
             results.append(f"{name}: served{skipped}")
+        if not stacks:
+            raise Failure(f"--only {' '.join(opts.only)}: no such lab/track among {STACKS}")
     except Failure as exc:
         failed = True
         log(f"FAILED: {exc}")
