@@ -80,9 +80,8 @@ def test_concurrent_registrations_with_one_email_create_one_user(redis_client, n
     assert statuses == [201, 409], (
         "rule: one email, one user, even when two replicas register it at the same moment: one "
         "answers 201, the other 409. Why: reading 'is the email free?' and then writing it is two "
-        "steps another replica can run between; claim the email in one atomic step (SET NX). "
-        f"Here the second registration ran between the first one's read and write: {show(a)}; "
-        f"{show(b)}"
+        "steps another replica can run between; claim the email in one atomic step (SET NX). Here "
+        f"the second registration ran between the first one's read and write: {show(a)}; {show(b)}"
     )
 
 
@@ -378,14 +377,9 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
     assert idle == 0, f"nothing was published yet, run_once() returned {idle}"
     assert waited >= 0.1, (
         "rule: run_once(block_ms) with nothing to do waits up to block_ms for new events "
-        "(XREADGROUP "
-        ""
-        "BLOCK) instead of returning at once. Why: the worker loop calls it again immediately, so "
-        "a "
-        ""
-        "poll that never blocks spins and hammers Redis. run_once(block_ms=150) returned after "
-        f"{waited:.3f} "
-        "s"
+        "(XREADGROUP BLOCK) instead of returning at once. Why: the worker loop calls it again "
+        "immediately, so a poll that never blocks spins and hammers Redis. run_once(block_ms=150) "
+        f"returned after {waited:.3f} s"
     )
     created = payments.post(
         "/payments",
@@ -595,9 +589,9 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
     batch = a.poll(max_messages=4)
     assert [d.event for d in batch] == sent[:4], (
         "rule: poll(max_messages=n) returns at most n deliveries, oldest first, each with the "
-        "event as it was published. Why: the batch size is how a worker bounds the work it "
-        "holds; a consumer that takes the whole backlog starves the other replicas and leaves "
-        "all of it pending when it crashes. 6 events published, poll(max_messages=4) gave "
+        "event as it was published. Why: the batch size is how a worker bounds the work it holds; "
+        "a consumer that takes the whole backlog starves the other replicas and leaves all of it "
+        "pending when it crashes. 6 events published, poll(max_messages=4) gave "
         f"{[d.event for d in batch]}"
     )
     assert [d.message_id for d in batch] == ids[:4] and all(d.topic == "payments" for d in batch), (
@@ -611,9 +605,7 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
     assert got == [0, 1, 2, 3, 4], (
         "rule: a poll returns the stale pending messages it claims first, then fills the rest of "
         "the batch with new ones, max_messages in all. consumer-a left 0-3 pending and 4-5 are "
-        "new; "
-        ""
-        f"poll(max_messages=5) gave {got}"
+        f"new; poll(max_messages=5) gave {got}"
     )
     c = consumer("consumer-c", 0)
     got = [d.event["n"] for d in c.poll(max_messages=5)]
@@ -648,8 +640,7 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
         "rule: with nothing to return, poll(block_ms) waits up to block_ms for a new message "
         "(XREADGROUP BLOCK). Why: the worker loop polls again at once, so a poll that never "
         "blocks spins and hammers Redis. poll(block_ms=150) on an empty stream returned after "
-        f"{took:.3f} "
-        "s"
+        f"{took:.3f} s"
     )
 
     # The stream the consumers read is capped (XADD MAXLEN ~): acknowledged history is not kept
@@ -682,8 +673,7 @@ def test_malformed_message_does_not_stop_the_worker(redis_client, ns):
         "acknowledged and skipped. Why: left pending, or failing the whole poll, it comes back "
         "forever and the events behind it are never handled. Two malformed messages, then a "
         f"payment: notifications sent {notifier.sent}, {pending(redis_client, ns)} message(s) "
-        "still "
-        "pending"
+        "still pending"
     )
 
 
@@ -800,9 +790,7 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
     live, ready = broken.get("/healthz"), broken.get("/readyz")
     assert live.status_code == 200 and ready.status_code == 503, (
         f"{service} with Redis unreachable: liveness must stay 200 (a restart cannot fix Redis) "
-        "and "
-        ""
-        f"readiness must be 503 (stop sending traffic): /healthz {live.status_code}, /readyz "
+        f"and readiness must be 503 (stop sending traffic): /healthz {live.status_code}, /readyz "
         f"{ready.status_code}"
     )
     failed = broken.get(path)

@@ -97,10 +97,8 @@ def test_transient_failures_are_retried_until_success():
     )
     assert response.status_code == 200 and peer.calls == 3, (
         "rule: retry transient failures (502/503/504, timeouts, refused connections) of "
-        "idempotent calls. Why: most such failures last less than a second. "
-        f"Peer answered 503, then timed out, then 200; got {response.status_code} after "
-        f"{peer.calls} "
-        "call(s)"
+        "idempotent calls. Why: most such failures last less than a second. Peer answered 503, "
+        f"then timed out, then 200; got {response.status_code} after {peer.calls} call(s)"
     )
     assert sleeps == pytest.approx([0.05, 0.1]), (
         "the client must wait policy.backoff(n) before retry n (rng=0.5 gives [0.05, 0.1]); slept "
@@ -214,8 +212,8 @@ def test_breaker_opens_after_consecutive_failures_and_fails_fast():
     for _ in range(2):
         expect_unavailable(lambda: client.get("/x"), why)
     assert client.breaker.state == "closed", (
-        "rule: the breaker counts consecutive failures; a success resets the count. Two "
-        "failures, a success, two failures must leave it closed (threshold 3), it is "
+        "rule: the breaker counts consecutive failures; a success resets the count. Two failures, "
+        "a success, two failures must leave it closed (threshold 3), it is "
         f"{client.breaker.state!r}"
     )
     expect_unavailable(lambda: client.get("/x"), why)

