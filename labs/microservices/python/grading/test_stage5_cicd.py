@@ -334,7 +334,15 @@ def test_ci_caches_dependencies_keyed_on_lockfile():
                     with_.get("enable-cache", "auto")
                 ).lower() in ("true", "auto"):
                     # setup-uv keys its cache on cache-dependency-glob, whose default names
-                    # **/uv.lock among others.
+                    # **/uv.lock among others; its default enable-cache (auto) caches on
+                    # GitHub-hosted runners only, so the cache must be asked for.
+                    if str(with_.get("enable-cache")).lower() != "true":
+                        problems.append(
+                            f"{rel(path)} job {job_name}: setup-uv caches only by default "
+                            "(enable-cache: auto, GitHub-hosted runners only); ask for it with "
+                            "enable-cache: true and cache-dependency-glob: uv.lock"
+                        )
+                        continue
                     globs = [
                         p.strip()
                         for p in str(with_.get("cache-dependency-glob") or "").splitlines()
