@@ -3,6 +3,7 @@ health and metrics endpoints every service needs to be operated."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 
@@ -38,7 +39,9 @@ def test_register_user_and_fetch_it(redis_client, ns):
     fetched = client.get(f"/users/{user['id']}")
     assert fetched.status_code == 200, show(fetched)
     assert fetched.json().get("email") == "grace.hopper@example.com", show(fetched)
-    assert fetched.json().get("name") == "Ada Lovelace", f"the user keeps the name it registered with: {show(fetched)}"
+    assert fetched.json().get("name") == "Ada Lovelace", (
+        f"the user keeps the name it registered with: {show(fetched)}"
+    )
     assert keys_under(redis_client, ns), (
         "every Redis key of a service starts with the `namespace` create_app was given (see the "
         "README's contracts): several stacks and test runs share one Redis. No key starts with "
@@ -65,7 +68,9 @@ def test_concurrent_registrations_with_one_email_create_one_user(redis_client, n
     replica_b = TestClient(users_app(redis_client, ns))
 
     def first(client):
-        return TestClient(users_app(client, ns)).post("/users", json={"email": email, "name": "First"})
+        return TestClient(users_app(client, ns)).post(
+            "/users", json={"email": email, "name": "First"}
+        )
 
     def second():
         return replica_b.post("/users", json={"email": email.upper(), "name": "Second"})
@@ -75,8 +80,8 @@ def test_concurrent_registrations_with_one_email_create_one_user(redis_client, n
     assert statuses == [201, 409], (
         "rule: one email, one user, even when two replicas register it at the same moment: one "
         "answers 201, the other 409. Why: reading 'is the email free?' and then writing it is two "
-        "steps another replica can run between; claim the email in one atomic step (SET NX). "
-        f"Here the second registration ran between the first one's read and write: {show(a)}; {show(b)}"
+        "steps another replica can run between; claim the email in one atomic step (SET NX). Here "
+        f"the second registration ran between the first one's read and write: {show(a)}; {show(b)}"
     )
 
 
@@ -141,7 +146,11 @@ def test_idempotency_key_reuse_with_other_body_is_rejected(redis_client, ns):
     publisher = RecordingPublisher()
     client = TestClient(payments_app(redis_client, ns, users, publisher))
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    first = client.post("/payments", json={"user_id": user["id"], "amount_cents": 500, "currency": "EUR"}, headers=key)
+    first = client.post(
+        "/payments",
+        json={"user_id": user["id"], "amount_cents": 500, "currency": "EUR"},
+        headers=key,
+    )
     assert first.status_code == 201, show(first)
     other_user = register(TestClient(users))
     variants = {
@@ -169,12 +178,18 @@ def test_concurrent_payments_with_one_key_charge_once(redis_client, ns):
     replica_b = TestClient(payments_app(redis_client, ns, users, publisher))
 
     def first(client):
-        return TestClient(payments_app(client, ns, users, publisher)).post("/payments", json=body, headers=key)
+        return TestClient(payments_app(client, ns, users, publisher)).post(
+            "/payments", json=body, headers=key
+        )
 
     a, b = race(redis_client, first, lambda: replica_b.post("/payments", json=body, headers=key))
     answers = [a, b]
     created = {r.json().get("id") for r in answers if r.status_code == 201}
-    assert len(publisher.events) == 1 and len(created) == 1 and all(r.status_code in (201, 409) for r in answers), (
+    assert (
+        len(publisher.events) == 1
+        and len(created) == 1
+        and all(r.status_code in (201, 409) for r in answers)
+    ), (
         "rule: one Idempotency-Key, one payment, even when a client's retry reaches a second "
         "replica while the first request is still running. Each answer is the payment (201) or "
         "'in progress' (409), one event is published. Why: checking for a stored response and "
@@ -183,9 +198,11 @@ def test_concurrent_payments_with_one_key_charge_once(redis_client, ns):
         f"and its first write: {show(a)}; {show(b)}; events {len(publisher.events)}"
     )
     later = replica_b.post("/payments", json=body, headers=key)
-    assert later.status_code == 201 and later.json().get("id") in created and len(publisher.events) == 1, (
-        f"once both have finished, a retry replays the one payment: {show(later)}"
-    )
+    assert (
+        later.status_code == 201
+        and later.json().get("id") in created
+        and len(publisher.events) == 1
+    ), f"once both have finished, a retry replays the one payment: {show(later)}"
 
     # The process dies while it holds a key: the claim it left must expire.
     def dies(request):
@@ -193,17 +210,24 @@ def test_concurrent_payments_with_one_key_charge_once(redis_client, ns):
 
     r = load("common.resilience")
     peer = r.ServiceClient(
-        "http://users.test", transport=httpx.MockTransport(dies), timeout=1.0,
-        retry=r.RetryPolicy(attempts=1), sleep=lambda _s: None,
+        "http://users.test",
+        transport=httpx.MockTransport(dies),
+        timeout=1.0,
+        retry=r.RetryPolicy(attempts=1),
+        sleep=lambda _s: None,
     )
-    crashing = load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher)
+    crashing = load("payments.app").create_app(
+        redis=redis_client, namespace=ns, users=peer, publisher=publisher
+    )
     crash_key = uuid.uuid4().hex
     before = keys_under(redis_client, ns)
     TestClient(crashing, raise_server_exceptions=False).post(
         "/payments", json=body | {"amount_cents": 4300}, headers={"Idempotency-Key": crash_key}
     )
     left = keys_under(redis_client, ns) - before
-    claims = [k for k in left if crash_key in k] or [k for k in left if redis_client.type(k) != "stream"]
+    claims = [k for k in left if crash_key in k] or [
+        k for k in left if redis_client.type(k) != "stream"
+    ]
     forever = {k: redis_client.ttl(k) for k in claims if not 0 < redis_client.ttl(k) <= 3600}
     assert not forever, (
         "rule: the in-flight claim on an Idempotency-Key expires (SET NX EX, seconds to minutes). "
@@ -227,14 +251,23 @@ def test_unknown_user_does_not_burn_the_idempotency_key(redis_client, ns):
         return forward.handle_request(request)
 
     r = load("common.resilience")
-    peer = r.ServiceClient("http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None)
+    peer = r.ServiceClient(
+        "http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None
+    )
     publisher = RecordingPublisher()
-    client = TestClient(load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher))
+    client = TestClient(
+        load("payments.app").create_app(
+            redis=redis_client, namespace=ns, users=peer, publisher=publisher
+        )
+    )
     body = {"user_id": user["id"], "amount_cents": 990, "currency": "EUR"}
     key = {"Idempotency-Key": uuid.uuid4().hex}
     refused = client.post("/payments", json=body, headers=key)
-    assert 400 <= refused.status_code < 500 and refused.status_code != 409 and publisher.events == [], (
-        f"a payment for a user the users service does not know is refused with a 4xx and no event: {show(refused)}"
+    assert (
+        400 <= refused.status_code < 500 and refused.status_code != 409 and publisher.events == []
+    ), (
+        "a payment for a user the users service does not know is refused with a 4xx and no event: "
+        f"{show(refused)}"
     )
     retried = client.post("/payments", json=body, headers=key)
     assert retried.status_code == 201 and len(publisher.events) == 1, (
@@ -258,9 +291,13 @@ def test_payment_is_refused_when_users_answers_an_error(redis_client, ns):
         return forward.handle_request(request)
 
     r = load("common.resilience")
-    peer = r.ServiceClient("http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None)
+    peer = r.ServiceClient(
+        "http://users.test", transport=httpx.MockTransport(handler), sleep=lambda _s: None
+    )
     publisher = RecordingPublisher()
-    app = load("payments.app").create_app(redis=redis_client, namespace=ns, users=peer, publisher=publisher)
+    app = load("payments.app").create_app(
+        redis=redis_client, namespace=ns, users=peer, publisher=publisher
+    )
     client = TestClient(app, raise_server_exceptions=False)
     body = {"user_id": user["id"], "amount_cents": 1990, "currency": "EUR"}
     key = {"Idempotency-Key": uuid.uuid4().hex}
@@ -294,19 +331,26 @@ def test_payment_is_stored_before_its_event_is_published(redis_client, ns):
     app = payments_app(redis_client, ns, users, publisher)
     probe["client"] = TestClient(app, raise_server_exceptions=False)
     created = TestClient(app).post(
-        "/payments", json={"user_id": user["id"], "amount_cents": 2599, "currency": "USD"},
+        "/payments",
+        json={"user_id": user["id"], "amount_cents": 2599, "currency": "USD"},
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     assert created.status_code == 201 and len(publisher.events) == 1, show(created)
     at_publish = found_at_publish[0]
-    assert at_publish.status_code == 200 and at_publish.json().get("id") == created.json().get("id"), (
+    assert at_publish.status_code == 200 and at_publish.json().get("id") == created.json().get(
+        "id"
+    ), (
         "rule: store the payment, then publish its event. Why: a consumer may handle the event "
         "before the request returns; if the payment is not stored yet it sees an event about a "
         "payment that does not exist (and if the store then fails, the event announced "
         f"nothing). GET /payments/<id> while publishing: {show(at_publish)}"
     )
     event, payment = publisher.events[0][1], created.json()
-    wrong = {f: (event.get(f), payment.get(f)) for f in ("user_id", "amount_cents", "currency") if event.get(f) != payment.get(f)}
+    wrong = {
+        f: (event.get(f), payment.get(f))
+        for f in ("user_id", "amount_cents", "currency")
+        if event.get(f) != payment.get(f)
+    }
     assert not wrong, f"the event must describe the payment it announces (event, payment): {wrong}"
 
 
@@ -323,20 +367,23 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
         waited = time.monotonic() - started
     except NotImplementedError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(
             "a worker that starts before the first event is published must find an empty stream, "
             "not fail (create the consumer group with MKSTREAM): run_once() raised "
-            f"{type(exc).__name__}: {exc}", pytrace=False,
+            f"{type(exc).__name__}: {exc}",
+            pytrace=False,
         )
     assert idle == 0, f"nothing was published yet, run_once() returned {idle}"
     assert waited >= 0.1, (
-        "rule: run_once(block_ms) with nothing to do waits up to block_ms for new events (XREADGROUP "
-        "BLOCK) instead of returning at once. Why: the worker loop calls it again immediately, so a "
-        f"poll that never blocks spins and hammers Redis. run_once(block_ms=150) returned after {waited:.3f} s"
+        "rule: run_once(block_ms) with nothing to do waits up to block_ms for new events "
+        "(XREADGROUP BLOCK) instead of returning at once. Why: the worker loop calls it again "
+        "immediately, so a poll that never blocks spins and hammers Redis. run_once(block_ms=150) "
+        f"returned after {waited:.3f} s"
     )
     created = payments.post(
-        "/payments", json={"user_id": user["id"], "amount_cents": 1250, "currency": "EUR"},
+        "/payments",
+        json={"user_id": user["id"], "amount_cents": 1250, "currency": "EUR"},
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     assert created.status_code == 201, show(created)
@@ -362,7 +409,8 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
     handled = run_worker(notifications)
     assert len(notifier.sent) == 2, (
         "the same event_id delivered twice must notify once: de-duplicate on event_id "
-        f"(at-least-once delivery + idempotent handler = exactly-once effect). Sent: {notifier.sent}"
+        "(at-least-once delivery + idempotent handler = exactly-once effect). Sent: "
+        f"{notifier.sent}"
     )
     assert handled == 2, (
         "run_once() returns how many deliveries it handled and acknowledged: both copies of the "
@@ -371,14 +419,22 @@ def test_payment_event_notifies_exactly_once(redis_client, ns):
     listed = TestClient(notifications).get("/notifications", params={"user_id": user["id"]})
     assert listed.status_code == 200 and len(listed.json().get("items", [])) == 2, show(listed)
     stored = [n for n in listed.json()["items"] if n.get("payment_id") == event["payment_id"]]
-    expected = {"user_id": user["id"], "payment_id": event["payment_id"], "message": notifier.sent[1][1],
-                "created_at": event["occurred_at"]}
-    wrong = {k: (stored[0].get(k) if stored else None, v) for k, v in expected.items()
-             if not stored or stored[0].get(k) != v}
+    expected = {
+        "user_id": user["id"],
+        "payment_id": event["payment_id"],
+        "message": notifier.sent[1][1],
+        "created_at": event["occurred_at"],
+    }
+    wrong = {
+        k: (stored[0].get(k) if stored else None, v)
+        for k, v in expected.items()
+        if not stored or stored[0].get(k) != v
+    }
     assert not wrong, (
         "a listed notification records what was sent and why (see the README's contracts): "
         "user_id, the payment_id of its event, the message sent and created_at (the event's "
-        f"occurred_at). Wrong or missing fields (listed, expected): {wrong}; items {listed.json()['items']}"
+        f"occurred_at). Wrong or missing fields (listed, expected): {wrong}; items "
+        f"{listed.json()['items']}"
     )
     assert pending(redis_client, ns) == 0, (
         "every handled message must be acknowledged (XACK) once its effect is stored: the "
@@ -401,14 +457,18 @@ def test_failed_notification_is_redelivered_not_lost(redis_client, ns):
         f"and stays pending, so 0; it returned {counted}"
     )
 
-    patient = notifications_app(redis_client, ns, RecordingNotifier(), "worker-b", redeliver_after_ms=60_000)
+    patient = notifications_app(
+        redis_client, ns, RecordingNotifier(), "worker-b", redeliver_after_ms=60_000
+    )
     assert run_worker(patient) == 0, (
         "a consumer may claim another consumer's pending message only after it has been idle "
         "for redeliver_after_ms (XAUTOCLAIM min-idle-time); worker-b took it at once"
     )
 
     rescuer_notifier = RecordingNotifier()
-    rescuer = notifications_app(redis_client, ns, rescuer_notifier, "worker-c", redeliver_after_ms=0)
+    rescuer = notifications_app(
+        redis_client, ns, rescuer_notifier, "worker-c", redeliver_after_ms=0
+    )
     run_worker(rescuer)
     assert len(rescuer_notifier.sent) == 1, (
         "a message whose handler failed must stay pending (acknowledge only after the effect is "
@@ -436,7 +496,9 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
     # worker-1 is still sending for the first.
     event = payment_event("user-" + uuid.uuid4().hex[:6])
     second_notifier = RecordingNotifier()
-    second = notifications_app(redis_client, ns, second_notifier, "worker-2", redeliver_after_ms=60_000)
+    second = notifications_app(
+        redis_client, ns, second_notifier, "worker-2", redeliver_after_ms=60_000
+    )
     second_counted: list[int] = []
 
     def retry_lands():
@@ -444,7 +506,9 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
         second_counted.append(run_worker(second))
 
     first_notifier = RecordingNotifier(while_sending=retry_lands)
-    first = notifications_app(redis_client, ns, first_notifier, "worker-1", redeliver_after_ms=60_000)
+    first = notifications_app(
+        redis_client, ns, first_notifier, "worker-1", redeliver_after_ms=60_000
+    )
     publisher.publish("payments", event)
     run_worker(first)
     drain_notifier = RecordingNotifier()
@@ -470,7 +534,9 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
     # worker-4 is slow; its message goes idle and worker-5 claims it mid-send; then the send fails.
     slow_event = payment_event("user-" + uuid.uuid4().hex[:6])
     impatient_notifier = RecordingNotifier()
-    impatient = notifications_app(redis_client, ns, impatient_notifier, "worker-5", redeliver_after_ms=0)
+    impatient = notifications_app(
+        redis_client, ns, impatient_notifier, "worker-5", redeliver_after_ms=0
+    )
     slow_notifier = RecordingNotifier(fail_times=1, while_sending=lambda: run_worker(impatient))
     slow = notifications_app(redis_client, ns, slow_notifier, "worker-4", redeliver_after_ms=60_000)
     publisher.publish("payments", slow_event)
@@ -486,7 +552,8 @@ def test_concurrent_consumers_notify_exactly_once(redis_client, ns):
         f"was sending; worker-4's send failed; notifications sent afterwards: {delivered}"
     )
     assert pending(redis_client, ns) == 0, (
-        f"nothing may be left pending once the notification is stored: {pending(redis_client, ns)} pending"
+        f"nothing may be left pending once the notification is stored: {pending(redis_client, ns)} "
+        "pending"
     )
 
 
@@ -496,7 +563,11 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
 
     def consumer(name, redeliver_after_ms):
         return events.RedisStreamConsumer(
-            redis_client, "payments", "batch-check", name, namespace=ns,
+            redis_client,
+            "payments",
+            "batch-check",
+            name,
+            namespace=ns,
             redeliver_after_ms=redeliver_after_ms,
         )
 
@@ -505,7 +576,7 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
         early = a.poll(max_messages=4)
     except NotImplementedError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(
             "poll() on a stream nothing was published to yet must return no deliveries, not fail "
             f"(create the consumer group with MKSTREAM): it raised {type(exc).__name__}: {exc}",
@@ -518,9 +589,10 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
     batch = a.poll(max_messages=4)
     assert [d.event for d in batch] == sent[:4], (
         "rule: poll(max_messages=n) returns at most n deliveries, oldest first, each with the "
-        "event as it was published. Why: the batch size is how a worker bounds the work it "
-        "holds; a consumer that takes the whole backlog starves the other replicas and leaves "
-        f"all of it pending when it crashes. 6 events published, poll(max_messages=4) gave {[d.event for d in batch]}"
+        "event as it was published. Why: the batch size is how a worker bounds the work it holds; "
+        "a consumer that takes the whole backlog starves the other replicas and leaves all of it "
+        "pending when it crashes. 6 events published, poll(max_messages=4) gave "
+        f"{[d.event for d in batch]}"
     )
     assert [d.message_id for d in batch] == ids[:4] and all(d.topic == "payments" for d in batch), (
         "each delivery carries its topic and the stream id that publish() returned for it: "
@@ -532,8 +604,8 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
     got = [d.event["n"] for d in b.poll(max_messages=5)]
     assert got == [0, 1, 2, 3, 4], (
         "rule: a poll returns the stale pending messages it claims first, then fills the rest of "
-        "the batch with new ones, max_messages in all. consumer-a left 0-3 pending and 4-5 are new; "
-        f"poll(max_messages=5) gave {got}"
+        "the batch with new ones, max_messages in all. consumer-a left 0-3 pending and 4-5 are "
+        f"new; poll(max_messages=5) gave {got}"
     )
     c = consumer("consumer-c", 0)
     got = [d.event["n"] for d in c.poll(max_messages=5)]
@@ -543,7 +615,9 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
     )
     late = consumer("consumer-d", 0)
     got = [d.event["n"] for d in late.poll(max_messages=2)]
-    assert got == [0, 1], f"more stale messages than the batch holds: poll(max_messages=2) gave {got}"
+    assert got == [0, 1], (
+        f"more stale messages than the batch holds: poll(max_messages=2) gave {got}"
+    )
     got = [d.event["n"] for d in consumer("consumer-e", 0).poll(max_messages=10)]
     assert got == [0, 1, 2, 3, 4, 5], f"5 stale and 1 new message, poll(max_messages=10) gave {got}"
 
@@ -556,17 +630,21 @@ def test_event_consumer_reads_in_batches_stale_first(redis_client, ns):
         "nothing new): it blocks only while it has nothing to return. 6 pending, block_ms=10000: "
         f"{len(got)} deliveries after {took:.2f} s"
     )
-    quiet = events.RedisStreamConsumer(redis_client, "quiet", "batch-check", "consumer-q", namespace=ns)
+    quiet = events.RedisStreamConsumer(
+        redis_client, "quiet", "batch-check", "consumer-q", namespace=ns
+    )
     started = time.monotonic()
     got = quiet.poll(max_messages=10, block_ms=150)
     took = time.monotonic() - started
     assert got == [] and took >= 0.1, (
         "rule: with nothing to return, poll(block_ms) waits up to block_ms for a new message "
         "(XREADGROUP BLOCK). Why: the worker loop polls again at once, so a poll that never "
-        f"blocks spins and hammers Redis. poll(block_ms=150) on an empty stream returned after {took:.3f} s"
+        "blocks spins and hammers Redis. poll(block_ms=150) on an empty stream returned after "
+        f"{took:.3f} s"
     )
 
-    # The stream the consumers read is capped (XADD MAXLEN ~): acknowledged history is not kept forever.
+    # The stream the consumers read is capped (XADD MAXLEN ~): acknowledged history is not kept
+    # forever.
     capped = events.RedisStreamPublisher(redis_client, namespace=ns, maxlen=10)
     for n in range(250):
         capped.publish("capped", {"event_id": f"c{n}", "type": "batch.check", "n": n})
@@ -583,7 +661,9 @@ def test_malformed_message_does_not_stop_the_worker(redis_client, ns):
     redis_client.xadd(stream, {"event": "{this is not json"})
     redis_client.xadd(stream, {"unexpected": "field"})
     event = payment_event("user-" + uuid.uuid4().hex[:6])
-    load("common.events").RedisStreamPublisher(redis_client, namespace=ns).publish("payments", event)
+    load("common.events").RedisStreamPublisher(redis_client, namespace=ns).publish(
+        "payments", event
+    )
     notifier = RecordingNotifier()
     worker = notifications_app(redis_client, ns, notifier, "worker-m", redeliver_after_ms=0)
     for _ in range(3):
@@ -592,7 +672,8 @@ def test_malformed_message_does_not_stop_the_worker(redis_client, ns):
         "rule: a message that is not a valid event (not JSON, or no 'event' field) is "
         "acknowledged and skipped. Why: left pending, or failing the whole poll, it comes back "
         "forever and the events behind it are never handled. Two malformed messages, then a "
-        f"payment: notifications sent {notifier.sent}, {pending(redis_client, ns)} message(s) still pending"
+        f"payment: notifications sent {notifier.sent}, {pending(redis_client, ns)} message(s) "
+        "still pending"
     )
 
 
@@ -610,14 +691,17 @@ def test_event_claim_expires_if_its_consumer_dies(redis_client, ns):
     notifier = RecordingNotifier(while_sending=die)
     dying = notifications_app(redis_client, ns, notifier, "worker-z", redeliver_after_ms=0)
     before = keys_under(redis_client, ns)
-    try:
+    with contextlib.suppress(ProcessDied):
         dying.state.worker.run_once()
-    except ProcessDied:
-        pass
-    assert notifier.attempts == 1, f"the worker should have tried to send once, tried {notifier.attempts}"
+    assert notifier.attempts == 1, (
+        f"the worker should have tried to send once, tried {notifier.attempts}"
+    )
     left = keys_under(redis_client, ns) - before
-    forever = {k: redis_client.ttl(k) for k in left
-               if redis_client.type(k) != "stream" and not 0 < redis_client.ttl(k) <= 3600}
+    forever = {
+        k: redis_client.ttl(k)
+        for k in left
+        if redis_client.type(k) != "stream" and not 0 < redis_client.ttl(k) <= 3600
+    }
     assert not forever, (
         "rule: the claim a consumer takes on an event_id before sending expires (SET NX EX, "
         "seconds to minutes). Why: a consumer that dies while sending never releases it, and "
@@ -651,12 +735,19 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
     metrics = client.get("/metrics")
     assert metrics.status_code == 200, f"{service} needs GET /metrics: {show(metrics)}"
     assert metrics.headers.get("content-type", "").startswith("text/plain"), (
-        f"{service}: /metrics must use the Prometheus text format, got {metrics.headers.get('content-type')}"
+        f"{service}: /metrics must use the Prometheus text format, got "
+        f"{metrics.headers.get('content-type')}"
     )
     samples = [s for fam in text_string_to_metric_families(metrics.text) for s in fam.samples]
-    counted = [s for s in samples if s.name == "http_requests_total" and s.labels.get("service") == service]
-    assert any(s.labels.get("route") == route and s.labels.get("status") == str(status) and s.value >= 1 for s in counted), (
-        f"{service}: expected http_requests_total{{service=\"{service}\",route=\"{route}\",status=\"{status}\"}} "
+    counted = [
+        s for s in samples if s.name == "http_requests_total" and s.labels.get("service") == service
+    ]
+    assert any(
+        s.labels.get("route") == route and s.labels.get("status") == str(status) and s.value >= 1
+        for s in counted
+    ), (
+        f"{service}: expected http_requests_total"
+        f'{{service="{service}",route="{route}",status="{status}"}} '
         f">= 1 after one request; found {[(s.labels, s.value) for s in counted]}"
     )
     raw = path.split("?")[0]
@@ -664,10 +755,17 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
         f"{service}: label the route template ({route}), never the raw path ({raw}): ids in "
         "labels create one series per id and exhaust Prometheus"
     )
-    assert any(s.name == "http_request_duration_seconds_count" and s.labels.get("service") == service for s in samples), (
-        f"{service}: a http_request_duration_seconds histogram is needed for latency panels"
+    assert any(
+        s.name == "http_request_duration_seconds_count" and s.labels.get("service") == service
+        for s in samples
+    ), f"{service}: a http_request_duration_seconds histogram is needed for latency panels"
+    leaked = sorted(
+        {
+            s.labels.get("route")
+            for s in samples
+            if stray.rsplit("/", 1)[-1] in str(s.labels.get("route"))
+        }
     )
-    leaked = sorted({s.labels.get("route") for s in samples if stray.rsplit("/", 1)[-1] in str(s.labels.get("route"))})
     assert not leaked, (
         f"{service}: a request that matches no route must be labelled with one fixed value (say "
         f"'unmatched'), never its path: anyone can send random paths and create a series each. "
@@ -679,23 +777,35 @@ def test_health_and_metrics_on_every_service(service, redis_client, ns):
     from redis.retry import Retry
 
     down = redis_lib.Redis(
-        host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2,
-        retry=Retry(NoBackoff(), 0), decode_responses=True,
+        host="127.0.0.1",
+        port=1,
+        socket_connect_timeout=0.2,
+        socket_timeout=0.2,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
     )
-    broken = TestClient(load(f"{service}.app").create_app(redis=down, namespace=ns), raise_server_exceptions=False)
+    broken = TestClient(
+        load(f"{service}.app").create_app(redis=down, namespace=ns), raise_server_exceptions=False
+    )
     live, ready = broken.get("/healthz"), broken.get("/readyz")
     assert live.status_code == 200 and ready.status_code == 503, (
-        f"{service} with Redis unreachable: liveness must stay 200 (a restart cannot fix Redis) and "
-        f"readiness must be 503 (stop sending traffic): /healthz {live.status_code}, /readyz {ready.status_code}"
+        f"{service} with Redis unreachable: liveness must stay 200 (a restart cannot fix Redis) "
+        f"and readiness must be 503 (stop sending traffic): /healthz {live.status_code}, /readyz "
+        f"{ready.status_code}"
     )
     failed = broken.get(path)
-    assert failed.status_code >= 500, f"{service} with Redis unreachable cannot serve {path}: {show(failed)}"
+    assert failed.status_code >= 500, (
+        f"{service} with Redis unreachable cannot serve {path}: {show(failed)}"
+    )
     crashed = [
-        s for fam in text_string_to_metric_families(broken.get("/metrics").text) for s in fam.samples
+        s
+        for fam in text_string_to_metric_families(broken.get("/metrics").text)
+        for s in fam.samples
         if s.name == "http_requests_total" and s.labels.get("route") == route and s.value >= 1
     ]
     assert any(s.labels.get("status") == str(failed.status_code) for s in crashed), (
         f"{service}: a request whose handler raised must still be counted, with the status the "
         f"client got ({failed.status_code}): those are the errors the SLO alerts divide by. After "
-        f"GET {path} failed, http_requests_total for {route} was {[(s.labels, s.value) for s in crashed]}"
+        f"GET {path} failed, http_requests_total for {route} was "
+        f"{[(s.labels, s.value) for s in crashed]}"
     )

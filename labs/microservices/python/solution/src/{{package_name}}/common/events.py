@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import redis
 
@@ -136,7 +136,9 @@ class RedisStreamConsumer:
             response = self._redis.xreadgroup(
                 self.group, self.consumer, {self._stream: ">"}, count=room, block=block
             )
-            for _stream, messages in response or []:
+            # redis-py types replies loosely: [(stream, [(id, {field: value}), ...]), ...]
+            streams = cast("list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]]", response or [])
+            for _stream, messages in streams:
                 for message_id, fields in messages:
                     delivery = self._delivery(message_id, fields)
                     if delivery is not None:

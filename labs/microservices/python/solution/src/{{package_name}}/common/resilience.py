@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -42,6 +43,7 @@ class RetryPolicy:
     rng: Callable[[], float] = field(default=random.random)
 
     def backoff(self, retry: int) -> float:
+        ceiling: float
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
         return self.rng() * ceiling
 
@@ -135,11 +137,11 @@ class ServiceClient:
             base_url=base_url, transport=transport, timeout=httpx.Timeout(timeout)
         )
 
-    def get(self, path: str, **kwargs) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
 
     def request(
-        self, method: str, path: str, *, idempotent: bool | None = None, **kwargs
+        self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any
     ) -> httpx.Response:
         if idempotent is None:
             idempotent = method.upper() in IDEMPOTENT_METHODS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -55,7 +55,9 @@ def instrument(app: FastAPI, service: str, ready: Callable[[], bool]) -> Collect
     )
 
     @app.middleware("http")
-    async def record(request: Request, call_next):
+    async def record(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         if request.url.path in UNINSTRUMENTED:
             return await call_next(request)
         route = _route_template(app, request)
@@ -76,12 +78,12 @@ def instrument(app: FastAPI, service: str, ready: Callable[[], bool]) -> Collect
         # would make Kubernetes restart every pod for nothing.
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=False)
-    def readyz():
+    @app.get("/readyz", include_in_schema=False, response_model=None)
+    def readyz() -> JSONResponse | dict[str, str]:
         # Readiness: send traffic only while the pod can serve it.
         try:
             ok = ready()
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
+        except Exception:  # any failure means "not ready"
             ok = False
         if not ok:
             return problem(503, "Not ready", "a dependency is unreachable")

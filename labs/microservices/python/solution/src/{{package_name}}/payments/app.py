@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import redis
 from fastapi import FastAPI, Header
@@ -55,7 +55,7 @@ def create_app(
     def create_payment(
         body: PaymentRequest,
         idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-    ):
+    ) -> JSONResponse:
         if not idempotency_key:
             return problem(400, "Idempotency-Key header required")
         fingerprint = hashlib.sha256(
@@ -112,11 +112,12 @@ def create_app(
         client.set(key, json.dumps(done), ex=REPLAY_TTL_S)
         return JSONResponse(payment, status_code=201)
 
-    @app.get("/payments/{payment_id}")
-    def get_payment(payment_id: str):
+    @app.get("/payments/{payment_id}", response_model=None)
+    def get_payment(payment_id: str) -> JSONResponse | dict[str, Any]:
         raw = client.get(f"{ns}payments:payment:{payment_id}")
         if raw is None:
             return problem(404, "No such payment")
-        return json.loads(raw)
+        payment: dict[str, Any] = json.loads(raw)
+        return payment
 
     return app

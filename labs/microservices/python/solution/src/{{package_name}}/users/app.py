@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import cast
 
 import redis
 from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..common import settings
@@ -29,8 +31,8 @@ def create_app(*, redis: redis.Redis | None = None, namespace: str | None = None
     def user_key(user_id: str) -> str:
         return f"{ns}users:user:{user_id}"
 
-    @app.post("/users", status_code=201)
-    def register(body: Registration, response: Response):
+    @app.post("/users", status_code=201, response_model=None)
+    def register(body: Registration, response: Response) -> JSONResponse | dict[str, str]:
         email = body.email.strip().lower()
         if not EMAIL.match(email):
             return problem(422, "Invalid email", "the email address is not well formed")
@@ -39,13 +41,13 @@ def create_app(*, redis: redis.Redis | None = None, namespace: str | None = None
         if not client.set(f"{ns}users:email:{email}", user_id, nx=True):
             return problem(409, "Email already registered")
         user = {"id": user_id, "email": email, "name": body.name}
-        client.hset(user_key(user_id), mapping=user)
+        client.hset(user_key(user_id), mapping=dict(user.items()))
         response.headers["Location"] = f"/users/{user_id}"
         return user
 
-    @app.get("/users/{user_id}")
-    def get_user(user_id: str):
-        user = client.hgetall(user_key(user_id))
+    @app.get("/users/{user_id}", response_model=None)
+    def get_user(user_id: str) -> JSONResponse | dict[str, str]:
+        user = cast("dict[str, str]", client.hgetall(user_key(user_id)))
         if not user:
             return problem(404, "No such user")
         return user

@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -32,7 +33,8 @@ class RetryPolicy:
     def backoff(self, retry: int) -> float:
         """Delay before retry number `retry` (1 for the first retry)."""
         # TODO(lab:resilience): capped exponential backoff with full jitter (README, stage 2).
-        return self.base_delay * (2 ** (retry - 1))
+        delay: float = self.base_delay * (2 ** (retry - 1))
+        return delay
 
 
 class CircuitBreaker:
@@ -87,10 +89,10 @@ class ServiceClient:
         # TODO(lab:resilience): no timeout at all: a slow peer holds this worker forever.
         self._http = httpx.Client(base_url=base_url, transport=transport, timeout=None)
 
-    def get(self, path: str, **kwargs) -> httpx.Response:
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
 
-    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         # TODO(lab:resilience): retry transient failures of idempotent calls with
         # self.retry.backoff() between attempts, go through self.breaker, and raise
         # PeerUnavailable (never a raw httpx error) when the budget is spent.

@@ -16,7 +16,7 @@ def problem(status: int, title: str, detail: str = "") -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def instrument(app: FastAPI, service: str, ready: Callable[[], bool]):
+def instrument(app: FastAPI, service: str, ready: Callable[[], bool]) -> None:
     """Add /healthz, /readyz and /metrics, and count every request by route and status."""
 
     @app.get("/healthz", include_in_schema=False)

@@ -6,7 +6,9 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import redis
 from fastapi import FastAPI
@@ -52,7 +54,7 @@ def create_app(
                 stop.wait(1.0)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         thread = None
         if run_worker:
             thread = threading.Thread(target=loop, name="notifications-worker", daemon=True)
@@ -67,7 +69,7 @@ def create_app(
     instrument(app, "notifications", ready=lambda: bool(client.ping()))
 
     @app.get("/notifications")
-    def list_notifications(user_id: str):
+    def list_notifications(user_id: str) -> dict[str, Any]:
         return {"items": store.for_user(user_id)}
 
     return app

@@ -9,6 +9,7 @@ import os
 
 import redis
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..common import settings
@@ -40,7 +41,7 @@ def create_app(
     instrument(app, "payments", ready=lambda: bool(client.ping()))
 
     @app.post("/payments", status_code=201)
-    def create_payment(body: PaymentRequest):
+    def create_payment(body: PaymentRequest) -> JSONResponse:
         # TODO(lab:services): require an Idempotency-Key header (400 without one); replay the
         # stored response for a repeated key and body; 422 for the same key with another body;
         # check the user exists through `users_client`; store the payment; publish one
@@ -50,7 +51,7 @@ def create_app(
         return problem(501, "Not implemented", "TODO(lab:services): POST /payments")
 
     @app.get("/payments/{payment_id}")
-    def get_payment(payment_id: str):
+    def get_payment(payment_id: str) -> JSONResponse:
         return problem(501, "Not implemented", f"TODO(lab:services): GET /payments/{payment_id}")
 
     _ = (events, users_client, ns)
