@@ -26,7 +26,8 @@ pub enum Verdict {
 }
 
 /// Runs `lint` in the workspace at `root`, which holds the `tree` rendering of its track.
-/// `grading_dir` is the suite's folder in the workspace (never linted: lab owns it).
+/// `grading_dir` is the suite's folder in the workspace: linted like the rest, since it is part of
+/// the repository a reviewer reads, and never the learner's to change.
 pub fn run(lint: &LintDef, tree: Tree, root: &Path, grading_dir: &str, timeout: Duration, quiet: bool) -> Verdict {
     match try_run(lint, tree, root, grading_dir, timeout, quiet) {
         Ok(v) => v,
@@ -112,8 +113,7 @@ fn find_program(program: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// The workspace files `lint.files` matches (the learner's files: .gitignore'd, `.lab/`, venvs
-/// and build output are not), without the grading suite, and on the starter without the files
-/// the learner is asked to change.
+/// and build output are not), on the starter without the files the learner is asked to change.
 fn matching_files(lint: &LintDef, tree: Tree, root: &Path, grading_dir: &str) -> Result<Vec<String>> {
     let mut builder = globset::GlobSetBuilder::new();
     for pattern in &lint.files {
@@ -128,11 +128,7 @@ fn matching_files(lint: &LintDef, tree: Tree, root: &Path, grading_dir: &str) ->
         Tree::Starter => workspace::todos(root, grading_dir).into_iter().map(|t| t.path).collect(),
         Tree::Solution => Vec::new(),
     };
-    let suite = format!("{grading_dir}/");
-    Ok(workspace::work_files(root)
-        .into_iter()
-        .filter(|f| !f.starts_with(&suite) && set.is_match(f) && !learners.contains(f))
-        .collect())
+    Ok(workspace::work_files(root).into_iter().filter(|f| set.is_match(f) && !learners.contains(f)).collect())
 }
 
 #[cfg(test)]
@@ -169,13 +165,13 @@ mod tests {
     const SECOND: Duration = Duration::from_secs(30);
 
     #[test]
-    fn files_leave_out_the_suite_and_on_the_starter_the_learners_files() {
+    fn files_leave_out_on_the_starter_the_learners_files_and_keep_the_suite() {
         let ws = workspace();
         let l = lint(&["true"], &["**/*.py", ".github/workflows/*.yml"]);
         let solution = matching_files(&l, Tree::Solution, ws.path(), "tests/grading").unwrap();
-        assert_eq!(solution, [".github/workflows/ci.yml", "src/app.py", "src/todo.py"]);
+        assert_eq!(solution, [".github/workflows/ci.yml", "src/app.py", "src/todo.py", "tests/grading/test_x.py"]);
         let starter = matching_files(&l, Tree::Starter, ws.path(), "tests/grading").unwrap();
-        assert_eq!(starter, [".github/workflows/ci.yml", "src/app.py"]);
+        assert_eq!(starter, [".github/workflows/ci.yml", "src/app.py", "tests/grading/test_x.py"]);
     }
 
     #[test]
