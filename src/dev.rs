@@ -135,13 +135,25 @@ const PYTHON_TRACK: &str = r#"
 [tracks.python]
 runner = "pytest"
 grading_dir = "tests/grading"
-setup = ["-e", ".[dev]"]
+setup = ["-e", ".", "--group", "dev"]
+
+# `lab validate --lint`: the linters a reviewer runs on the generated repository.
+[[tracks.python.lint]]
+name = "ruff check"
+pypi = ["ruff==0.17.0"]
+run = ["ruff", "check", "--no-cache", "{files}"]
+files = ["**/*.py"]
 "#;
 
 const RUST_TRACK: &str = r#"
 [tracks.rust]
 runner = "cargo"
 grading_dir = "grading"
+
+# `lab validate --lint`: the linters a reviewer runs on the generated repository.
+[[tracks.rust.lint]]
+name = "rustfmt"
+run = ["cargo", "fmt", "--check"]
 "#;
 
 const STAGE: &str = r#"
@@ -165,7 +177,7 @@ version = "0.1.0"
 requires-python = ">=3.11"
 dependencies = []
 
-[project.optional-dependencies]
+[dependency-groups]
 dev = ["pytest>=8"]
 
 [build-system]
