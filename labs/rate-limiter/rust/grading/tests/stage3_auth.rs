@@ -99,7 +99,7 @@ fn alg_none(now: f64) -> String {
 
 /// The classic confusion attack: HMAC "signed" with the server's public RSA key.
 fn hs256_keyed_with_rsa_public_key(now: f64) -> String {
-    let key = EncodingKey::from_secret(keys::SIGNING_PUBLIC_KEY_PEM.as_bytes());
+    let key = EncodingKey::from_secret(keys::signing_public_key_pem().as_bytes());
     encode(&Header::new(Algorithm::HS256), &claims_at(now, &[]), &key).expect("HMAC signing works")
 }
 
@@ -108,7 +108,7 @@ async fn jwt_forgeries_are_rejected() {
     let clock = FakeClock::new();
     let client = app(settings(|_| {}), &clock, None);
     let now = clock.now();
-    let genuine = rs256(&claims_at(now, &[]), keys::SIGNING_KEY_PEM);
+    let genuine = rs256(&claims_at(now, &[]), keys::signing_key_pem());
     assert_eq!(
         me(&client, &genuine).await,
         StatusCode::OK,
@@ -122,7 +122,7 @@ async fn jwt_forgeries_are_rejected() {
         ),
         (
             "rs256_signed_by_foreign_key",
-            rs256(&claims_at(now, &[]), keys::FOREIGN_KEY_PEM),
+            rs256(&claims_at(now, &[]), keys::foreign_key_pem()),
         ),
     ];
     for (name, forged) in forgeries {
@@ -191,7 +191,7 @@ async fn jwt_claims_checked_against_injected_clock() {
         ),
     ];
     for (case, overrides, expected) in cases {
-        let token = rs256(&claims_at(now, &overrides), keys::SIGNING_KEY_PEM);
+        let token = rs256(&claims_at(now, &overrides), keys::signing_key_pem());
         assert_eq!(
             me(&client, &token).await,
             expected,

@@ -75,7 +75,8 @@ pub fn unique(prefix: &str) -> String {
 /// Settings with the grading signing key and the given tweaks.
 pub fn settings(tweak: impl FnOnce(&mut Settings)) -> Settings {
     let mut settings = Settings {
-        jwt_private_key_pem: keys::SIGNING_KEY_PEM.to_owned(),
+        jwt_private_key_pem: keys::signing_key_pem().to_owned(),
+        database_path: ":memory:".to_owned(),
         ..Settings::default()
     };
     tweak(&mut settings);
