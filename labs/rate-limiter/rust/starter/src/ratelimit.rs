@@ -205,7 +205,7 @@ impl RateLimiter for SlidingWindowCounter {
 /// Emission interval T = period / limit and tolerance tau = (burst - 1) * T, so
 /// `burst` hits may arrive at once and after that one every T seconds.
 /// A hit conforms when now >= TAT - tau; then TAT = max(TAT, now) + T.
-/// When it does not, retry_after = TAT - tau - now.
+/// When it does not, `retry_after` = TAT - tau - now.
 pub struct Gcra {
     burst: u64,
     interval: f64,
