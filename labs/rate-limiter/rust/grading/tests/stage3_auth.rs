@@ -6,18 +6,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{
-    app, keys, login, me, register, settings, unique, Client, FakeClock, AUDIENCE, ISSUER, PASSWORD,
+    AUDIENCE, Client, FakeClock, ISSUER, PASSWORD, app, keys, login, me, register, settings, unique,
 };
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use serde_json::{json, Map, Value};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Map, Value, json};
+use service::Clock;
 use service::auth::AuthService;
 use service::passwords;
 use service::store::Store;
 use service::tokens::TokenService;
-use service::Clock;
 
 /// OWASP Password Storage Cheat Sheet: argon2id rows of (memory KiB, iterations), p=1.
 const OWASP_ARGON2ID: [(u64, u64); 5] = [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)];
@@ -75,7 +75,9 @@ fn password_hashes_are_argon2id_at_owasp_strength() {
     let (memory, iterations, lanes) = (params["m"], params["t"], params["p"]);
     assert!(lanes >= 1);
     assert!(
-        OWASP_ARGON2ID.iter().any(|&(m, t)| memory >= m && iterations >= t),
+        OWASP_ARGON2ID
+            .iter()
+            .any(|&(m, t)| memory >= m && iterations >= t),
         "m={memory} KiB, t={iterations} is below every OWASP argon2id row (e.g. at least m=19456 KiB with t=2)"
     );
     assert!(passwords::verify_password(Some(&encoded), PASSWORD));
