@@ -4,9 +4,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{approx, FakeClock};
-use service::ratelimit::{FixedWindow, Gcra, RateLimiter, SlidingWindowCounter, TokenBucket};
+use common::{FakeClock, approx};
 use service::Clock;
+use service::ratelimit::{FixedWindow, Gcra, RateLimiter, SlidingWindowCounter, TokenBucket};
 
 /// 2_199_999_960 is a multiple of 60 (and of 10), so window arithmetic below is exact.
 const W0: f64 = 2_199_999_960.0;

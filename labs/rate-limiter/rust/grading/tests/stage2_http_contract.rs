@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use common::{app, down_store, parse_list, settings, Answer, FakeClock};
+use common::{Answer, FakeClock, app, down_store, parse_list, settings};
 use service::Clock;
 
 /// The app's window in these tests; the FakeClock starts 40 s into one.

@@ -6,18 +6,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{
-    app, keys, login, me, register, settings, unique, Client, FakeClock, AUDIENCE, ISSUER, PASSWORD,
+    AUDIENCE, Client, FakeClock, ISSUER, PASSWORD, app, keys, login, me, register, settings, unique,
 };
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use serde_json::{json, Map, Value};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Map, Value, json};
+use service::Clock;
 use service::auth::AuthService;
 use service::passwords;
 use service::store::Store;
 use service::tokens::TokenService;
-use service::Clock;
 
 /// OWASP Password Storage Cheat Sheet: argon2id rows of (memory KiB, iterations), p=1.
 const OWASP_ARGON2ID: [(u64, u64); 5] = [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)];
@@ -75,7 +75,9 @@ fn password_hashes_are_argon2id_at_owasp_strength() {
     let (memory, iterations, lanes) = (params["m"], params["t"], params["p"]);
     assert!(lanes >= 1);
     assert!(
-        OWASP_ARGON2ID.iter().any(|&(m, t)| memory >= m && iterations >= t),
+        OWASP_ARGON2ID
+            .iter()
+            .any(|&(m, t)| memory >= m && iterations >= t),
         "m={memory} KiB, t={iterations} is below every OWASP argon2id row (e.g. at least m=19456 KiB with t=2)"
     );
     assert!(passwords::verify_password(Some(&encoded), PASSWORD));
@@ -99,7 +101,7 @@ fn alg_none(now: f64) -> String {
 
 /// The classic confusion attack: HMAC "signed" with the server's public RSA key.
 fn hs256_keyed_with_rsa_public_key(now: f64) -> String {
-    let key = EncodingKey::from_secret(keys::SIGNING_PUBLIC_KEY_PEM.as_bytes());
+    let key = EncodingKey::from_secret(keys::signing_public_key_pem().as_bytes());
     encode(&Header::new(Algorithm::HS256), &claims_at(now, &[]), &key).expect("HMAC signing works")
 }
 
@@ -108,7 +110,7 @@ async fn jwt_forgeries_are_rejected() {
     let clock = FakeClock::new();
     let client = app(settings(|_| {}), &clock, None);
     let now = clock.now();
-    let genuine = rs256(&claims_at(now, &[]), keys::SIGNING_KEY_PEM);
+    let genuine = rs256(&claims_at(now, &[]), keys::signing_key_pem());
     assert_eq!(
         me(&client, &genuine).await,
         StatusCode::OK,
@@ -122,7 +124,7 @@ async fn jwt_forgeries_are_rejected() {
         ),
         (
             "rs256_signed_by_foreign_key",
-            rs256(&claims_at(now, &[]), keys::FOREIGN_KEY_PEM),
+            rs256(&claims_at(now, &[]), keys::foreign_key_pem()),
         ),
     ];
     for (name, forged) in forgeries {
@@ -191,7 +193,7 @@ async fn jwt_claims_checked_against_injected_clock() {
         ),
     ];
     for (case, overrides, expected) in cases {
-        let token = rs256(&claims_at(now, &overrides), keys::SIGNING_KEY_PEM);
+        let token = rs256(&claims_at(now, &overrides), keys::signing_key_pem());
         assert_eq!(
             me(&client, &token).await,
             expected,

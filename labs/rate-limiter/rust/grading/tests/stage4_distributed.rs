@@ -8,16 +8,16 @@
 mod backend;
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use backend::{refusing_store, Backend};
-use common::{app, down_store, settings, unique, Counting, FakeClock};
+use backend::{Backend, refusing_store};
+use common::{Counting, FakeClock, app, down_store, settings, unique};
 use futures_util::StreamExt;
-use service::distributed::{LimiterUnavailable, MemoryWindowStore, SharedLimiter, WindowStore};
 use service::Clock;
+use service::distributed::{LimiterUnavailable, MemoryWindowStore, SharedLimiter, WindowStore};
 
 const WINDOW: u64 = 60;
 

@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::{app, settings, unique, Captured, FakeClock, PASSWORD};
-use serde_json::{json, Value};
+use common::{Captured, FakeClock, PASSWORD, app, settings, unique};
+use serde_json::{Value, json};
 
 /// The request id of a log record, wherever the formatter put it: top level,
 /// under `fields`, in the current `span`, or in any of the `spans`.
@@ -149,9 +149,11 @@ async fn json_logs_carry_request_id_and_no_secrets() {
             .any(|r| event_of(r) == Some("login_succeeded")),
         "successful logins are logged"
     );
-    assert!(records
-        .iter()
-        .any(|r| request_id_of(r) == Some(generated_id.as_str())));
+    assert!(
+        records
+            .iter()
+            .any(|r| request_id_of(r) == Some(generated_id.as_str()))
+    );
 
     assert!(
         !text.contains("<script>") && !text.contains(&"a".repeat(100)),

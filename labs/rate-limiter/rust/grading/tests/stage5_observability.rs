@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::{app, down_store, settings, unique, Client, FakeClock};
+use common::{Client, FakeClock, app, down_store, settings, unique};
 
 /// One sample line of the text exposition format.
 #[derive(Debug, Clone)]

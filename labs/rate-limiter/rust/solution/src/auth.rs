@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -24,7 +24,7 @@ use crate::passwords::{hash_password, needs_rehash, verify_password};
 use crate::problems::Problem;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::tokens::{random_hex, AccessClaims, TokenService};
+use crate::tokens::{AccessClaims, TokenService, hex, random_hex};
 
 /// An access and refresh token pair, as the login and refresh endpoints return it.
 #[derive(Debug, Clone, Serialize)]
@@ -57,10 +57,7 @@ fn normalise(username: &str) -> String {
 }
 
 fn digest(refresh_token: &str) -> String {
-    Sha256::digest(refresh_token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(refresh_token.as_bytes()))
 }
 
 /// Run a password check off the async workers: argon2 is deliberately slow.
@@ -144,10 +141,10 @@ impl AuthService {
 
     /// Re-hash a password stored with weaker parameters than today's.
     fn upgrade_hash(&self, name: &str, stored: &str, password: &str) {
-        if needs_rehash(stored) {
-            if let Ok(hash) = hash_password(password) {
-                self.store.set_password_hash(name, &hash);
-            }
+        if needs_rehash(stored)
+            && let Ok(hash) = hash_password(password)
+        {
+            self.store.set_password_hash(name, &hash);
         }
     }
 

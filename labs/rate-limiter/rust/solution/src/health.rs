@@ -1,10 +1,10 @@
 //! Liveness ("restart me if this fails") and readiness ("send me traffic").
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tracing::warn;
 
 use crate::app::SharedState;

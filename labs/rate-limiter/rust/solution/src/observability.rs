@@ -4,18 +4,18 @@ use std::io;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{HeaderValue, CONTENT_TYPE};
 use axum::http::Method;
+use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
-use tracing::{info, info_span, Instrument, Subscriber};
+use tower_http::request_id::RequestId;
+use tracing::{Span, Subscriber, info_span};
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::app::SharedState;
-use crate::tokens::random_hex;
 
 /// The header that carries a request id in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -175,42 +175,55 @@ fn sane_request_id(raw: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn request_id(request: &Request) -> String {
-    request
+/// Middleware (before tower-http's `SetRequestId`): an incoming X-Request-ID
+/// that is not [`sane_request_id`] is dropped, so a fresh one replaces it and
+/// it is neither echoed nor logged.
+pub async fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let unsafe_id = request
         .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .filter(|raw| sane_request_id(raw))
-        .map_or_else(|| random_hex(16), str::to_owned)
+        .get_all(REQUEST_ID_HEADER)
+        .iter()
+        .any(|value| !value.to_str().is_ok_and(sane_request_id));
+    if unsafe_id {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
 }
 
-/// Middleware: request ids, access logs and request metrics.
-pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
-    let id = request_id(&request);
-    let method = method_label(request.method()).to_owned();
-    let route = request
+fn route_label(request: &Request) -> String {
+    request
         .extensions()
         .get::<MatchedPath>()
         .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
-    let span = info_span!("request", request_id = %id, method = %method, route = %route);
+        .to_owned()
+}
+
+/// The span of one request (tower-http's `TraceLayer` opens it): every log
+/// line written while answering carries its `request_id`, `method` and `route`.
+pub fn request_span(request: &Request) -> Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default();
+    info_span!(
+        "request",
+        request_id = %id,
+        method = %method_label(request.method()),
+        route = %route_label(request),
+    )
+}
+
+/// Middleware: request metrics, by method and route template.
+pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let method = method_label(request.method()).to_owned();
+    let route = route_label(&request);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     state
         .metrics
         .observe_request(&method, &route, status, seconds);
-    span.in_scope(|| {
-        info!(
-            event = "request",
-            status,
-            duration_seconds = seconds,
-            "request answered"
-        )
-    });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
-    }
     response
 }

@@ -18,7 +18,7 @@ pub struct Decision {
     pub limit: u64,
     /// Hits of cost 1 that would still be admitted right now.
     pub remaining: u64,
-    /// Seconds until the full quota is back (the RateLimit `t` parameter).
+    /// Seconds until the full quota is back (the `RateLimit` field's `t` parameter).
     pub reset_after: f64,
     /// Seconds until the same hit would be admitted; 0.0 when allowed.
     pub retry_after: f64,
@@ -39,7 +39,7 @@ pub fn window_start(now: f64, window: f64) -> f64 {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn whole(value: f64) -> u64 {

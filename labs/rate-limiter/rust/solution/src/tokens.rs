@@ -1,10 +1,11 @@
 //! Access tokens: RS256 JWTs signed with our private key.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
@@ -61,7 +62,18 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     getrandom::fill(&mut buffer).expect("the operating system has no randomness to give");
-    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex(&buffer)
+}
+
+/// Lower-case hexadecimal, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut out, byte| {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
 }
 
 /// Issues and verifies access tokens.

@@ -2,12 +2,21 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::Path;
-use axum::middleware::from_fn_with_state;
+use axum::http::{self, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, map_request};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
+use tower::ServiceBuilder;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::{self, AuthService};
 use crate::clock::Clock;
@@ -18,7 +27,7 @@ use crate::observability::{self, Metrics};
 use crate::ratelimit::FixedWindow;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::tokens::TokenService;
+use crate::tokens::{TokenService, random_hex};
 
 /// Everything a request handler may need, shared by all requests.
 pub struct AppState {
@@ -88,7 +97,8 @@ fn build_state(
     let limiter = build_limiter(&settings, &policy, clock.clone(), window_store.clone());
     let tokens =
         TokenService::new(&settings, clock.clone()).map_err(|e| StartupError(e.to_string()))?;
-    let store = Arc::new(Store::new());
+    let store =
+        Arc::new(Store::open(&settings.database_path).map_err(|e| StartupError(e.to_string()))?);
     let auth = AuthService::new(store.clone(), tokens, clock.clone(), settings.clone());
     Ok(AppState {
         metrics: Metrics::new(&policy.name),
@@ -124,9 +134,44 @@ fn build_limiter(
     }
 }
 
-/// The routes, with observability wrapping rate limiting (layers added later
-/// run first), so rejected requests are still counted and logged.
+/// Request ids are random hex, like the ones `tokens::random_hex` makes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FreshRequestId;
+
+impl MakeRequestId for FreshRequestId {
+    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&random_hex(16))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The routes and, outermost first: an unsafe incoming request id dropped, a
+/// request id given (tower-http) and echoed, a span and an access-log line per
+/// request (tower-http's `TraceLayer`), metrics, a time limit, rate limiting.
+/// So rejected and timed-out requests are still counted and logged.
 fn routes(state: SharedState) -> Router {
+    let request_id = HeaderName::from_static(observability::REQUEST_ID_HEADER);
+    let timeout = Duration::from_secs(state.settings.request_timeout_seconds.max(1));
+    let middleware = ServiceBuilder::new()
+        .layer(map_request(observability::drop_unsafe_request_id))
+        .layer(SetRequestIdLayer::new(request_id.clone(), FreshRequestId))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(observability::request_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(from_fn_with_state(state.clone(), observability::observe))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            http_limits::enforce_rate_limit,
+        ));
     Router::new()
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
@@ -138,11 +183,7 @@ fn routes(state: SharedState) -> Router {
         .route("/api/me", get(auth::me))
         .route("/api/ping", get(ping))
         .route("/api/items/{item_id}", get(item))
-        .layer(from_fn_with_state(
-            state.clone(),
-            http_limits::enforce_rate_limit,
-        ))
-        .layer(from_fn_with_state(state.clone(), observability::observe))
+        .layer(middleware)
         .with_state(state)
 }
 

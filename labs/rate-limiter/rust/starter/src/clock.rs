@@ -21,8 +21,7 @@ impl Clock for SystemClock {
     fn now(&self) -> f64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_secs_f64())
-            .unwrap_or(0.0)
+            .map_or(0.0, |elapsed| elapsed.as_secs_f64())
     }
 }
 

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
 
 use crate::clock::Clock;
 use crate::ratelimit::Decision;
@@ -106,7 +106,7 @@ impl MemoryWindowStore {
         let mut entries = self
             .entries
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.retain(|_, entry| entry.expires_at.is_none_or(|at| at > now));
         entries
     }
@@ -154,13 +154,13 @@ impl WindowStore for MemoryWindowStore {
             entry.count += cost;
             count = entry.count;
         }
-        if let Some(entry) = entries.get_mut(key) {
-            if entry.expires_at.is_none() {
-                // PEXPIRE with a non-positive TTL deletes the key, as in Redis.
-                entry.expires_at = Some(now + ttl_ms as f64 / 1000.0);
-                if ttl_ms == 0 {
-                    entries.remove(key);
-                }
+        if let Some(entry) = entries.get_mut(key)
+            && entry.expires_at.is_none()
+        {
+            // PEXPIRE with a non-positive TTL deletes the key, as in Redis.
+            entry.expires_at = Some(now + ttl_ms as f64 / 1000.0);
+            if ttl_ms == 0 {
+                entries.remove(key);
             }
         }
         Ok(WindowHit { admitted, count })

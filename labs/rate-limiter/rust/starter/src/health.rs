@@ -1,9 +1,9 @@
 //! Liveness ("restart me if this fails") and readiness ("send me traffic").
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::app::SharedState;
 

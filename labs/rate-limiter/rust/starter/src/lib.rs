@@ -19,6 +19,6 @@ pub mod settings;
 pub mod store;
 pub mod tokens;
 
-pub use app::{create_app, AppState, StartupError};
+pub use app::{AppState, StartupError, create_app};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use settings::Settings;

@@ -1,7 +1,7 @@
 //! RFC 9457 problem details: the one error format every endpoint uses.
 
-use axum::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
@@ -31,22 +31,26 @@ impl Problem {
     }
 
     /// A URI that identifies the problem type.
+    #[must_use]
     pub fn type_uri(self, uri: &str) -> Self {
         self.extension("type", Value::from(uri))
     }
 
     /// An explanation specific to this occurrence.
+    #[must_use]
     pub fn detail(self, detail: &str) -> Self {
         self.extension("detail", Value::from(detail))
     }
 
     /// Any other member of the problem object.
+    #[must_use]
     pub fn extension(mut self, name: &str, value: Value) -> Self {
         self.body.insert(name.into(), value);
         self
     }
 
     /// A response header to send with the problem (invalid values are dropped).
+    #[must_use]
     pub fn header(mut self, name: HeaderName, value: &str) -> Self {
         if let Ok(value) = HeaderValue::from_str(value) {
             self.headers.push((name, value));

@@ -30,7 +30,7 @@ pub struct Decision {
     pub limit: u64,
     /// Hits of cost 1 that would still be admitted right now.
     pub remaining: u64,
-    /// Seconds until the full quota is back (the RateLimit `t` parameter).
+    /// Seconds until the full quota is back (the `RateLimit` field's `t` parameter).
     pub reset_after: f64,
     /// Seconds until the same hit would be admitted; 0.0 when allowed.
     pub retry_after: f64,
@@ -51,7 +51,7 @@ pub fn window_start(now: f64, window: f64) -> f64 {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn whole(value: f64) -> u64 {
@@ -205,7 +205,7 @@ impl RateLimiter for SlidingWindowCounter {
 /// Emission interval T = period / limit and tolerance tau = (burst - 1) * T, so
 /// `burst` hits may arrive at once and after that one every T seconds.
 /// A hit conforms when now >= TAT - tau; then TAT = max(TAT, now) + T.
-/// When it does not, retry_after = TAT - tau - now.
+/// When it does not, `retry_after` = TAT - tau - now.
 pub struct Gcra {
     burst: u64,
     interval: f64,

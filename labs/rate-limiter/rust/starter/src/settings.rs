@@ -14,6 +14,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Prefix of every key the shared limiter writes.
     pub redis_key_prefix: String,
+    /// The SQLite database of users and sessions (`:memory:` for a throwaway one).
+    pub database_path: String,
 
     /// Name of the rate-limit policy applied to `/api/*` routes.
     pub rate_limit_policy: String,
@@ -42,6 +44,9 @@ pub struct Settings {
     /// The failed-login window, in seconds.
     pub login_failure_window_seconds: u64,
 
+    /// Longest time a request may take before it is answered 503, in seconds.
+    pub request_timeout_seconds: u64,
+
     /// Log level: error, warn, info, debug or trace.
     pub log_level: String,
 }
@@ -52,6 +57,7 @@ impl Default for Settings {
             bind_addr: "0.0.0.0:8000".into(),
             redis_url: None,
             redis_key_prefix: "rl:".into(),
+            database_path: "data/app.db".into(),
             rate_limit_policy: "default".into(),
             rate_limit: 60,
             rate_window_seconds: 60,
@@ -64,6 +70,7 @@ impl Default for Settings {
             refresh_token_ttl_seconds: 14 * 24 * 3600,
             login_max_failures: 5,
             login_failure_window_seconds: 900,
+            request_timeout_seconds: 10,
             log_level: "info".into(),
         }
     }
@@ -84,11 +91,13 @@ impl std::error::Error for SettingsError {}
 impl Settings {
     /// Read `APP_<FIELD>` variables (plus plain `REDIS_URL`, and
     /// `APP_JWT_PRIVATE_KEY_FILE` as an alternative to the PEM itself).
+    /// `main` loads a `.env` file into the environment first.
     pub fn from_env() -> Result<Self, SettingsError> {
         let mut s = Self::default();
         set_string(&mut s.bind_addr, "APP_BIND_ADDR");
         s.redis_url = var("APP_REDIS_URL").or_else(|| var("REDIS_URL"));
         set_string(&mut s.redis_key_prefix, "APP_REDIS_KEY_PREFIX");
+        set_string(&mut s.database_path, "APP_DATABASE_PATH");
         set_string(&mut s.rate_limit_policy, "APP_RATE_LIMIT_POLICY");
         set_parsed(&mut s.rate_limit, "APP_RATE_LIMIT")?;
         set_parsed(&mut s.rate_window_seconds, "APP_RATE_WINDOW_SECONDS")?;
@@ -118,6 +127,10 @@ impl Settings {
         set_parsed(
             &mut s.login_failure_window_seconds,
             "APP_LOGIN_FAILURE_WINDOW_SECONDS",
+        )?;
+        set_parsed(
+            &mut s.request_timeout_seconds,
+            "APP_REQUEST_TIMEOUT_SECONDS",
         )?;
         set_string(&mut s.log_level, "APP_LOG_LEVEL");
         Ok(s)

@@ -1,13 +1,18 @@
-//! In-memory persistence: users, refresh-token families, the access-token
+//! Persistence in SQLite: users, refresh-token families, the access-token
 //! denylist and failed-login records.
 //!
 //! This file is plumbing, not part of any stage: the security logic that uses
-//! it lives in `auth.rs`. It keeps everything in process memory behind one
-//! mutex, which is enough for a single instance; a real deployment would put
-//! these tables in a database (the method names map one to one onto queries).
+//! it lives in `auth.rs`. One connection behind a mutex serves the whole
+//! process; each method is one statement (or one transaction), so the
+//! compare-and-set in [`Store::mark_refresh_used`] stays atomic. A database
+//! error never grants anything: lookups answer "unknown" or "revoked", and the
+//! error is logged.
 
-use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// What the store knows about one refresh token.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,69 +29,128 @@ pub struct RefreshRecord {
     pub family_revoked: bool,
 }
 
-#[derive(Debug, Clone)]
-struct RefreshRow {
-    family_id: String,
-    username: String,
-    expires_at: f64,
-    used_at: Option<f64>,
+/// The database cannot be opened or used.
+#[derive(Debug)]
+pub struct StoreError(String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "database: {}", self.0)
+    }
 }
 
-#[derive(Debug, Default)]
-struct Tables {
-    users: HashMap<String, String>,
-    refresh_tokens: HashMap<String, RefreshRow>,
-    revoked_families: HashSet<String>,
-    denied_jti: HashMap<String, f64>,
-    login_failures: HashMap<String, Vec<f64>>,
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self(error.to_string())
+    }
 }
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL
+);
+CREATE TABLE IF NOT EXISTS revoked_families (family_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS denied_jti (jti TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_by_user ON login_failures (username, at);
+";
 
 /// The service's tables. Cheap to share behind an `Arc`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
-    tables: Mutex<Tables>,
+    conn: Mutex<Connection>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Store {
-    /// An empty store.
+    /// A private in-memory database, gone with the process (tests use it).
     pub fn new() -> Self {
-        Self::default()
+        let conn = Connection::open_in_memory().expect("SQLite can always open a memory database");
+        Self::with_connection(conn).expect("the schema applies to an empty database")
     }
 
-    fn lock(&self) -> MutexGuard<'_, Tables> {
-        // A panic while holding the lock cannot leave the maps half-written in a
-        // way that matters here, so keep serving rather than poisoning everything.
-        self.tables
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Whether the store can serve requests (always, in memory).
-    pub fn ping(&self) -> Result<(), String> {
-        drop(self.lock());
-        Ok(())
-    }
-
-    /// Add a user; false if the name is taken.
-    pub fn create_user(&self, username: &str, password_hash: &str) -> bool {
-        let mut tables = self.lock();
-        if tables.users.contains_key(username) {
-            return false;
+    /// The database at `path` (`:memory:` for none), created with its folder if missing.
+    pub fn open(path: &str) -> Result<Self, StoreError> {
+        if path == ":memory:" {
+            return Ok(Self::new());
         }
-        tables.users.insert(username.into(), password_hash.into());
-        true
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError(format!("{}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::with_connection(conn)
+    }
+
+    fn with_connection(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // SQLite keeps the data consistent; a panic elsewhere must not stop the service.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> Result<(), String> {
+        self.lock()
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Add a user; false if the name is taken (or the database fails).
+    pub fn create_user(&self, username: &str, password_hash: &str) -> bool {
+        let inserted = self.lock().execute(
+            "INSERT OR IGNORE INTO users (username, password_hash) VALUES (?1, ?2)",
+            params![username, password_hash],
+        );
+        logged(inserted).is_some_and(|rows| rows == 1)
     }
 
     /// The stored password hash of a user, if the user exists.
     pub fn password_hash(&self, username: &str) -> Option<String> {
-        self.lock().users.get(username).cloned()
+        let found = self
+            .lock()
+            .query_row(
+                "SELECT password_hash FROM users WHERE username = ?1",
+                [username],
+                |row| row.get(0),
+            )
+            .optional();
+        logged(found).flatten()
     }
 
     /// Replace a user's password hash (after a parameter upgrade).
     pub fn set_password_hash(&self, username: &str, password_hash: &str) {
-        if let Some(stored) = self.lock().users.get_mut(username) {
-            *stored = password_hash.into();
-        }
+        logged(self.lock().execute(
+            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+            params![username, password_hash],
+        ));
     }
 
     /// Remember a refresh token by its digest (the token itself is never stored).
@@ -97,85 +161,116 @@ impl Store {
         username: &str,
         expires_at: f64,
     ) {
-        let row = RefreshRow {
-            family_id: family_id.into(),
-            username: username.into(),
-            expires_at,
-            used_at: None,
-        };
-        self.lock().refresh_tokens.insert(token_hash.into(), row);
+        logged(self.lock().execute(
+            "INSERT OR REPLACE INTO refresh_tokens (token_hash, family_id, username, expires_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, family_id, username, expires_at],
+        ));
     }
 
     /// Look a refresh token up by its digest.
     pub fn refresh_token(&self, token_hash: &str) -> Option<RefreshRecord> {
-        let tables = self.lock();
-        let row = tables.refresh_tokens.get(token_hash)?;
-        Some(RefreshRecord {
-            family_id: row.family_id.clone(),
-            username: row.username.clone(),
-            expires_at: row.expires_at,
-            used: row.used_at.is_some(),
-            family_revoked: tables.revoked_families.contains(&row.family_id),
-        })
+        let found = self
+            .lock()
+            .query_row(
+                "SELECT t.family_id, t.username, t.expires_at, t.used_at IS NOT NULL, \
+                 EXISTS (SELECT 1 FROM revoked_families r WHERE r.family_id = t.family_id) \
+                 FROM refresh_tokens t WHERE t.token_hash = ?1",
+                [token_hash],
+                |row| {
+                    Ok(RefreshRecord {
+                        family_id: row.get(0)?,
+                        username: row.get(1)?,
+                        expires_at: row.get(2)?,
+                        used: row.get(3)?,
+                        family_revoked: row.get(4)?,
+                    })
+                },
+            )
+            .optional();
+        logged(found).flatten()
     }
 
     /// Atomically claim a refresh token; false if it was already used (or unknown).
     pub fn mark_refresh_used(&self, token_hash: &str, at: f64) -> bool {
-        match self.lock().refresh_tokens.get_mut(token_hash) {
-            Some(row) if row.used_at.is_none() => {
-                row.used_at = Some(at);
-                true
-            }
-            _ => false,
-        }
+        let claimed = self.lock().execute(
+            "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
+            params![token_hash, at],
+        );
+        logged(claimed).is_some_and(|rows| rows == 1)
     }
 
     /// Revoke every token of a session family.
     pub fn revoke_family(&self, family_id: &str) {
-        self.lock().revoked_families.insert(family_id.into());
+        logged(self.lock().execute(
+            "INSERT OR IGNORE INTO revoked_families (family_id) VALUES (?1)",
+            [family_id],
+        ));
     }
 
-    /// Whether a session family has been revoked.
+    /// Whether a session family has been revoked (true when the database fails).
     pub fn is_family_revoked(&self, family_id: &str) -> bool {
-        self.lock().revoked_families.contains(family_id)
+        let found = self.lock().query_row(
+            "SELECT EXISTS (SELECT 1 FROM revoked_families WHERE family_id = ?1)",
+            [family_id],
+            |row| row.get(0),
+        );
+        logged(found).unwrap_or(true)
     }
 
     /// Put an access token's `jti` on the denylist until `expires_at`.
     pub fn deny_jti(&self, jti: &str, expires_at: f64) {
-        self.lock()
-            .denied_jti
-            .entry(jti.into())
-            .or_insert(expires_at);
+        logged(self.lock().execute(
+            "INSERT OR IGNORE INTO denied_jti (jti, expires_at) VALUES (?1, ?2)",
+            params![jti, expires_at],
+        ));
     }
 
-    /// Whether an access token's `jti` is on the denylist.
+    /// Whether an access token's `jti` is on the denylist (true when the database fails).
     pub fn is_jti_denied(&self, jti: &str) -> bool {
-        self.lock().denied_jti.contains_key(jti)
+        let found = self.lock().query_row(
+            "SELECT EXISTS (SELECT 1 FROM denied_jti WHERE jti = ?1)",
+            [jti],
+            |row| row.get(0),
+        );
+        logged(found).unwrap_or(true)
     }
 
     /// Record one failed login for an account name (known or not).
     pub fn record_login_failure(&self, username: &str, at: f64) {
-        self.lock()
-            .login_failures
-            .entry(username.into())
-            .or_default()
-            .push(at);
+        logged(self.lock().execute(
+            "INSERT INTO login_failures (username, at) VALUES (?1, ?2)",
+            params![username, at],
+        ));
     }
 
     /// The times of an account's failed logins after `since`, oldest first.
     pub fn login_failures_since(&self, username: &str, since: f64) -> Vec<f64> {
-        let tables = self.lock();
-        let mut times: Vec<f64> = tables
-            .login_failures
-            .get(username)
-            .map(|all| all.iter().copied().filter(|at| *at > since).collect())
-            .unwrap_or_default();
-        times.sort_by(f64::total_cmp);
-        times
+        let conn = self.lock();
+        let times = conn
+            .prepare("SELECT at FROM login_failures WHERE username = ?1 AND at > ?2 ORDER BY at")
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![username, since], |row| row.get(0))?
+                    .collect::<Result<Vec<f64>, _>>()
+            });
+        logged(times).unwrap_or_default()
     }
 
     /// Forget an account's failed logins (after a successful one).
     pub fn clear_login_failures(&self, username: &str) {
-        self.lock().login_failures.remove(username);
+        logged(
+            self.lock()
+                .execute("DELETE FROM login_failures WHERE username = ?1", [username]),
+        );
     }
+}
+
+/// The value, or `None` after logging the database error.
+fn logged<T>(result: rusqlite::Result<T>) -> Option<T> {
+    result
+        .map_err(
+            |error| tracing::error!(event = "database_error", error = %error, "database error"),
+        )
+        .ok()
 }

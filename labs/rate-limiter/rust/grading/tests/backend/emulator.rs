@@ -276,7 +276,9 @@ fn execute_client(shared: &Shared, args: Vec<Vec<u8>>) -> Reply {
                 match db.scripts.get(&text(&args[1]).to_ascii_lowercase()) {
                     Some(body) => body.clone(),
                     None => {
-                        return Reply::Error("NOSCRIPT No matching script. Please use EVAL.".into())
+                        return Reply::Error(
+                            "NOSCRIPT No matching script. Please use EVAL.".into(),
+                        );
                     }
                 }
             } else {
@@ -470,7 +472,11 @@ fn data_command(db: &mut Db, args: &[Vec<u8>]) -> Reply {
             "SET" if n >= 3 => return set(db, args),
             "SETEX" | "PSETEX" if n == 4 => {
                 let ttl = int_arg(&args[2])?;
-                let ms = if name == "SETEX" { ttl.saturating_mul(1000) } else { ttl };
+                let ms = if name == "SETEX" {
+                    ttl.saturating_mul(1000)
+                } else {
+                    ttl
+                };
                 db.keys.insert(
                     args[1].clone(),
                     Entry {
@@ -503,13 +509,21 @@ fn data_command(db: &mut Db, args: &[Vec<u8>]) -> Reply {
             ),
             "EXPIRE" | "PEXPIRE" if n == 3 || n == 4 => {
                 let ttl = int_arg(&args[2])?;
-                let ms = if name == "EXPIRE" { ttl.saturating_mul(1000) } else { ttl };
+                let ms = if name == "EXPIRE" {
+                    ttl.saturating_mul(1000)
+                } else {
+                    ttl
+                };
                 let condition = args.get(3).map(|c| upper(c));
                 db.expire_in(&args[1], ms, condition.as_deref())
             }
             "EXPIREAT" | "PEXPIREAT" if n == 3 => {
                 let at = int_arg(&args[2])?;
-                let at_ms = if name == "EXPIREAT" { at.saturating_mul(1000) } else { at };
+                let at_ms = if name == "EXPIREAT" {
+                    at.saturating_mul(1000)
+                } else {
+                    at
+                };
                 let now_ms = i64::try_from(epoch().as_millis()).unwrap_or(i64::MAX);
                 db.expire_in(&args[1], at_ms - now_ms, None)
             }
@@ -535,11 +549,17 @@ fn data_command(db: &mut Db, args: &[Vec<u8>]) -> Reply {
             ),
             "KEYS" if n == 2 => {
                 let now = Instant::now();
-                db.keys.retain(|_, e| e.expires_at.is_none_or(|at| at > now));
+                db.keys
+                    .retain(|_, e| e.expires_at.is_none_or(|at| at > now));
                 let mut names: Vec<&Vec<u8>> =
                     db.keys.keys().filter(|k| glob(&args[1], k)).collect();
                 names.sort();
-                Reply::Array(names.into_iter().map(|k| Reply::Bulk(Some(k.clone()))).collect())
+                Reply::Array(
+                    names
+                        .into_iter()
+                        .map(|k| Reply::Bulk(Some(k.clone())))
+                        .collect(),
+                )
             }
             "TIME" if n == 1 => {
                 let now = epoch();
@@ -595,7 +615,9 @@ fn data_command(db: &mut Db, args: &[Vec<u8>]) -> Reply {
                         fields.sort();
                         fields
                             .into_iter()
-                            .flat_map(|(k, v)| [Reply::Bulk(Some(k.clone())), Reply::Bulk(Some(v.clone()))])
+                            .flat_map(|(k, v)| {
+                                [Reply::Bulk(Some(k.clone())), Reply::Bulk(Some(v.clone()))]
+                            })
                             .collect()
                     })
                     .unwrap_or_default(),

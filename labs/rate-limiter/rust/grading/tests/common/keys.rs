@@ -1,79 +1,54 @@
-//! RSA key pairs made for this grading suite only (openssl genpkey, 2048 bits).
-//! They protect nothing: never reuse them outside tests.
+//! RSA key pairs made when the suite runs (2048 bits, by aws-lc-rs), so no
+//! private key is ever committed. They protect nothing and die with the process.
+
+use std::sync::OnceLock;
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+/// A fresh key pair as (PKCS#8 private PEM, SPKI public PEM).
+pub fn generate_pem_pair() -> (String, String) {
+    let pair = KeyPair::generate(KeySize::Rsa2048).expect("aws-lc-rs makes an RSA key");
+    let private = AsDer::<Pkcs8V1Der>::as_der(&pair).expect("the private key encodes");
+    let public =
+        AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).expect("the public key encodes");
+    (
+        pem("PRIVATE KEY", private.as_ref()),
+        pem("PUBLIC KEY", public.as_ref()),
+    )
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
+}
+
+fn signing_pair() -> &'static (String, String) {
+    static PAIR: OnceLock<(String, String)> = OnceLock::new();
+    PAIR.get_or_init(generate_pem_pair)
+}
 
 /// The private key the app under test signs access tokens with (PKCS#8 PEM).
-pub const SIGNING_KEY_PEM: &str = "\
------BEGIN PRIVATE KEY-----
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQD3hFH1CuazkrN/
-JpL5RBIGyLaAuamh6Cf1+4ANJL8U82MJ/vy2U6+09bK/WwKD3V/ZdgunR8yp5DC+
-a2T+1LtUZWpHXKYDjdLIuPuGcPaMSfaqJT38sw6gLAk/DRrT9h9jp6gMwlqs62kI
-Mp46KLiPTlxh5cb0UMI+L1VCdj6HDvr5U5YKlSGbDrc9LDF5u+ktVGwgpunY2SUk
-m4RvD61QLZCphfNJrbwabikpBZ97TmBPhIHt0L/+vayI+o1fo7Nnm/lB1YjgVmQk
-qTqgHqbJtIPQDddGTV/9yZCKhdlafiOqqeayyk5GVcJ71Cmk7BHO3a0GlmIArk2C
-BBdh5/wFAgMBAAECggEAKD/cWKXVqdTiGyae1tRSvsdWeiyhi5e7dnzX2rX43AN6
-EvmOhxL+axsF3qfXiwbthmjI8K0JzdoIHSb3TO3d/+rf80vQc+/U8NlijtRWxgMP
-DqWwufjfbid1t3WTlm1Ftx21LkylPyJRjvOK7GKLz0NLCDZmedCaIvpCeeTNj9uL
-Zm84uBHWIzHneueCsrLGMPGqKHzrSEsJNCL90AyvXb03uojeLW1FiZwy/2YLehCk
-d1/qZYIbeoAv7ehwCecNVi69S26m5+upRpQlrMR1Ldvt2Wo0USz7A0uP5YNA/jlx
-1pLZ3yVAI8Df82O32tDdraOuW5VAqFTnUUjhX9yw7wKBgQD8aZuaWgDmDvie7mQa
-UbTOQ+Vd9knZeaFk8Z2gmyrF8Xj0KBoKXkKSLgKbh6PWLaDSmBjXEXkg68d4mbwC
-HqWS37V+24lk0AtezMOrJvjVF6dR1ns9ExZozqYVIawQ0+qeM0JDKvE8N+Urc0ul
-sCpO43hhwHnPKw5hptAwwzU+LwKBgQD7COZSHJsdH5SmxnTXg8ENqrSVMrWIQfO6
-80taJvCvLoVFHBKsW8zHkRbPqbE+fTm1q/H38XT85BqhBXu6TLNwVhgYSLp2iAas
-3/KfOrR2pI+ZLbW2SLDRS7ffpihfh1iv/OQkmw7gJ+byTN69Bq32wvWDuc7Zv2Mt
-/JRoMIKwCwKBgQDur5sSEawp4NxfxgRpEvyL1I6QFPburOLextAM8M440khTcZx2
-U35WJyYWFuTqAsnCe0t6DK7jX7KHq7CqvHpL8jn5lPZOm6E06yLYtQi20SBK9iwh
-q+wT/d31u5qvawXAxa4SQAhQrnaKaQOO0ZCget/6Z/2H1ypJU2opwl6VxwKBgEWd
-PDG9GQ7EeTaehjxVny2pDxbozwqQL4TCfzzq24fZAMAfftYpRup4w7imuC46D8zf
-d+RoIycWIoRQvvT03DXkyh3B3WONaTx7hg69+tmD3QZ/dIquMcp4ku8EZuHG6MM1
-ABdeoItsxVCgHIyS059AhVEYL9KWjmxsRMN34GXtAoGBAMtjOzxJq0h/VRUvNuSd
-ZHlnQaGuo/ZwQ6aHq/tHpjMKhn96cqqq+FxfzK8v+rxbsrBvolpYh7vEzWf68I4s
-XBVx3ouVM99BJGnJgD2L4q8ik+kQrIeOvN5pUZSUT+FEZEyiBfHjJeeieO8hD2J9
-+jqc0MyLqq07vdaYaOSmrUmp
------END PRIVATE KEY-----
-";
+pub fn signing_key_pem() -> &'static str {
+    &signing_pair().0
+}
 
-/// The public half of [`SIGNING_KEY_PEM`], as an attacker would find it (SPKI PEM).
-pub const SIGNING_PUBLIC_KEY_PEM: &str = "\
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA94RR9Qrms5KzfyaS+UQS
-Bsi2gLmpoegn9fuADSS/FPNjCf78tlOvtPWyv1sCg91f2XYLp0fMqeQwvmtk/tS7
-VGVqR1ymA43SyLj7hnD2jEn2qiU9/LMOoCwJPw0a0/YfY6eoDMJarOtpCDKeOii4
-j05cYeXG9FDCPi9VQnY+hw76+VOWCpUhmw63PSwxebvpLVRsIKbp2NklJJuEbw+t
-UC2QqYXzSa28Gm4pKQWfe05gT4SB7dC//r2siPqNX6OzZ5v5QdWI4FZkJKk6oB6m
-ybSD0A3XRk1f/cmQioXZWn4jqqnmsspORlXCe9QppOwRzt2tBpZiAK5NggQXYef8
-BQIDAQAB
------END PUBLIC KEY-----
-";
+/// The public half of [`signing_key_pem`], as an attacker would find it (SPKI PEM).
+pub fn signing_public_key_pem() -> &'static str {
+    &signing_pair().1
+}
 
 /// A key the app has never seen.
-pub const FOREIGN_KEY_PEM: &str = "\
------BEGIN PRIVATE KEY-----
-MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCiZU+47pibE/eP
-t4n7EQCdsOY+/OEqBdeqqzYDcJs7C6Hahnz23xtTgBJNOFaO7br1RImqs9HNKnqi
-Ft0euvf62yhDB9BA3+kCdAbx5uTXAM12t8twr9Dy7nGRj9EEZWol2bBENVZirxVf
-R2CcxBRaY1Oac3u7zTy4Wq3DEUDv05VP3GneolDCfWj6Z2hwXpD5RU5pQnOLiuop
-TBOdRrT1IqQ00UPXKFTKcybm0eb2S2e3ReP68w7odM3HtowzadL4NmDimU5n6R0Q
-yH3ZPX13/KNybc+jv4OuswPdNKoGMp/+eZljCJw/bUQ0MACiNx7Hg/qc9fO/zzgF
-98KoMTXJAgMBAAECggEACup286YcHW536VHrxTPVIARsUacTZoz6fHciPBR1ZsBn
-KoZ4P2rrTg9Ri53CGbzqoIJxI4ePTnRwxlT1m5NzSEozeF/91GKIqdjNP7TmxHoC
-FZ0QoHw89htniGKLqPk9K5qoockZC6ybqeolGRyIBrRfAgaJtmu7DWRRAkf2Xrh1
-iAGU3We7/t9seP1+kn4JD3qbS6RqeM4e741pbEIBlOi1wbUVqCBUMdTKdWU6g/St
-2LUrwAcOQM/s319HHpl+rcZsyqovMom0p6Ii2Aa3FT7+Ml8gNiB/y6MRI9YGs0Hd
-q2j4V/njg151GLXta9fylP2M0siAJXGdcmmmInRNhQKBgQDSUst4oOegCYHat3DS
-g8bg8BFlUq6vH2wCi5w3+YUCGKRXxHJrq7aB2udzhdLrDQrQMHG58AmZbbx5FX60
-onqMLDYez0xbQa+sUIJy8NWva8IPPPQrvYsIBvX+Yg1zLuniU/FUi8ZFpOmD9bIi
-MP6R4povDJuryIy5RcUKXUDMlQKBgQDFqepKXzX3mVwPesv03cDI3RmoIg6CO+HJ
-FRLICAip0LGwf7it/zFby7wXcBC6YOx03oFE7DI+NSJu+Yre6PQzLslD6k26USGs
-/ndSxN3EUPFCQ32WSUZI0/SXA88+ja5L8/p1sAFTWUy0tqq5XYOMgWrB8QECiglk
-NM9NHN/DZQKBgGAQrRsl82XnscYir4eX5Qjs3iU3hM48PetTtUDj2VrBwp7L/a8s
-OSpKwBjF8TanOF8rIWbaOqg3tTRhGwSKigroTrf321p7QDAmfc7eLdv4DiVDpAsu
-gghilY1hX99SeEWGLd5+EUvSLU62tGxlkIE1zVLcIWZvLceaFIvNWEGZAoGAeYkI
-LcJtBFifakUustjGeLq5089c7Ga1ZVY3vhZyfTd8ifF+ND38s1yJwj99iZueyB0n
-jqFMI0O4cFOvN3A09mOGDOQ79pt8AUpVQ+cYFGVQclXdGlLjjFQGx/PnsaabzMeu
-8D3QEteNem/2eRMul23bnnP5Ev6c16hA7kEatKECgYBq9+juWYVjYtVXdyVAievf
-HkuzuX2duDBsJ6R1biMhFicl5WzmvAmH4OXcLAl4uyzumQtvPGsOeJ/aba+MC5h5
-+lLpv2oEWRrADJPvv/k0gZt7QooEorQ/ZhWIr9Q1b6WdcfQtn4AIW6nC+P+6F4RU
-orUQzsX0HVtS6yo5PWhKGA==
------END PRIVATE KEY-----
-";
+pub fn foreign_key_pem() -> &'static str {
+    static PAIR: OnceLock<(String, String)> = OnceLock::new();
+    &PAIR.get_or_init(generate_pem_pair).0
+}

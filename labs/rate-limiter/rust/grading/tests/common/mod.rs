@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::{to_bytes, Body};
+use axum::Router;
+use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use axum::Router;
 use serde_json::Value;
 use service::distributed::{RedisWindowStore, WindowStore};
 use service::{Clock, Settings};
@@ -75,7 +75,8 @@ pub fn unique(prefix: &str) -> String {
 /// Settings with the grading signing key and the given tweaks.
 pub fn settings(tweak: impl FnOnce(&mut Settings)) -> Settings {
     let mut settings = Settings {
-        jwt_private_key_pem: keys::SIGNING_KEY_PEM.to_owned(),
+        jwt_private_key_pem: keys::signing_key_pem().to_owned(),
+        database_path: ":memory:".to_owned(),
         ..Settings::default()
     };
     tweak(&mut settings);
