@@ -236,7 +236,8 @@ fn show_lists_each_tracks_prerequisites_from_the_starter_and_lab_toml() {
         .stdout_has(
             "Prerequisites:\n  python: Python 3.11+ with venv; optional: redis-server (to grade against a real Redis",
         )
-        .stdout_has("  rust: cargo (Rust 1.88+); optional: redis-server (");
+        .stdout_has("  rust: cargo (Rust 1.89+); cc (a C compiler: aws-lc (JWT signatures)")
+        .stdout_has("; optional: redis-server (");
     ws.lab(["show", "microservices"]).succeeds().stdout_has("optional: promtool (for the alert-rule tests");
     ws.lab(["show", "design-doc"]).succeeds().stdout_has("docs: nothing beyond lab; optional: Node.js 20+ with npm");
     // The fixture's scaffold allows Python 3.9; its rust starter names no rust-version, and its
