@@ -190,7 +190,7 @@ def _hcl(path: Path) -> dict:
     try:
         with path.open() as handle:
             return normalise(hcl2.load(handle))
-    except Exception as exc:  # noqa: BLE001 - the parser raises several kinds
+    except Exception as exc:  # the parser raises several kinds
         pytest.fail(f"{rel(path)} does not parse as HCL: {exc}", pytrace=False)
 
 
@@ -227,7 +227,7 @@ def root_modules() -> list[Path]:
 
 
 def blocks(parsed_files: list[tuple[Path, dict]], kind: str):
-    """Yield (file, label, body) for `kind "label" { ... }` blocks (variable, output, provider...)."""
+    """Yield (file, label, body) for `kind "label" { ... }` blocks: variable, output..."""
     for path, parsed in parsed_files:
         for entry in parsed.get(kind) or []:
             for label, body in entry.items():

@@ -85,20 +85,25 @@ def probe_problems(where: str, container: dict) -> list[str]:
         http = probe.get("httpGet")
         if not http:
             problems.append(
-                f"{where}: {kind} is not an httpGet on {path}; only the HTTP endpoint knows whether the service can serve"
+                f"{where}: {kind} is not an httpGet on {path}; only the HTTP endpoint knows "
+                "whether the service can serve"
             )
             continue
         if http.get("path") != path:
             why = (
                 "the endpoint that checks Redis, so a pod that cannot serve leaves the Service"
                 if kind == "readinessProbe"
-                else "the endpoint that does not depend on Redis, so a Redis outage does not restart every pod"
+                else (
+                    "the endpoint that does not depend on Redis, so a Redis outage "
+                    "does not restart every pod"
+                )
             )
             problems.append(f"{where}: {kind} asks {http.get('path')!r}; it must ask {path}, {why}")
         port = http.get("port")
         if port not in names and port not in numbers:
             problems.append(
-                f"{where}: {kind} port {port!r} is not a port of the container ({sorted(map(str, names | numbers))})"
+                f"{where}: {kind} port {port!r} is not a port of the container "
+                f"({sorted(map(str, names | numbers))})"
             )
     return problems
 
@@ -136,7 +141,8 @@ def test_dockerfiles_multistage_pinned_nonroot_with_healthcheck():
         name = rel(path)
         if len(stages) < 2:
             problems.append(
-                f"{name}: one stage only; build in one stage and copy the result into a clean runtime stage"
+                f"{name}: one stage only; build in one stage and copy the result into a clean "
+                "runtime stage"
             )
             if not stages:
                 continue
@@ -146,7 +152,8 @@ def test_dockerfiles_multistage_pinned_nonroot_with_healthcheck():
                 continue
             if not DIGEST.search(stage.base):
                 problems.append(
-                    f"{name}: FROM {stage.base} is not pinned by digest (image:tag@sha256:...); even an x.y.z tag "
+                    f"{name}: FROM {stage.base} is not pinned by digest (image:tag@sha256:...); "
+                    "even an x.y.z tag "
                     "is rebuilt for OS updates, so only a digest names one image"
                 )
         syncs = [
@@ -161,7 +168,8 @@ def test_dockerfiles_multistage_pinned_nonroot_with_healthcheck():
             if not LOCKED.search(arg):
                 command = UV_SYNC.search(arg).group(0)
                 problems.append(
-                    f"{name}: `{command}...` runs without --locked (or --frozen), so it may resolve anew instead of installing uv.lock"
+                    f"{name}: `{command}...` runs without --locked (or --frozen), so it may "
+                    "resolve anew instead of installing uv.lock"
                 )
         final = stages[-1]
         users = [arg for word, arg in final.instructions if word == "USER"]
@@ -173,7 +181,8 @@ def test_dockerfiles_multistage_pinned_nonroot_with_healthcheck():
         if not checks or checks[-1].strip().upper() == "NONE":
             problems.append(f"{name}: the final stage has no HEALTHCHECK")
     report(
-        "rule: images are multi-stage, built from uv.lock (`uv sync --locked`) on bases pinned by digest, run as a non-root USER and carry a HEALTHCHECK",
+        "rule: images are multi-stage, built from uv.lock (`uv sync --locked`) on bases pinned by "
+        "digest, run as a non-root USER and carry a HEALTHCHECK",
         "a second stage keeps uv, caches and sources out of what ships; a floating base tag or "
         "an unlocked sync rebuilds into a different image; root in a container is one kernel "
         "bug away from root on the node (hadolint does not check USER); a HEALTHCHECK lets "
@@ -224,10 +233,12 @@ def test_compose_waits_for_healthy_dependencies():
                 condition = (how or {}).get("condition") if isinstance(how, dict) else None
                 if condition != "service_healthy":
                     problems.append(
-                        f"{svc}: depends_on {dependency} uses condition {condition!r}; wait for service_healthy"
+                        f"{svc}: depends_on {dependency} uses condition {condition!r}; wait for "
+                        "service_healthy"
                     )
     report(
-        "rule: compose starts each service only after its dependencies are healthy, from pinned images",
+        "rule: compose starts each service only after its dependencies are healthy, from pinned "
+        "images",
         "depends_on with a plain list only orders container starts; the service then races "
         "Redis and crashes or serves errors on a cold start. `latest` images change under you.",
         problems,
@@ -306,7 +317,8 @@ def test_manifests_lint_and_validate(tmp_path):
     if code != 0 and not problems:
         problems = output.splitlines() or [f"kubernetes-validate exited {code}"]
     report(
-        "rule: every manifest validates against the Kubernetes 1.33 schemas (strict: no unknown fields)",
+        "rule: every manifest validates against the Kubernetes 1.33 schemas (strict: no unknown "
+        "fields)",
         "a typo'd field is silently dropped by the API server and a removed apiVersion is "
         "refused at deploy time; both should fail here, not in production.",
         problems,
@@ -334,17 +346,21 @@ def test_containers_have_resources_probes_and_pinned_images():
                     continue
                 if quantity(asked) is None or quantity(cap) is None:
                     problems.append(
-                        f"{where} container {cname}: {resource} {asked!r} / {cap!r} is not a Kubernetes quantity"
+                        f"{where} container {cname}: {resource} {asked!r} / {cap!r} is not a "
+                        "Kubernetes quantity"
                     )
                 elif quantity(cap) < quantity(asked):
                     problems.append(
-                        f"{where} container {cname}: limits.{resource} {cap} is below requests.{resource} {asked}; "
-                        "the API server rejects it (a limit is the most a container may use, never less than it asks for)"
+                        f"{where} container {cname}: limits.{resource} {cap} is below "
+                        f"requests.{resource} {asked}; "
+                        "the API server rejects it (a limit is the most a container may use, never "
+                        "less than it asks for)"
                     )
             image = str(c.get("image") or "")
             if not image_is_pinned(image):
                 problems.append(
-                    f"{where} container {cname}: image {image!r} has no exact tag or digest (never latest)"
+                    f"{where} container {cname}: image {image!r} has no exact tag or digest (never "
+                    "latest)"
                 )
             if cname not in main:
                 continue
@@ -367,7 +383,8 @@ def test_containers_have_resources_probes_and_pinned_images():
                 )
             problems.extend(probe_problems(f"{where} container {cname}", c))
     report(
-        "rule: every container declares requests and limits (limits at or above requests), a readinessProbe on /readyz and a livenessProbe on /healthz, and a pinned image",
+        "rule: every container declares requests and limits (limits at or above requests), a "
+        "readinessProbe on /readyz and a livenessProbe on /healthz, and a pinned image",
         "requests drive scheduling and limits contain a leak; without readiness traffic hits "
         "pods that cannot serve, without liveness a hung pod lives forever, and one shared "
         "endpoint turns a dependency outage into a restart storm; `latest` makes a rollback "
@@ -392,7 +409,8 @@ def test_pods_hardened_and_secrets_by_reference():
             for key, value in {**(doc.get("data") or {}), **(doc.get("binaryData") or {})}.items():
                 if SECRET_ENV.search(str(key)) or CREDENTIALS_IN_URL.search(str(value)):
                     problems.append(
-                        f"{rel(path)} {name_of(doc)}: key {key} holds a secret; a ConfigMap is plain configuration "
+                        f"{rel(path)} {name_of(doc)}: key {key} holds a secret; a ConfigMap is "
+                        "plain configuration "
                         "(readable with the namespace's config, not encrypted): use a Secret"
                     )
     for path, workload in workloads():
@@ -410,7 +428,8 @@ def test_pods_hardened_and_secrets_by_reference():
             pod_mount is None and account.get("automountServiceAccountToken") is not False
         ):
             problems.append(
-                f"{where}: the API token is mounted though the service never calls the Kubernetes API "
+                f"{where}: the API token is mounted though the service never calls the Kubernetes "
+                "API "
                 "(the pod's automountServiceAccountToken, when set, overrides its ServiceAccount's)"
             )
         for field in ("hostNetwork", "hostPID", "hostIPC"):
@@ -422,8 +441,10 @@ def test_pods_hardened_and_secrets_by_reference():
             kinds = sorted(set(volume) - {"name"})
             if not set(kinds) <= RESTRICTED_VOLUMES:
                 problems.append(
-                    f"{where}: volume {volume.get('name')} is {', '.join(kinds)}; the restricted profile allows only "
-                    f"{', '.join(sorted(RESTRICTED_VOLUMES))} (a hostPath reaches into the node's filesystem)"
+                    f"{where}: volume {volume.get('name')} is {', '.join(kinds)}; the restricted "
+                    "profile allows only "
+                    f"{', '.join(sorted(RESTRICTED_VOLUMES))} (a hostPath reaches into the node's "
+                    "filesystem)"
                 )
         pod_seccomp = (pod_sc.get("seccompProfile") or {}).get("type")
         for c in containers(workload):
@@ -444,14 +465,16 @@ def test_pods_hardened_and_secrets_by_reference():
             added = [str(x).upper() for x in ((sc.get("capabilities") or {}).get("add") or [])]
             if set(added) - {"NET_BIND_SERVICE"}:
                 problems.append(
-                    f"{where} container {cname}: adds capabilities {added}; the restricted profile allows only NET_BIND_SERVICE"
+                    f"{where} container {cname}: adds capabilities {added}; the restricted profile "
+                    "allows only NET_BIND_SERVICE"
                 )
             if sc.get("runAsUser") == 0:
                 problems.append(f"{where} container {cname}: runAsUser is 0 (root)")
             for port in c.get("ports") or []:
                 if port.get("hostPort"):
                     problems.append(
-                        f"{where} container {cname}: hostPort {port.get('hostPort')} binds a port on the node"
+                        f"{where} container {cname}: hostPort {port.get('hostPort')} binds a port "
+                        "on the node"
                     )
             if sc.get("privileged"):
                 problems.append(f"{where} container {cname}: privileged")
@@ -466,16 +489,21 @@ def test_pods_hardened_and_secrets_by_reference():
                     (env.get("valueFrom") or {}).get("configMapKeyRef")
                 ):
                     problems.append(
-                        f"{where} container {cname}: env {name} comes from a ConfigMap; use valueFrom.secretKeyRef"
+                        f"{where} container {cname}: env {name} comes from a ConfigMap; use "
+                        "valueFrom.secretKeyRef"
                     )
                 if value is None:
                     continue
                 if SECRET_ENV.search(name) or CREDENTIALS_IN_URL.search(str(value)):
                     problems.append(
-                        f"{where} container {cname}: env {name} has a literal value; use valueFrom.secretKeyRef"
+                        f"{where} container {cname}: env {name} has a literal value; use "
+                        "valueFrom.secretKeyRef"
                     )
     report(
-        "rule: pods meet the Pod Security Standards 'restricted' profile (non-root, no privilege escalation, no added capabilities, no host namespaces, ports or hostPath volumes), use their own ServiceAccount without a mounted token, and take secrets from Secrets by reference",
+        "rule: pods meet the Pod Security Standards 'restricted' profile (non-root, no privilege "
+        "escalation, no added capabilities, no host namespaces, ports or hostPath volumes), use "
+        "their own ServiceAccount without a mounted token, and take secrets from Secrets by "
+        "reference",
         "a compromised process should find no root, no writable image, no capabilities and no "
         "API credentials; secrets in a manifest end up in git history, in `kubectl get -o "
         "yaml` output and in every CI log that prints it.",
@@ -491,7 +519,8 @@ def test_selectors_and_services_match_pods():
         selector = (workload.get("spec") or {}).get("selector") or {}
         if not selector_matches(selector, pod_labels(workload)):
             problems.append(
-                f"{rel(path)} {name_of(workload)}: spec.selector does not match the pod template labels"
+                f"{rel(path)} {name_of(workload)}: spec.selector does not match the pod template "
+                "labels"
             )
     targeted = set()
     for path, svc in docs:
@@ -507,7 +536,8 @@ def test_selectors_and_services_match_pods():
         ]
         if not matches:
             problems.append(
-                f"{rel(path)} {name_of(svc)}: selector {selector} matches no pod, so the Service has no endpoints"
+                f"{rel(path)} {name_of(svc)}: selector {selector} matches no pod, so the Service "
+                "has no endpoints"
             )
             continue
         for w in matches:
@@ -519,13 +549,15 @@ def test_selectors_and_services_match_pods():
                 target = port.get("targetPort", port.get("port"))
                 if target not in names and target not in numbers:
                     problems.append(
-                        f"{rel(path)} {name_of(svc)}: targetPort {target!r} is not a port of {name_of(w)}"
+                        f"{rel(path)} {name_of(svc)}: targetPort {target!r} is not a port of "
+                        f"{name_of(w)}"
                     )
     for path, workload in loads:
         if name_of(workload) not in targeted:
             problems.append(f"{rel(path)} {name_of(workload)}: no Service sends traffic to it")
     report(
-        "rule: every Deployment's selector matches its pods and every Service selects pods on a port they expose",
+        "rule: every Deployment's selector matches its pods and every Service selects pods on a "
+        "port they expose",
         "a selector that matches nothing is valid YAML and an outage: the Service has no "
         "endpoints and every call to it fails.",
         problems,
@@ -552,12 +584,14 @@ def test_disruption_budgets_autoscaling_and_spread():
         key = (namespace_of(doc), ref.get("name"))
         if ref.get("kind") != "Deployment" or key not in deployments:
             problems.append(
-                f"{rel(path)} {name_of(doc)}: scaleTargetRef {ref} is not a Deployment in these manifests"
+                f"{rel(path)} {name_of(doc)}: scaleTargetRef {ref} is not a Deployment in these "
+                "manifests"
             )
             continue
         if (spec.get("minReplicas") or 1) < 2:
             problems.append(
-                f"{rel(path)} {name_of(doc)}: minReplicas {spec.get('minReplicas', 1)} < 2; one pod is a single point of failure"
+                f"{rel(path)} {name_of(doc)}: minReplicas {spec.get('minReplicas', 1)} < 2; one "
+                "pod is a single point of failure"
             )
         if (spec.get("maxReplicas") or 0) <= (spec.get("minReplicas") or 1):
             problems.append(f"{rel(path)} {name_of(doc)}: maxReplicas must exceed minReplicas")
@@ -582,7 +616,8 @@ def test_disruption_budgets_autoscaling_and_spread():
             min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
             if isinstance(min_available, int) and min_available >= floor:
                 problems.append(
-                    f"{where}: {name_of(pdb)} minAvailable {min_available} >= minimum replicas {floor}: no node can ever be drained"
+                    f"{where}: {name_of(pdb)} minAvailable {min_available} >= minimum replicas "
+                    f"{floor}: no node can ever be drained"
                 )
             if isinstance(min_available, str) and min_available.strip() == "100%":
                 problems.append(f"{where}: {name_of(pdb)} minAvailable 100% blocks every drain")
@@ -593,8 +628,10 @@ def test_disruption_budgets_autoscaling_and_spread():
         for constraint in constraints:
             if not selector_matches(constraint.get("labelSelector"), pod_labels(workload)):
                 problems.append(
-                    f"{where}: the topologySpreadConstraint over {constraint.get('topologyKey')} has a labelSelector "
-                    f"({constraint.get('labelSelector')}) that does not match the pods, so it spreads nothing"
+                    f"{where}: the topologySpreadConstraint over {constraint.get('topologyKey')} "
+                    "has a labelSelector "
+                    f"({constraint.get('labelSelector')}) that does not match the pods, so it "
+                    "spreads nothing"
                 )
         spreads = [
             t for t in constraints if selector_matches(t.get("labelSelector"), pod_labels(workload))
@@ -602,10 +639,12 @@ def test_disruption_budgets_autoscaling_and_spread():
         anti = (spec.get("affinity") or {}).get("podAntiAffinity") or {}
         if not spreads and not anti:
             problems.append(
-                f"{where}: no topologySpreadConstraints or podAntiAffinity; all replicas may land on one node"
+                f"{where}: no topologySpreadConstraints or podAntiAffinity; all replicas may land "
+                "on one node"
             )
     report(
-        "rule: every Deployment has an autoscaler (minReplicas >= 2), a PodDisruptionBudget below that minimum, and spreads its replicas",
+        "rule: every Deployment has an autoscaler (minReplicas >= 2), a PodDisruptionBudget below "
+        "that minimum, and spreads its replicas",
         "two replicas on one node die together; a budget at or above the replica count makes "
         "node drains and cluster upgrades hang; no budget lets a drain take every pod at once.",
         problems,
@@ -628,7 +667,8 @@ def open_peer(peer: dict) -> list[str]:
     )
     if _empty_selector(namespaces):
         found.append(
-            f"a source with namespaceSelector {{}} admits {'those pods in ' if pods else ''}every namespace of the cluster"
+            f"a source with namespaceSelector {{}} admits {'those pods in ' if pods else ''}every "
+            "namespace of the cluster"
         )
     elif namespaces is None and _empty_selector(pods):
         found.append("a source with podSelector {} admits every pod of the namespace")
@@ -652,7 +692,8 @@ def test_network_policies_default_deny_and_cover_every_pod():
         ]
         if not deny:
             problems.append(
-                f"namespace {ns}: no default-deny NetworkPolicy (podSelector: {{}}, policyTypes [Ingress], no ingress rules)"
+                f"namespace {ns}: no default-deny NetworkPolicy (podSelector: {{}}, policyTypes "
+                "[Ingress], no ingress rules)"
             )
     for path, workload in workloads():
         allowed = [
@@ -665,20 +706,23 @@ def test_network_policies_default_deny_and_cover_every_pod():
         ]
         if not allowed:
             problems.append(
-                f"{rel(path)} {name_of(workload)}: no NetworkPolicy selects its pods to allow the ingress it needs"
+                f"{rel(path)} {name_of(workload)}: no NetworkPolicy selects its pods to allow the "
+                "ingress it needs"
             )
         for d in allowed:
             for rule in (d.get("spec") or {}).get("ingress") or []:
                 if not rule.get("from"):
                     problems.append(
-                        f"{name_of(d)}: an ingress rule without `from` admits every source in the cluster"
+                        f"{name_of(d)}: an ingress rule without `from` admits every source in the "
+                        "cluster"
                     )
     for path, d in policies:
         for rule in (d.get("spec") or {}).get("ingress") or []:
             for peer in rule.get("from") or []:
                 problems.extend(f"{rel(path)} {name_of(d)}: {why}" for why in open_peer(peer or {}))
     report(
-        "rule: each namespace denies traffic by default and each workload has an explicit ingress allow-list that names its sources",
+        "rule: each namespace denies traffic by default and each workload has an explicit ingress "
+        "allow-list that names its sources",
         "without policies every pod can reach every other pod: one compromised service can "
         "call payments directly. Default deny plus allow-lists make the call graph explicit.",
         problems,

@@ -136,7 +136,8 @@ def test_terraform_versions_and_providers_pinned():
                 problems.append(f"{rel(root)}: provider {name} has no version constraint")
             elif not BOUNDED.search(version):
                 problems.append(
-                    f"{rel(root)}: provider {name} version {version!r} allows the next major release"
+                    f"{rel(root)}: provider {name} version {version!r} allows the next major "
+                    "release"
                 )
     for folder, files in modules.items():
         uses_aws = any(str(label).startswith("aws_") for _, label, _ in blocks(files, "resource"))
@@ -145,7 +146,8 @@ def test_terraform_versions_and_providers_pinned():
             providers.update(_providers(block))
         if uses_aws and "aws" not in providers:
             problems.append(
-                f"{rel(folder)}: uses aws resources but declares no required_providers aws (source hashicorp/aws)"
+                f"{rel(folder)}: uses aws resources but declares no required_providers aws (source "
+                "hashicorp/aws)"
             )
         for path, label, body in blocks(files, "module"):
             source = str(body.get("source") or "")
@@ -153,14 +155,16 @@ def test_terraform_versions_and_providers_pinned():
                 continue
             if REGISTRY_SOURCE.match(source) and not BOUNDED.search(str(body.get("version") or "")):
                 problems.append(
-                    f"{rel(path)}: module {label} from the registry ({source}) has no pinned version"
+                    f"{rel(path)}: module {label} from the registry ({source}) has no pinned "
+                    "version"
                 )
             elif ("git::" in source or "github.com" in source) and "?ref=" not in source:
                 problems.append(
                     f"{rel(path)}: module {label} from git ({source}) is not pinned with ?ref="
                 )
     report(
-        "rule: Terraform, every provider and every remote module are pinned to a version range with an upper bound",
+        "rule: Terraform, every provider and every remote module are pinned to a version range "
+        "with an upper bound",
         "an unpinned provider or module upgrades itself on the next `init` and a plan that "
         "passed yesterday changes or breaks today; pins move only in a reviewed commit "
         "(with .terraform.lock.hcl).",
@@ -175,7 +179,8 @@ def test_terraform_remote_state_with_locking_per_environment():
     roots = root_modules()
     if len(roots) < 2:
         problems.append(
-            f"only {len(roots)} environment(s) under infra/terraform/envs/; keep at least dev and prod apart"
+            f"only {len(roots)} environment(s) under infra/terraform/envs/; keep at least dev and "
+            "prod apart"
         )
     for root in roots:
         backends = []
@@ -200,7 +205,8 @@ def test_terraform_remote_state_with_locking_per_environment():
                 )
             if config.get("use_lockfile") is not True and not config.get("dynamodb_table"):
                 problems.append(
-                    f"{rel(root)}: s3 backend without locking (use_lockfile = true, or dynamodb_table)"
+                    f"{rel(root)}: s3 backend without locking (use_lockfile = true, or "
+                    "dynamodb_table)"
                 )
             for field in ("bucket", "key", "region"):
                 if not config.get(field):
@@ -247,10 +253,12 @@ def test_terraform_variables_and_outputs_documented():
                 leaks or SECRET_NAME.search(name) or "redis_url" in name
             ):
                 problems.append(
-                    f"{rel(path)}: output {name} exposes a secret ({', '.join(leaks) or name}) without sensitive = true"
+                    f"{rel(path)}: output {name} exposes a secret ({', '.join(leaks) or name}) "
+                    "without sensitive = true"
                 )
     report(
-        "rule: every variable has a type and a description, every output a description, and secrets are marked sensitive",
+        "rule: every variable has a type and a description, every output a description, and "
+        "secrets are marked sensitive",
         "variables are the module's API: a type catches a wrong value at plan time and a "
         "description is the only documentation a caller sees; sensitive keeps secrets out of "
         "plan output and CI logs.",
@@ -266,12 +274,14 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
             for field in ("access_key", "secret_key", "token", "profile"):
                 if field in (body or {}):
                     problems.append(
-                        f"{rel(path)}: provider {name} sets {field}; credentials come from the environment"
+                        f"{rel(path)}: provider {name} sets {field}; credentials come from the "
+                        "environment"
                     )
         for path, name, body in blocks(files, "variable"):
             if SECRET_NAME.search(name) and "default" in (body or {}):
                 problems.append(
-                    f"{rel(path)}: variable {name} has a default value; a secret must come from outside the code"
+                    f"{rel(path)}: variable {name} has a default value; a secret must come from "
+                    "outside the code"
                 )
         for path, parsed in files:
             for attr_path, value in walk_values(parsed):
@@ -293,7 +303,8 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
             literal = [v for v in flat(value) if isinstance(v, str) and v and "${" not in v]
             if SECRET_NAME.search(str(key)) and literal:
                 problems.append(
-                    f"{rel(path)}: {key} is set in a committed tfvars file; pass secrets as TF_VAR_{key} from a secret store"
+                    f"{rel(path)}: {key} is set in a committed tfvars file; pass secrets as "
+                    f"TF_VAR_{key} from a secret store"
                 )
             if any(AWS_KEY_ID.search(v) for v in literal):
                 problems.append(f"{rel(path)}: {key} contains an AWS access key id")
@@ -312,7 +323,8 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
             missing = [k for k in ("project", "environment", "managedby") if k not in lowered]
             if missing:
                 problems.append(
-                    f"{rel(root)}: provider aws default_tags lack {', '.join(missing)} (has {sorted(tags)})"
+                    f"{rel(root)}: provider aws default_tags lack {', '.join(missing)} (has "
+                    f"{sorted(tags)})"
                 )
             environment = scope.resolve(lowered.get("environment"))
             if (
@@ -321,10 +333,12 @@ def test_terraform_no_hardcoded_credentials_and_tagged():
                 and environment != root.name
             ):
                 problems.append(
-                    f"{rel(root)}: default_tags say Environment = {environment!r} in the {root.name} environment"
+                    f"{rel(root)}: default_tags say Environment = {environment!r} in the "
+                    f"{root.name} environment"
                 )
     report(
-        "rule: no credentials in the code or in committed tfvars, and every resource is tagged through provider default_tags with its own environment",
+        "rule: no credentials in the code or in committed tfvars, and every resource is tagged "
+        "through provider default_tags with its own environment",
         "a key in a .tf file is a key in git history forever; CI should assume a role with "
         "OIDC. Tags (Project, Environment, ManagedBy) are how cost reports, access policies "
         "and incident responders find what a resource belongs to.",
@@ -354,10 +368,12 @@ def test_terraform_environments_compose_the_modules():
         for name in MODULES:
             if (terraform_dir() / "modules" / name).resolve() not in used:
                 problems.append(
-                    f"{rel(root)}: no module block uses modules/{name} (local modules used: {sorted(used.values())})"
+                    f"{rel(root)}: no module block uses modules/{name} (local modules used: "
+                    f"{sorted(used.values())})"
                 )
     report(
-        "rule: each environment (dev and prod) is a root module composing the same local network, cluster, registry and cache modules",
+        "rule: each environment (dev and prod) is a root module composing the same local network, "
+        "cluster, registry and cache modules",
         "environments that share modules differ only in their inputs, so what was tried in dev "
         "is what prod gets; an environment that builds a piece by hand or skips it drifts.",
         problems,
@@ -374,25 +390,30 @@ def test_terraform_nothing_public_and_data_encrypted():
         for kind in LONG_LIVED_CREDENTIALS:
             for path, name, _ in resources(files, kind):
                 problems.append(
-                    f"{rel(path)}: {kind}.{name} creates long-lived credentials; CI assumes a role with OIDC"
+                    f"{rel(path)}: {kind}.{name} creates long-lived credentials; CI assumes a role "
+                    "with OIDC"
                 )
         for path, name, body in resources(files, "aws_eks_cluster"):
             found["aws_eks_cluster"] += 1
             vpc = first_block(body, "vpc_config")
             if vpc.get("endpoint_private_access") is not True:
                 problems.append(
-                    f"{rel(path)}: aws_eks_cluster.{name} has no private API endpoint (endpoint_private_access = true)"
+                    f"{rel(path)}: aws_eks_cluster.{name} has no private API endpoint "
+                    "(endpoint_private_access = true)"
                 )
             public = vpc.get("endpoint_public_access", True)
             if public is not False:
                 if "public_access_cidrs" not in vpc:
                     problems.append(
-                        f"{rel(path)}: aws_eks_cluster.{name} can expose its API endpoint publicly (endpoint_public_access "
-                        f"is {public!r}, true by default) with no public_access_cidrs, which then means 0.0.0.0/0"
+                        f"{rel(path)}: aws_eks_cluster.{name} can expose its API endpoint publicly "
+                        "(endpoint_public_access "
+                        f"is {public!r}, true by default) with no public_access_cidrs, which then "
+                        "means 0.0.0.0/0"
                     )
                 elif world(vpc.get("public_access_cidrs")):
                     problems.append(
-                        f"{rel(path)}: aws_eks_cluster.{name} opens its API endpoint to {world(vpc.get('public_access_cidrs'))}"
+                        f"{rel(path)}: aws_eks_cluster.{name} opens its API endpoint to "
+                        f"{world(vpc.get('public_access_cidrs'))}"
                     )
         for path, name, body in resources(files, "aws_security_group"):
             for rule in body.get("ingress") or []:
@@ -401,7 +422,8 @@ def test_terraform_nothing_public_and_data_encrypted():
                 )
                 if open_to:
                     problems.append(
-                        f"{rel(path)}: aws_security_group.{name} admits {open_to} (the whole internet)"
+                        f"{rel(path)}: aws_security_group.{name} admits {open_to} (the whole "
+                        "internet)"
                     )
         for path, name, body in resources(files, "aws_security_group_rule"):
             if body.get("type") == "ingress":
@@ -418,31 +440,36 @@ def test_terraform_nothing_public_and_data_encrypted():
             for arg, value in (body or {}).items():
                 if "cidr" in arg and world(value):
                     problems.append(
-                        f"{rel(path)}: module {label} gets {arg} = {world(value)}, which lets in the whole internet"
+                        f"{rel(path)}: module {label} gets {arg} = {world(value)}, which lets in "
+                        "the whole internet"
                     )
         for path, name, body in resources(files, "aws_elasticache_replication_group"):
             found["redis"] += 1
             for flag in ("at_rest_encryption_enabled", "transit_encryption_enabled"):
                 if body.get(flag) is not True:
                     problems.append(
-                        f"{rel(path)}: aws_elasticache_replication_group.{name} without {flag} = true"
+                        f"{rel(path)}: aws_elasticache_replication_group.{name} without {flag} = "
+                        "true"
                     )
             if not body.get("auth_token"):
                 problems.append(
-                    f"{rel(path)}: aws_elasticache_replication_group.{name} without auth_token: anyone who reaches it can read every event"
+                    f"{rel(path)}: aws_elasticache_replication_group.{name} without auth_token: "
+                    "anyone who reaches it can read every event"
                 )
         # A serverless cache is always encrypted at rest and in transit.
         found["redis"] += len(list(resources(files, "aws_elasticache_serverless_cache")))
         for path, name, body in resources(files, "aws_elasticache_cluster"):
             if not body.get("replication_group_id"):
                 problems.append(
-                    f"{rel(path)}: aws_elasticache_cluster.{name} is a single-node Redis without encryption at rest; use a replication group"
+                    f"{rel(path)}: aws_elasticache_cluster.{name} is a single-node Redis without "
+                    "encryption at rest; use a replication group"
                 )
         for path, name, body in resources(files, "aws_ecr_repository"):
             found["aws_ecr_repository"] += 1
             if str(body.get("image_tag_mutability", "MUTABLE")).upper() != "IMMUTABLE":
                 problems.append(
-                    f'{rel(path)}: aws_ecr_repository.{name} allows tags to be overwritten (set image_tag_mutability = "IMMUTABLE")'
+                    f"{rel(path)}: aws_ecr_repository.{name} allows tags to be overwritten (set "
+                    'image_tag_mutability = "IMMUTABLE")'
                 )
             if first_block(body, "image_scanning_configuration").get("scan_on_push") is not True:
                 problems.append(
@@ -453,7 +480,10 @@ def test_terraform_nothing_public_and_data_encrypted():
             what = "an ElastiCache replication group for Redis" if kind == "redis" else f"an {kind}"
             problems.append(f"no module defines {what}")
     report(
-        "rule: nothing is reachable from the internet that should not be (private or allow-listed API endpoint, no security group open to 0.0.0.0/0), Redis is encrypted at rest and in transit behind an AUTH token, image tags are immutable and scanned, and no IAM user keys exist",
+        "rule: nothing is reachable from the internet that should not be (private or allow-listed "
+        "API endpoint, no security group open to 0.0.0.0/0), Redis is encrypted at rest and in "
+        "transit behind an AUTH token, image tags are immutable and scanned, and no IAM user keys "
+        "exist",
         "a cluster API or a Redis port open to the internet is scanned within minutes; "
         "unencrypted Redis carries payment events in clear text; a tag that can be overwritten "
         "means a deployed SHA may not be the image you tested; an access key lives until someone "

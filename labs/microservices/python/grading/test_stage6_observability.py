@@ -303,12 +303,15 @@ def test_dashboard_red_and_use_panels_with_service_variable():
                 quantile = None
             if quantile is not None and not 0 < quantile < 1:
                 problems.append(
-                    f"panel {title!r}: histogram_quantile({phi}, ...) asks for a quantile outside (0, 1); the 99th percentile is 0.99"
+                    f"panel {title!r}: histogram_quantile({phi}, ...) asks for a quantile outside "
+                    "(0, 1); the 99th percentile is 0.99"
                 )
             if not keeps_le(inner):
                 problems.append(
-                    f"panel {title!r}: the histogram_quantile argument aggregates away the le label ({' '.join(inner.split())}); "
-                    "keep it (sum by (service, le) (rate(..._bucket[...]))) or there are no buckets left to interpolate"
+                    f"panel {title!r}: the histogram_quantile argument aggregates away the le "
+                    f"label ({' '.join(inner.split())}); "
+                    "keep it (sum by (service, le) (rate(..._bucket[...]))) or there are no "
+                    "buckets left to interpolate"
                 )
     has("USE CPU utilisation", r"(container_cpu_usage_seconds_total|process_cpu_seconds_total)")
     has(
@@ -324,7 +327,8 @@ def test_dashboard_red_and_use_panels_with_service_variable():
         r"(kube_pod_container_status_restarts_total|container_oom_events_total|kube_pod_container_status_last_terminated_reason)",
     )
     report(
-        "rule: the dashboard shows RED per service (rate, 5xx ratio, latency quantile over buckets that keep le) and USE per container, every query filtered by a $service variable",
+        "rule: the dashboard shows RED per service (rate, 5xx ratio, latency quantile over buckets "
+        "that keep le) and USE per container, every query filtered by a $service variable",
         "RED answers 'are users hurting?' and USE answers 'which resource is the cause?'; a "
         "service variable lets on-call narrow both to the service that paged.",
         problems,
@@ -359,10 +363,12 @@ def test_burn_rate_alerts_multiwindow_with_severity_and_runbook():
         if kind not in found:
             problems.append(
                 f"no paging alert requires a burn rate of {shown}x over BOTH {long} and {short} "
-                "(two windows joined with `and`; write the factor in the expression, e.g. (14.4 * 0.001))"
+                "(two windows joined with `and`; write the factor in the expression, e.g. (14.4 * "
+                "0.001))"
             )
     report(
-        "rule: SLO alerts use multiple windows and burn rates (SRE Workbook: 14.4x over 1h and 5m, 6x over 6h and 30m) with severity and runbook",
+        "rule: SLO alerts use multiple windows and burn rates (SRE Workbook: 14.4x over 1h and 5m, "
+        "6x over 6h and 30m) with severity and runbook",
         "a single short window pages on every blip and a single long one keeps paging long "
         "after the fix; requiring both makes alerts significant and quick to reset. The "
         "runbook link turns a 3 a.m. page into a procedure.",
@@ -413,7 +419,8 @@ def test_rules_and_dashboard_queries_pass_promtool_check(tmp_path):
         )
 
     # Evaluate the RED error-ratio and latency queries for service=payments on synthetic series:
-    # payments answers 80% 2xx, 10% 4xx, 10% 5xx; users (filtered out) fails a third of its requests.
+    # payments answers 80% 2xx, 10% 4xx, 10% 5xx; users (filtered out) fails a third of its
+    # requests.
     minutes = 20
     inputs = []
     for status, rate in (("201", 80), ("422", 10), ("500", 10)):
@@ -456,11 +463,15 @@ def test_rules_and_dashboard_queries_pass_promtool_check(tmp_path):
         if all(re.search(p, expr) for p in ERROR_RATIO):
             cases.append(
                 (
-                    f"clamp_max(count(abs(({query}) - 0.1) < 0.0001 or abs(({query}) - 10) < 0.01), 1)",
+                    f"clamp_max(count(abs(({query}) - 0.1) < 0.0001 or abs(({query}) - 10) < "
+                    "0.01), 1)",
                     (
-                        f"panel {title!r}: with $service=payments, a service that answers 10% 5xx and 10% 4xx, "
-                        "the error ratio must be 0.1 (10%); it is not, or it is empty. Count only 5xx, divide "
-                        f"by all requests, and keep the same labels on both sides of the division. Query: {query}"
+                        f"panel {title!r}: with $service=payments, a service that answers 10% 5xx "
+                        "and 10% 4xx, "
+                        "the error ratio must be 0.1 (10%); it is not, or it is empty. Count only "
+                        "5xx, divide "
+                        "by all requests, and keep the same labels on both sides of the division. "
+                        f"Query: {query}"
                     ),
                     [{"labels": "{}", "value": 1}],
                 )
@@ -470,8 +481,10 @@ def test_rules_and_dashboard_queries_pass_promtool_check(tmp_path):
                 (
                     f"clamp_max(count(({query}) > 0 < 10), 1)",
                     (
-                        f"panel {title!r}: with $service=payments the latency quantile must be a finite number "
-                        "of seconds (requests here take 0 to 0.5 s); it is empty or infinite. Keep le in the "
+                        f"panel {title!r}: with $service=payments the latency quantile must be a "
+                        "finite number "
+                        "of seconds (requests here take 0 to 0.5 s); it is empty or infinite. Keep "
+                        "le in the "
                         f"aggregation and ask for a quantile between 0 and 1. Query: {query}"
                     ),
                     [{"labels": "{}", "value": 1}],
@@ -480,8 +493,10 @@ def test_rules_and_dashboard_queries_pass_promtool_check(tmp_path):
     if cases:
         failed = run_promtool_cases(promtool, tmp_path, [], inputs, cases, f"{minutes - 5}m")
         report(
-            "rule: the RED panels compute what they show: the 5xx ratio of the selected service and a finite latency quantile",
-            "a query can be valid PromQL and still show nothing (label sets that do not match across "
+            "rule: the RED panels compute what they show: the 5xx ratio of the selected service "
+            "and a finite latency quantile",
+            "a query can be valid PromQL and still show nothing (label sets that do not match "
+            "across "
             "a division, buckets summed without le) or the wrong thing (4xx counted as errors). "
             "promtool evaluated the panels on synthetic series.",
             failed,
@@ -513,13 +528,15 @@ def alertmanager_problems(path: Path) -> list[str]:
         return [*problems, f"{rel(path)}: no route, so Alertmanager has nowhere to send an alert"]
     if not root.get("receiver"):
         problems.append(
-            f"{rel(path)}: the root route names no receiver (the default for alerts no child route matches)"
+            f"{rel(path)}: the root route names no receiver (the default for alerts no child route "
+            "matches)"
         )
     for route in routes(root):
         name = route.get("receiver")
         if name and name not in receivers:
             problems.append(
-                f"{rel(path)}: a route sends to receiver {name!r}, which is not defined ({sorted(map(str, receivers))})"
+                f"{rel(path)}: a route sends to receiver {name!r}, which is not defined "
+                f"({sorted(map(str, receivers))})"
             )
     return problems
 
@@ -533,13 +550,15 @@ def test_prometheus_config_loads_the_rules_and_sends_alerts_to_alertmanager():
     code, output = run_tool([promtool, "check", "config", str(config_path)])
     if code != 0:
         problems.append(
-            f"`promtool check config {rel(config_path)}` fails (a rule_files path resolves relative to the config file):\n{output.strip()}"
+            f"`promtool check config {rel(config_path)}` fails (a rule_files path resolves "
+            f"relative to the config file):\n{output.strip()}"
         )
     config = yaml.safe_load(config_path.read_text()) or {}
     loaded = {(config_path.parent / str(f)).resolve() for f in config.get("rule_files") or []}
     if rules_path().resolve() not in loaded:
         problems.append(
-            f"{rel(config_path)}: rule_files does not load {rel(rules_path())} (relative to the config file), so no alert is ever evaluated"
+            f"{rel(config_path)}: rule_files does not load {rel(rules_path())} (relative to the "
+            "config file), so no alert is ever evaluated"
         )
     targets, discovered = [], False
     for manager in (config.get("alerting") or {}).get("alertmanagers") or []:
@@ -560,7 +579,8 @@ def test_prometheus_config_loads_the_rules_and_sends_alerts_to_alertmanager():
         host = target.rsplit(":", 1)[0]
         if host not in services:
             problems.append(
-                f"{rel(config_path)}: Alertmanager target {target} is not a service of compose.yaml ({', '.join(sorted(services))})"
+                f"{rel(config_path)}: Alertmanager target {target} is not a service of "
+                f"compose.yaml ({', '.join(sorted(services))})"
             )
             continue
         volumes = [
@@ -569,7 +589,8 @@ def test_prometheus_config_loads_the_rules_and_sends_alerts_to_alertmanager():
         ]
         if not any("observability/alertmanager/" in v for v in volumes):
             problems.append(
-                f"compose.yaml: {host} does not mount its configuration from observability/alertmanager/"
+                f"compose.yaml: {host} does not mount its configuration from "
+                "observability/alertmanager/"
             )
     configs = sorted(
         [
@@ -582,7 +603,8 @@ def test_prometheus_config_loads_the_rules_and_sends_alerts_to_alertmanager():
     for path in configs:
         problems.extend(alertmanager_problems(path))
     report(
-        "rule: Prometheus loads the alert rules (`promtool check config` passes) and sends its alerts to an Alertmanager whose configuration is valid",
+        "rule: Prometheus loads the alert rules (`promtool check config` passes) and sends its "
+        "alerts to an Alertmanager whose configuration is valid",
         "rules that Prometheus does not load never fire, and alerts with no Alertmanager fire into "
         "nothing: the page is written, evaluated and seen by nobody. A route to an undefined "
         "receiver makes Alertmanager refuse its whole configuration.",
@@ -613,13 +635,15 @@ def test_promtool_rule_unit_tests_pass():
     ]
     if not quiet:
         problems.append(
-            "no test case expects silence (exp_alerts: []); prove the alerts stay quiet when they should"
+            "no test case expects silence (exp_alerts: []); prove the alerts stay quiet when they "
+            "should"
         )
     code, output = run_tool([promtool, "test", "rules", *map(str, files)], timeout=120)
     if code != 0:
         problems.append("promtool test rules failed:\n" + output[-3000:])
     report(
-        "rule: the alert rules have unit tests (`promtool test rules`) that pass, showing every page firing and a quiet case",
+        "rule: the alert rules have unit tests (`promtool test rules`) that pass, showing every "
+        "page firing and a quiet case",
         "an alert nobody has seen fire is an alert nobody knows works; unit tests with "
         "synthetic series prove the thresholds, windows and labels before production does.",
         problems,
@@ -637,7 +661,8 @@ def test_burn_rate_alerts_fire_at_the_right_rates(tmp_path):
             if k not in found
         ]
         pytest.fail(
-            f"no paging burn-rate alert to evaluate for {', '.join(missing)} (see the multi-window test)",
+            f"no paging burn-rate alert to evaluate for {', '.join(missing)} (see the multi-window "
+            "test)",
             pytrace=False,
         )
     # Seven steady hours: payments fails 1.6% of requests (16x the budget), users 1.2% (12x),
@@ -666,7 +691,8 @@ def test_burn_rate_alerts_fire_at_the_right_rates(tmp_path):
         samples = [{"labels": f'{{service="{svc}"}}', "value": 1} for svc in want]
         expr = str(alert.get("expr", ""))
         scenario = (
-            "payments fails 1.6% of requests (16x a 0.1% budget), users 1.2% (12x), notifications 0.5% (5x) "
+            "payments fails 1.6% of requests (16x a 0.1% budget), users 1.2% (12x), notifications "
+            "0.5% (5x) "
             "plus 40% 4xx"
         )
         cases.append(
@@ -674,8 +700,10 @@ def test_burn_rate_alerts_fire_at_the_right_rates(tmp_path):
                 f"clamp_max(count by (service) ({' '.join(expr.split())}), 1)",
                 (
                     f"{alert['alert']} ({shown}x over {long} and {short}) must hold for exactly "
-                    f"{', '.join(want)} when {scenario}; a 4xx is the client's fault and spends no error "
-                    "budget, the threshold is the burn rate times the budget, and the result keeps the "
+                    f"{', '.join(want)} when {scenario}; a 4xx is the client's fault and spends no "
+                    "error "
+                    "budget, the threshold is the burn rate times the budget, and the result keeps "
+                    "the "
                     "service label"
                 ),
                 samples,
@@ -687,8 +715,10 @@ def test_burn_rate_alerts_fire_at_the_right_rates(tmp_path):
                 (
                     f"clamp_max(count by (service) ({' '.join(operand.split())}), 1)",
                     (
-                        f"{alert['alert']}: its condition `{' '.join(operand.split())}` must hold for exactly "
-                        f"{', '.join(want)} when {scenario}: each window's ratio counts 5xx over all "
+                        f"{alert['alert']}: its condition `{' '.join(operand.split())}` must hold "
+                        "for exactly "
+                        f"{', '.join(want)} when {scenario}: each window's ratio counts 5xx over "
+                        "all "
                         "requests, per service"
                     ),
                     samples,
@@ -699,7 +729,8 @@ def test_burn_rate_alerts_fire_at_the_right_rates(tmp_path):
         promtool, tmp_path, [str(rules_path().resolve())], inputs, cases, "7h", every="5m"
     )
     report(
-        "rule: the burn-rate pages fire at the burn rates they name, counting only server errors against the budget",
+        "rule: the burn-rate pages fire at the burn rates they name, counting only server errors "
+        "against the budget",
         "an alert can have the right shape and the wrong arithmetic: a factor off by ten pages "
         "for nothing or never, and a ratio that counts 4xx pages whenever clients send bad "
         "requests. promtool evaluated each page and each of its windows on synthetic traffic.",
