@@ -18,6 +18,16 @@ macro_rules! every_lab_is_valid {
                 lab_is_valid($id);
             }
         )*
+        /// `lab validate --lint`: the ecosystem's own linters report nothing on the rendered
+        /// starter (outside the learner's files) and solution.
+        mod lint {
+            $(
+                #[test]
+                fn $test() {
+                    super::lab_passes_its_linters($id);
+                }
+            )*
+        }
         /// The labs that have a test above.
         const TESTED: &[&str] = &[$($id),*];
     };
@@ -90,6 +100,25 @@ fn lab_is_valid(id: &str) {
             "\nWARNING: lab `{id}` is valid except checks this machine cannot run (install the tools, or run CI):\n{}\n",
             skipped.join("\n")
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), warning.as_bytes());
+    }
+}
+
+fn lab_passes_its_linters(id: &str) {
+    let require_tools = std::env::var_os("LAB_REQUIRE_TOOLS").is_some_and(|v| v == "1");
+    let ws = Workspace::new();
+    let mut lint = ws.lab(["validate", id, "--lint"]);
+    if !require_tools {
+        lint = lint.arg("--allow-missing-tools");
+    }
+    // Each run sets up its own venv (a type checker needs the project installed), from the
+    // shared package cache; cargo's linters build into the shared target folder.
+    let cargo_target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-cargo-target");
+    let stdout = lint.env("CARGO_TARGET_DIR", cargo_target).succeeds().stdout();
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    let skipped: Vec<&str> = stdout.lines().filter(|l| l.starts_with("SKIP")).collect();
+    if !skipped.is_empty() {
+        let warning = format!("\nWARNING: lab `{id}`: linters this machine does not have:\n{}\n", skipped.join("\n"));
         let _ = std::io::Write::write_all(&mut std::io::stderr(), warning.as_bytes());
     }
 }
