@@ -181,8 +181,8 @@ class Bases:
         return self.debian
 
     def build_local(self, ref: str, containerfile: str, context: Path, *args: str) -> str:
-        if image_exists(ref):
-            return ref
+        # Always built: Podman's layer cache makes an unchanged stand-in a second's work, and an
+        # edited Containerfile is then never shadowed by an old image of the same name.
         base = self.ensure_debian() if containerfile != "uv" else self.ensure_python()
         podman(
             "build",
