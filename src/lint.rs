@@ -82,17 +82,13 @@ fn try_run(
         return Ok(Verdict::Clean { files: files.len() });
     }
     let text = out.combined();
+    // The command as lab.toml declares it: the file list would drown the message.
     Ok(Verdict::Findings(format!(
         "`{}` {}:\n{}",
-        shown(&lint.run),
+        lint.run.join(" "),
         crate::process::describe_exit(out.code),
         last_lines(text.trim_end(), 40)
     )))
-}
-
-/// The command as lab.toml declares it, for messages (the file list would drown it).
-fn shown(run: &[String]) -> String {
-    run.join(" ")
 }
 
 fn last_lines(text: &str, n: usize) -> String {

@@ -108,6 +108,16 @@ pub(super) struct Uv {
     pub(super) registry: Option<Registry>,
 }
 
+impl Uv {
+    /// `cmd` told where to get packages from, when this is lab's own uv.
+    pub(super) fn with_registry(&self, cmd: Cmd) -> Cmd {
+        match &self.registry {
+            Some(registry) => registry.apply(cmd),
+            None => cmd,
+        }
+    }
+}
+
 /// The uv on PATH, else the one lab keeps in the user's cache, got first if need be.
 pub(super) fn find_uv(base: &Path, quiet: bool) -> Result<Uv> {
     if on_path("uv") {

@@ -144,10 +144,7 @@ fn install_into(
             .args(&sync_args)
             .env("UV_PROJECT_ENVIRONMENT", venv.unwrap_or_default())
             .env("UV_PYTHON_DOWNLOADS", "never");
-        let cmd = match &found.registry {
-            Some(registry) => registry.apply(cmd),
-            None => cmd,
-        };
+        let cmd = found.with_registry(cmd);
         match run_installer("uv", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet) {
             Ok(()) => {
                 return Ok(format!(
@@ -170,11 +167,7 @@ fn install_into(
     if let Some(uv) = uv {
         let started = Instant::now();
         let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(python);
-        let cmd = match &uv.registry {
-            Some(registry) => registry.apply(cmd),
-            None => cmd,
-        }
-        .args(args);
+        let cmd = uv.with_registry(cmd).args(args);
         match run_installer("uv", cmd.cwd(root).timeout(INSTALL_TIMEOUT), quiet) {
             Ok(()) => return Ok(format!("Installed with uv {} in {}", uv.version, seconds(started.elapsed()))),
             Err(err) => why_pip = fallback(choice, err, "uv failed")?,
@@ -240,10 +233,7 @@ pub fn tool_venv(requirements: &[String], quiet: bool) -> Result<PathBuf> {
             let venv = Cmd::new(&uv.program).args(["venv", "--quiet", "--python"]).arg(&base).arg(&dir);
             venv.env("UV_PYTHON_DOWNLOADS", "never").timeout(INSTALL_TIMEOUT).run_ok()?;
             let cmd = Cmd::new(&uv.program).args(["pip", "install", "--python"]).arg(dir.join("bin/python"));
-            let cmd = match &uv.registry {
-                Some(registry) => registry.apply(cmd),
-                None => cmd,
-            };
+            let cmd = uv.with_registry(cmd);
             run_installer("uv", cmd.args(&sorted).timeout(INSTALL_TIMEOUT), true)
         }
         Err(_) => {

@@ -185,7 +185,8 @@ def _hcl(path: Path) -> dict:
         import hcl2
     except ImportError:
         pytest.skip(
-            "skipped: python-hcl2 not installed: pip install python-hcl2 (in the dev extras)"
+            "skipped: python-hcl2 not installed: pip install python-hcl2"
+            " (in the dev dependency group)"
         )
     try:
         with path.open() as handle:
