@@ -387,9 +387,101 @@ pub fn on_path(program: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Where `program` is: on PATH, else in the first of `also_in` that holds it. A folder there may
+/// have `*` in a component (`/usr/lib/postgresql/*/bin`); the newest-sorting match wins, so the
+/// highest of several installed versions is found.
+pub fn find_program(program: &str, also_in: &[String]) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file()));
+    on_path.or_else(|| {
+        also_in.iter().find_map(|pattern| {
+            let mut dirs = expand_dirs(pattern);
+            dirs.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+            dirs.into_iter().rev().map(|dir| dir.join(program)).find(|p| p.is_file())
+        })
+    })
+}
+
+/// Orders text with its runs of digits compared as numbers: `9` before `16`.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, c) in s.char_indices().skip(1) {
+            let prev = s[..i].chars().next_back().is_some_and(|p| p.is_ascii_digit());
+            if prev != c.is_ascii_digit() {
+                out.push((prev, &s[start..i]));
+                start = i;
+            }
+        }
+        if start < s.len() {
+            out.push((s[start..].starts_with(|c: char| c.is_ascii_digit()), &s[start..]));
+        }
+        out
+    }
+    let key = |(digits, text): (bool, &str)| {
+        let trimmed = text.trim_start_matches('0');
+        if digits {
+            (trimmed.len(), trimmed.to_string())
+        } else {
+            (usize::MAX, text.to_string())
+        }
+    };
+    for (x, y) in chunks(a).into_iter().zip(chunks(b)) {
+        let order = match (x.0, y.0) {
+            (true, true) => key(x).cmp(&key(y)),
+            _ => x.1.cmp(y.1),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The folders an absolute pattern names, each `*`/`?` component matched against the names in
+/// its parent. Unreadable folders match nothing.
+fn expand_dirs(pattern: &str) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::from("/")];
+    for part in pattern.split('/').filter(|p| !p.is_empty()) {
+        if !part.contains(['*', '?']) {
+            found = found.into_iter().map(|d| d.join(part)).filter(|d| d.is_dir()).collect();
+            continue;
+        }
+        let Ok(glob) = globset::Glob::new(part) else { return Vec::new() };
+        let matcher = glob.compile_matcher();
+        found = found
+            .into_iter()
+            .filter_map(|d| std::fs::read_dir(&d).ok())
+            .flat_map(|entries| entries.flatten().map(|e| e.path()))
+            .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| matcher.is_match(n)))
+            .collect();
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_program_off_path_is_found_in_the_highest_matching_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for version in ["13", "16", "9"] {
+            let bin = dir.path().join(version).join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::write(bin.join("lab-test-postgres"), "").unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("17/bin")).unwrap();
+        let pattern = format!("{}/*/bin", dir.path().display());
+        // "16" is newer than "9" though it sorts before it as text; "17" holds no such program.
+        assert_eq!(
+            find_program("lab-test-postgres", std::slice::from_ref(&pattern)),
+            Some(dir.path().join("16/bin/lab-test-postgres"))
+        );
+        assert_eq!(find_program("lab-test-absent", &[pattern]), None);
+        assert_eq!(find_program("lab-test-postgres", &[format!("{}/nothing/*", dir.path().display())]), None);
+    }
 
     #[test]
     fn captures_output_and_exit_code_with_stdin_closed() {

@@ -147,8 +147,17 @@ pub struct ToolDef {
     /// skipped (and a skip never counts as a pass).
     #[serde(default)]
     pub optional: bool,
-    /// What it is for, or what happens without it, in a few words.
+    /// What it is for, or what happens without it, in a few words; for a server, the command
+    /// that installs or starts it.
     pub note: String,
+    /// Folders searched after PATH, `*` allowed in a component: where a package puts a program
+    /// off PATH (Debian's PostgreSQL: `/usr/lib/postgresql/*/bin`).
+    #[serde(default)]
+    pub also_in: Vec<String>,
+    /// An environment variable that stands for the program when set: the address of a server
+    /// running elsewhere (`DATABASE_URL`), so the program need not be on this machine.
+    #[serde(default)]
+    pub or_env: Option<String>,
 }
 
 /// What a track needs on the learner's machine: what its starter says (pyproject.toml's
@@ -294,6 +303,20 @@ fn check_lab(def: &LabDef, folder: &str) -> Result<()> {
                 tool.tool
             );
             ensure!(!tool.note.trim().is_empty(), "track `{track}`: say what `{}` is for in its `note`", tool.tool);
+            for dir in &tool.also_in {
+                ensure!(
+                    Path::new(dir).is_absolute() && !dir.split('/').any(|c| c == ".."),
+                    "track `{track}`: `also_in` of `{}` must list absolute folders, without `..`: `{dir}`",
+                    tool.tool
+                );
+            }
+            if let Some(var) = &tool.or_env {
+                ensure!(
+                    !var.is_empty() && var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                    "track `{track}`: `or_env` of `{}` must be an environment variable's name, e.g. DATABASE_URL",
+                    tool.tool
+                );
+            }
         }
         for test in &tdef.may_pass_on_starter {
             ensure!(

@@ -433,6 +433,17 @@ tests.python = ["test_a"]
         assert!(format!("{:#}", parse_lab(&silent, "demo").unwrap_err()).contains("say what `promtool` is for"));
         let path = declared.replace("tool = \"promtool\"", "tool = \"/usr/bin/promtool\"");
         assert!(format!("{:#}", parse_lab(&path, "demo").unwrap_err()).contains("a program's name"));
+        let server = declared
+            .replace("optional = true,", "also_in = [\"/usr/lib/postgresql/*/bin\"], or_env = \"DATABASE_URL\",");
+        let tool = parse_lab(&server, "demo").unwrap().tracks["python"].prerequisites[0].clone();
+        assert_eq!(
+            (tool.also_in, tool.or_env.as_deref()),
+            (vec!["/usr/lib/postgresql/*/bin".to_string()], Some("DATABASE_URL"))
+        );
+        let relative = server.replace("/usr/lib/postgresql/*/bin", "lib/*/bin");
+        assert!(format!("{:#}", parse_lab(&relative, "demo").unwrap_err()).contains("absolute folders"));
+        let not_a_var = server.replace("\"DATABASE_URL\"", "\"database url\"");
+        assert!(format!("{:#}", parse_lab(&not_a_var, "demo").unwrap_err()).contains("environment variable's name"));
     }
 
     #[test]

@@ -28,14 +28,23 @@ pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
     if needs.runner == RunnerKind::Cargo && !process::on_path("cargo") {
         anyhow::bail!("{NO_CARGO}");
     }
-    for tool in needs.tools.iter().filter(|t| !process::on_path(&t.tool)) {
+    // Every missing program gets its own line, so one run of setup tells all there is to do.
+    let mut missing = Vec::new();
+    for tool in needs.tools.iter().filter(|t| !present(t)) {
+        let or_env = tool.or_env.as_ref().map(|v| format!("; or set {v}")).unwrap_or_default();
         if tool.optional {
             if !quiet {
-                crate::say!("note: {} is not on PATH ({}): grading works without it", tool.tool, tool.note);
+                crate::say!("note: {} is not on PATH ({}{or_env}): grading works without it", tool.tool, tool.note);
             }
         } else {
-            anyhow::bail!("this lab needs {} on PATH ({}); install it and run `lab setup` again", tool.tool, tool.note);
+            missing.push(format!("  {}: {}{or_env}", tool.tool, tool.note));
         }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "this lab needs programs that are not on this machine:\n{}\ninstall or start them and run `lab setup` again",
+            missing.join("\n")
+        );
     }
     runner::setup(
         lab,
@@ -49,6 +58,13 @@ pub fn setup(labs_dirs: &[PathBuf], quiet: bool) -> Result<Outcome> {
         writeln!(output::stdout(), "Ready: run `lab check`.")?;
     }
     Ok(Outcome::Success)
+}
+
+/// A declared program is there: on PATH, in one of its `also_in` folders, or stood for by its
+/// `or_env` variable (a server elsewhere).
+fn present(tool: &crate::catalog::ToolDef) -> bool {
+    tool.or_env.as_ref().is_some_and(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+        || process::find_program(&tool.tool, &tool.also_in).is_some()
 }
 
 pub fn check(labs_dirs: &[PathBuf], args: CheckArgs, quiet: bool) -> Result<Outcome> {

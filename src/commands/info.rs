@@ -107,7 +107,8 @@ fn prerequisites_line(p: &Prerequisites) -> String {
         optional.push(MERMAID_NODE.to_string());
     }
     for tool in p.tools {
-        let text = format!("{} ({})", tool.tool, tool.note.trim());
+        let or_env = tool.or_env.as_ref().map(|v| format!(", or {v} set")).unwrap_or_default();
+        let text = format!("{}{or_env} ({})", tool.tool, tool.note.trim());
         if tool.optional {
             optional.push(text)
         } else {

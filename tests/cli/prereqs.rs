@@ -246,3 +246,48 @@ fn show_lists_each_tracks_prerequisites_from_the_starter_and_lab_toml() {
         "  python: Python 3.9+ with venv\n  rust: cargo; optional: lab-fixture-tool (a stand-in is used without it)\n",
     );
 }
+
+#[test]
+fn setup_names_every_missing_server_on_its_own_line_and_finds_one_off_path_or_by_its_variable() {
+    let (ws, labs) = Workspace::with_fixtures_copy();
+    let servers = ws.scratch("servers");
+    let toml = labs.join("labs/hello/lab.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "setup = [\"-e\", \".[dev]\"]\n",
+        &format!(
+            "setup = [\"-e\", \".[dev]\"]\nprerequisites = [\n  {{ tool = \"lab-fixture-db\", note = \"Debian: apt install lab-fixture-db\", also_in = [\"{}/*/bin\"], or_env = \"LAB_FIXTURE_DB_URL\" }},\n  {{ tool = \"lab-fixture-broker\", note = \"start it: lab-fixture-broker --daemon\", or_env = \"LAB_FIXTURE_AMQP_URL\" }},\n]\n",
+            servers.display()
+        ),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let ws = ws.scaffold_hello("ws", &[]);
+    ws.lab(["show", "hello"]).succeeds().stdout_has(
+        "python: Python 3.9+ with venv; lab-fixture-db, or LAB_FIXTURE_DB_URL set (Debian: apt install lab-fixture-db)",
+    );
+    let before = snapshot(ws.path());
+    let ran = ws.lab(["setup"]).env_remove("LAB_FIXTURE_DB_URL").env_remove("LAB_FIXTURE_AMQP_URL").fails_with(2);
+    let stderr = ran.stderr();
+    assert!(
+        stderr.contains("needs programs that are not on this machine:\n  lab-fixture-db: Debian: apt install lab-fixture-db; or set LAB_FIXTURE_DB_URL\n  lab-fixture-broker: start it: lab-fixture-broker --daemon; or set LAB_FIXTURE_AMQP_URL\n"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(ws.path()), before, "a refused setup writes nothing");
+
+    // A program in a versioned folder off PATH (as Debian installs PostgreSQL) is found; the
+    // broker, still missing, is the only line left.
+    let db = servers.join("15/bin/lab-fixture-db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    std::fs::write(&db, "#!/bin/sh\n").unwrap();
+    let ran = ws.lab(["setup"]).env_remove("LAB_FIXTURE_DB_URL").env_remove("LAB_FIXTURE_AMQP_URL").fails_with(2);
+    assert!(!ran.stderr().contains("lab-fixture-db"), "{}", ran.stderr());
+    assert!(ran.stderr().contains("  lab-fixture-broker: start it"), "{}", ran.stderr());
+
+    // A server elsewhere, named by its variable, stands for the program: setup goes on.
+    let python = FakePython::new("3.11.9").write(&ws.scratch("py/bin/python3"));
+    ws.lab(["setup"])
+        .env("LAB_FIXTURE_AMQP_URL", "amqp://127.0.0.1:5672/")
+        .env_remove("LAB_FIXTURE_DB_URL")
+        .env("LAB_PYTHON", &python)
+        .succeeds()
+        .stdout_has("Ready: run `lab check`.");
+}
