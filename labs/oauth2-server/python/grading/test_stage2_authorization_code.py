@@ -72,7 +72,9 @@ def test_unregistered_redirect_uris_are_refused_without_redirecting(env: Env, tr
     client = env.register()
     ua = env.user_agent()
     good = ua.get("/authorize", params=env.auth_params(client, secrets.token_urlsafe(48)))
-    assert good.status_code == 200, f"the registered redirect_uri itself is accepted: {good.status_code}"
+    assert good.status_code == 200, (
+        f"the registered redirect_uri itself is accepted: {good.status_code}"
+    )
     params = env.auth_params(client, secrets.token_urlsafe(48), redirect_uri=TRICKS[trick])
     response = ua.get("/authorize", params=params)
     assert response.status_code == 400 and "location" not in response.headers, (

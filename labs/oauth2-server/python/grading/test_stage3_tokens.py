@@ -338,6 +338,7 @@ def test_private_key_jwt_with_authlib(env: Env) -> None:
         ),
         token_endpoint_auth_method=auth,
         timeout=10,
+        trust_env=False,
     )
     token = rp.fetch_token(env.issuer + "/token", grant_type="client_credentials", scope="read")
     assert token["scope"] == "read" and token["access_token"], token
