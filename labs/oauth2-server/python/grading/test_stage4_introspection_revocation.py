@@ -93,6 +93,11 @@ def test_anything_invalid_introspects_as_just_inactive(env: Env) -> None:
     assert _introspect(env, client, body["access_token"]).json() == {"active": False}, (
         "an access token past exp (on the injected clock) is inactive"
     )
+    assert _active(env, client, body["refresh_token"]), "the refresh token lives longer"
+    env.clock.advance(env.svc.settings.refresh_token_ttl)
+    assert _introspect(env, client, body["refresh_token"]).json() == {"active": False}, (
+        "a refresh token past its lifetime (on the injected clock) is inactive"
+    )
 
 
 def test_tokens_signed_before_a_key_rotation_stay_active_until_they_expire(env: Env) -> None:

@@ -45,8 +45,8 @@ def authorize(request: Request) -> Response:
 
     In this order: client_id known and redirect_uri exactly one of its registered URIs
     (else 400 JSON, no redirect); then, as redirects with error and state:
-    response_type (only "code"), the client's grant types, scope (each allowed for the
-    client), PKCE (code_challenge_method=S256 and a 43-character challenge). A signed-out
+    response_type (only "code"), the client's grant types, scope (required, each
+    allowed for the client), PKCE (code_challenge_method=S256 and a 43-character challenge). A signed-out
     user goes to sign in (`web.login_redirect`); a signed-in one (`web.current_user`)
     gets `web.consent_page(...)` for a pending `AuthRequest` saved in the store.
     """
