@@ -1,0 +1,1 @@
+"""An OAuth 2.1 / OpenID Connect authorization server."""
