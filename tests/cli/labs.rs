@@ -37,6 +37,7 @@ every_lab_is_valid! {
     capstone => "capstone",
     design_doc => "design-doc",
     microservices => "microservices",
+    oauth2_server => "oauth2-server",
     rate_limiter => "rate-limiter",
 }
 
