@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections import Counter
@@ -109,10 +110,9 @@ def test_relay_keeps_unroutable_events_pending(db: str, broker: Any, load: Any) 
     with dbmod.connect(db) as conn:
         outbox.place_order(conn, "ada", 500)
         relay = outbox.Relay(conn, broker.connect(), exchange)
-        try:
+        # Raising is one correct answer; what matters is the outbox.
+        with contextlib.suppress(Exception):
             relay.run_once()
-        except Exception:  # noqa: S110 (raising is one correct answer; we check the outbox)
-            pass
         rows = _outbox(conn)
     assert not rows[0][5], (
         "an event no queue accepted was marked published, so it is lost: publish with "

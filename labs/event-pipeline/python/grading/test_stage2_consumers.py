@@ -69,7 +69,7 @@ def test_effect_and_dedupe_roll_back_together(db: str, load: Any) -> None:
     bad = _event(load, 4, 1, "order.placed", {"customer": "ada"})  # no amount_cents
     good = _placed(load, 5, "bob", 300)
     with dbmod.connect(db) as conn:
-        with pytest.raises(Exception):  # noqa: B017, PT011 (any error: the effect failed)
+        with pytest.raises(Exception):  # noqa: B017 (any error: the effect failed)
             consumers.apply_event(conn, "billing", bad)
         marked = conn.execute("SELECT count(*) FROM processed_events").fetchone()
         assert marked == (0,), (

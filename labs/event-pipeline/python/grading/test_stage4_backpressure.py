@@ -11,9 +11,8 @@ from typing import Any
 
 import pika
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import wait_until
+from fastapi.testclient import TestClient
 
 
 def test_bounded_buffer_refuses_when_full(load: Any) -> None:
@@ -36,7 +35,8 @@ def test_prefetch_bounds_unacknowledged_deliveries(broker: Any, load: Any) -> No
     ch.queue_declare(queue, durable=True)
     ch.confirm_delivery()
     for i in range(30):
-        body = events.encode(events.Event(f"00000000-0000-4000-8000-{i:012d}", "order.placed", i, 1))
+        event = events.Event(f"00000000-0000-4000-8000-{i:012d}", "order.placed", i, 1)
+        body = events.encode(event)
         ch.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2))
     release = threading.Event()
     started = threading.Event()
@@ -106,8 +106,8 @@ def _metric(text: str, name: str, label: str) -> float:
 
 
 def test_metrics_export_queue_depth_and_consumer_lag(db: str, broker: Any, load: Any) -> None:
-    dbmod, outbox, consumers, brokermod = load("db"), load("outbox"), load("consumers"), load("broker")
-    events = load("events")
+    dbmod, outbox, consumers = load("db"), load("outbox"), load("consumers")
+    brokermod, events = load("broker"), load("events")
     queue = broker.queue("billing")
     ch = broker.connect().channel()
     ch.queue_declare(queue, durable=True)

@@ -28,7 +28,8 @@ def _versions(conn: Any) -> dict[int, int]:
 
 def _insert(conn: Any, customer: str, cents: int) -> int:
     row = conn.execute(
-        "INSERT INTO orders (customer, amount_cents) VALUES (%s, %s) RETURNING id", (customer, cents)
+        "INSERT INTO orders (customer, amount_cents) VALUES (%s, %s) RETURNING id",
+        (customer, cents),
     ).fetchone()
     return int(row[0])
 

@@ -72,7 +72,8 @@ class PipelineCollector(Collector):
                 " WHERE p.consumer = %s AND p.event_id = o.event_id)",
                 (self.consumer,),
             ).fetchone()
-        assert row is not None
+        if row is None:  # an aggregate always returns a row
+            raise RuntimeError("no row from the lag query")
         pending = GaugeMetricFamily(
             "eventpipe_consumer_pending_events",
             "Events in the outbox the consumer has not applied yet.",

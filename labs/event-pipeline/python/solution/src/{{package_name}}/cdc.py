@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -23,10 +24,9 @@ def ensure_slot(conn: Conn, slot: str) -> None:
     ).fetchone()
     if exists:
         return
-    try:
+    # Another follower may create it between the check and here.
+    with contextlib.suppress(errors.DuplicateObject):
         conn.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (slot, PLUGIN))
-    except errors.DuplicateObject:
-        pass  # another follower created it first
 
 
 def _columns(change: dict[str, Any], key: str) -> dict[str, Any]:
@@ -68,8 +68,7 @@ def sync_read_model(conn: Conn, slot: str, max_changes: int = 1000) -> int:
     """
     rows = conn.execute(
         "SELECT lsn::text, data FROM pg_logical_slot_peek_changes(%s, NULL, %s"
-        + ", %s" * len(OPTIONS)
-        + ")",
+        ", %s, %s, %s, %s, %s, %s)",
         (slot, max_changes, *OPTIONS),
     ).fetchall()
     last: str | None = None

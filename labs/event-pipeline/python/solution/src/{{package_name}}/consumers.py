@@ -12,7 +12,7 @@ from pika.spec import Basic, BasicProperties
 
 from .events import Event, PoisonMessage, decode
 from .faults import fault_point
-from .retry import RetryPolicy, handle_failure
+from .retry import RetryPolicy, delivery_tag, handle_failure
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -65,20 +65,22 @@ def process_delivery(
     rng: random.Random,
 ) -> None:
     """Handle one delivery and settle it: ack only once its outcome is durable."""
+    tag = delivery_tag(method)
     try:
         event = decode(body)
     except PoisonMessage as exc:
         handle_failure(channel, queue, body, properties, f"poison: {exc}", policy, rng, poison=True)
-        channel.basic_ack(method.delivery_tag)
+        channel.basic_ack(tag)
         return
     try:
         handle(event)
     except Exception as exc:
-        handle_failure(channel, queue, body, properties, f"{type(exc).__name__}: {exc}", policy, rng)
-        channel.basic_ack(method.delivery_tag)
+        reason = f"{type(exc).__name__}: {exc}"
+        handle_failure(channel, queue, body, properties, reason, policy, rng)
+        channel.basic_ack(tag)
         return
     fault_point("before_ack")
-    channel.basic_ack(method.delivery_tag)
+    channel.basic_ack(tag)
 
 
 def run_consumer(
@@ -105,7 +107,8 @@ def run_consumer(
     ):
         if method is None:
             break
-        assert properties is not None and body is not None
+        if properties is None or body is None:  # only with method None
+            continue
         process_delivery(channel, queue, method, properties, body, handle, policy, rng)
         seen += 1
         if max_messages is not None and seen >= max_messages:

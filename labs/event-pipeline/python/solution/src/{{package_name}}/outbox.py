@@ -46,7 +46,8 @@ def place_order(conn: Conn, customer: str, amount_cents: int) -> PlacedOrder:
             "INSERT INTO orders (customer, amount_cents) VALUES (%s, %s) RETURNING id",
             (customer, amount_cents),
         ).fetchone()
-        assert row is not None
+        if row is None:  # INSERT ... RETURNING always returns the row
+            raise RuntimeError("the order insert returned nothing")
         order_id = int(row[0])
         event_id = _append_event(
             conn,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import BasicProperties
+from pika.spec import Basic, BasicProperties
 
 ATTEMPT = "x-attempt"
 REASON = "x-death-reason"
@@ -29,6 +29,17 @@ def retry_queue(queue: str) -> str:
 
 def dead_letter_queue(queue: str) -> str:
     return f"{queue}.dlq"
+
+
+def delivery_tag(method: Basic.Deliver | Basic.GetOk) -> int:
+    if method.delivery_tag is None:
+        raise ValueError("a delivery without a delivery tag")
+    return method.delivery_tag
+
+
+def int_header(headers: dict[str, Any], name: str, default: int) -> int:
+    value = headers.get(name, default)
+    return value if isinstance(value, int) else default
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
@@ -87,7 +98,7 @@ def handle_failure(
     The caller acks the original only after this returns (the channel confirms publishes).
     """
     headers = dict(properties.headers or {})
-    attempt = int(headers.get(ATTEMPT, 1))
+    attempt = int_header(headers, ATTEMPT, 1)
     if poison or attempt >= policy.max_attempts:
         headers.update({REASON: reason, ATTEMPTS: attempt, ORIGINAL_QUEUE: queue})
         _republish(channel, dead_letter_queue(queue), body, properties, headers)
@@ -107,14 +118,15 @@ def replay_dead_letters(channel: BlockingChannel, queue: str, limit: int | None 
         method, properties, body = channel.basic_get(dead_letter_queue(queue), auto_ack=False)
         if method is None:
             break
-        assert properties is not None and body is not None
+        if properties is None or body is None:  # only with method None
+            break
         headers = {
             k: v
             for k, v in (properties.headers or {}).items()
             if k not in (REASON, ATTEMPTS, ORIGINAL_QUEUE, ATTEMPT)
         }
-        headers["x-replayed"] = int(headers.get("x-replayed", 0)) + 1
+        headers["x-replayed"] = int_header(headers, "x-replayed", 0) + 1
         _republish(channel, queue, body, properties, headers)
-        channel.basic_ack(method.delivery_tag)
+        channel.basic_ack(delivery_tag(method))
         moved += 1
     return moved
