@@ -36,6 +36,7 @@ macro_rules! every_lab_is_valid {
 every_lab_is_valid! {
     capstone => "capstone",
     design_doc => "design-doc",
+    event_pipeline => "event-pipeline",
     microservices => "microservices",
     oauth2_server => "oauth2-server",
     rate_limiter => "rate-limiter",
