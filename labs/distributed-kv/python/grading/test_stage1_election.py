@@ -33,6 +33,21 @@ def test_at_most_one_leader_per_term(runs: Runs) -> None:
     runs.over([1, 2, 3, 4, 5, 6], scenario)
 
 
+def test_one_leader_per_term_with_slow_and_duplicated_messages(runs: Runs) -> None:
+    """Replies from earlier elections arrive late and twice: only votes of the current term
+    count."""
+
+    def scenario(seed: int) -> None:
+        rng = random.Random(seed)
+        # Delays up to longer than an election timeout: replies outlive their election.
+        net = NetConfig(delay_min_ms=1, delay_max_ms=400, loss=0.05, duplicate=0.6)
+        sim, _ = raft_sim(runs, seed, nodes=5, net=net)
+        chaos(sim, rng, 200, 8_000, partitions=True, crashes=True)
+        sim.run_until(8_000)
+
+    runs.over(list(range(71, 85)), scenario)
+
+
 def test_leader_elected_within_bound_after_heal(runs: Runs) -> None:
     """A minority partition heals: a leader exists on the highest term within the bound."""
 

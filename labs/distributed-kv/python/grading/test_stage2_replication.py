@@ -178,3 +178,47 @@ def test_lagging_follower_catches_up_over_conflicts(runs: Runs) -> None:
         _logs_agree(sim, index)
 
     runs.over([141, 142, 143], scenario)
+
+
+def test_old_term_entries_commit_only_under_a_current_term_entry(runs: Runs) -> None:
+    """Raft's figure 8: a new leader holding many entries of an earlier term, which a
+    follower lacks, must not commit them by counting replicas before an entry of its own
+    term is replicated on a majority."""
+
+    def scenario(seed: int) -> None:
+        sim, _ = raft_sim(runs, seed, nodes=5, net=NetConfig(delay_max_ms=5))
+        wait_for(sim, 2_500, lambda: stable_leader(sim) is not None, "no leader within 2500 ms")
+        first = stable_leader(sim)
+        assert first is not None
+        keeper = next(n for n in sim.node_ids if n != first)
+        rest = [n for n in sim.node_ids if n not in (first, keeper)]
+        # The other side will elect someone: cut it off the moment it wins, before its own
+        # entries spread.
+        cut: list[str] = []
+
+        def isolate_winner(sim: Sim, node: str) -> None:
+            status = sim.status(node)
+            if not cut and node in rest and status is not None and status["role"] == "leader":
+                cut.append(node)
+                sim.partition([first], [node], [keeper] + [n for n in rest if n != node])
+
+        sim.observe(isolate_winner)
+        sim.partition([first, keeper], rest)
+        for _ in range(40):
+            sim.nodes[first].propose({"op": "test", "id": "old-term"})
+        wait_for(sim, sim.now + 3_000, lambda: bool(cut), "the majority side elected no leader")
+        # Only the keeper, whose log is longest, can now win the three remaining votes.
+        wait_for(
+            sim,
+            sim.now + 4_000,
+            lambda: (sim.status(keeper) or {}).get("role") == "leader",
+            f"{keeper}, holding the longest log, was not elected by the two others",
+        )
+        proposals: list[Any] = []
+        every(sim, sim.now + 10, sim.now + 600, 50, "", lambda: propose_on_leaders(sim, proposals))
+        sim.run_until(sim.now + 700)
+        sim.heal()
+        index = _final_flush(sim, proposals, "after the partitions healed")
+        _logs_agree(sim, index)
+
+    runs.over([151, 152, 153], scenario)

@@ -125,6 +125,47 @@ def test_deposed_leader_serves_no_stale_reads(runs: Runs) -> None:
     runs.over([221, 222, 223], scenario)
 
 
+def test_minority_leader_acknowledges_no_write(runs: Runs) -> None:
+    """A write reaching a leader cut off from its majority is acknowledged only once it is
+    committed: the client gets no answer until the partition heals."""
+
+    def scenario(seed: int) -> None:
+        rng = random.Random(seed)
+        sim, _ = raft_sim(runs, seed, nodes=5, net=NetConfig(delay_max_ms=8))
+        history: list[dict[str, Any]] = []
+        wait_for(sim, 2_500, lambda: stable_leader(sim) is not None, "no leader within 2500 ms")
+        old = stable_leader(sim)
+        assert old is not None
+        others = [n for n in sim.node_ids if n != old]
+        rng.shuffle(others)
+        sim.partition([old, others[0]], others[1:])
+        late = Clerk(sim, "late", history, retry_ms=2_000)
+        late.servers = [old]
+        done: list[Any] = []
+        late.submit({"op": "append", "key": "k", "value": "lost?;"}, done.append)
+        sim.run_until(sim.now + 1_000)
+        if done:
+            raise Violation(
+                f"{old}, cut off with a minority, acknowledged append('k', 'lost?;'): a write is "
+                "acknowledged only once a majority holds it (committed and applied)"
+            )
+        writer = Clerk(sim, "writer", history)
+        writer.servers = others[1:]
+        writer.submit({"op": "put", "key": "k", "value": "new;"}, done.append)
+        wait_for(sim, sim.now + 4_000, lambda: len(done) == 1, "put on the majority side never completed")
+        sim.heal()
+        late.servers = list(sim.node_ids)
+        wait_for(sim, sim.now + 6_000, lambda: len(done) == 2, "the append never completed after healing")
+        reader = Clerk(sim, "reader", history)
+        reader.submit({"op": "get", "key": "k"}, done.append)
+        wait_for(sim, sim.now + 3_000, lambda: len(done) == 3, "the final get never completed")
+        bad = check_history(history)
+        if bad is not None:
+            raise Violation(f"the history of 'k' is not linearizable: {history}")
+
+    runs.over([241, 242], scenario)
+
+
 def test_not_leader_replies_carry_a_hint(runs: Runs) -> None:
     def scenario(seed: int) -> None:
         sim, _ = raft_sim(runs, seed, nodes=3, net=NetConfig(delay_max_ms=5))

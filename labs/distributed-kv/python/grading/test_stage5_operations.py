@@ -65,7 +65,7 @@ def test_restart_from_snapshot_keeps_state_and_sessions(runs: Runs) -> None:
         done: list[Any] = []
         for node in sim.node_ids:
             sim.isolate(node, "lonely")
-        lonely.submit({"op": "append", "key": "key0", "value": "only-once;"}, done.append)
+        lonely.submit({"op": "append", "key": "lonely-key", "value": "only-once;"}, done.append)
         sim.run_until(sim.now + 200)
         workload = _writes(sim, rng, 360)
         wait_for(sim, sim.now + 30_000, workload.finished, "360 requests did not complete within 30 s")
@@ -90,12 +90,12 @@ def test_restart_from_snapshot_keeps_state_and_sessions(runs: Runs) -> None:
         wait_for(sim, sim.now + 5_000, check.finished, "reads after the restart did not complete")
         final = Clerk(sim, "final", check.history)
         got: list[Any] = []
-        final.submit({"op": "get", "key": "key0"}, got.append)
-        wait_for(sim, sim.now + 3_000, lambda: bool(got), "get('key0') never completed")
+        final.submit({"op": "get", "key": "lonely-key"}, got.append)
+        wait_for(sim, sim.now + 3_000, lambda: bool(got), "get('lonely-key') never completed")
         value = got[0].get("value") or ""
         if value.count("only-once;") > 1:
             raise Violation(
-                f"key0 holds {value!r}: an append retried after a restart from a snapshot was "
+                f"lonely-key holds {value!r}: an append retried after a restart from a snapshot was "
                 "applied twice (the snapshot must hold the client sessions too)"
             )
         check.check()

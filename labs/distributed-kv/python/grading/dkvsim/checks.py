@@ -5,7 +5,8 @@ what it has seen across nodes and restarts:
 
 - election safety: at most one leader per term;
 - a node's term never goes back, even across a restart (currentTerm is durable);
-- a node never votes for two candidates in one term (votedFor is durable);
+- a node never votes for two candidates in one term, nor forgets its vote while
+  the term lasts (votedFor is durable);
 - log matching: two logs holding an entry with the same index and term hold the
   same command there and the same entries before it;
 - terms never decrease along a log;
@@ -72,6 +73,12 @@ class RaftChecker:
             )
         self.max_term[node] = term
         vote = status["voted_for"]
+        remembered = self.votes.get((node, term))
+        if remembered is not None and vote is None:
+            raise Violation(
+                f"{node} voted for {remembered} in term {term} and, still in term {term}, reports "
+                "no vote (votedFor must be durable: a restarted node would vote again)"
+            )
         if vote is not None:
             earlier = self.votes.setdefault((node, term), vote)
             if earlier != vote:
