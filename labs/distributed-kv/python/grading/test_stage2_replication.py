@@ -29,8 +29,12 @@ def _committed_everywhere(sim: Sim, index: int) -> bool:
 
 def _final_flush(sim: Sim, proposals: list[Any], what: str) -> int:
     """After healing: one more command on a stable leader must commit and reach every node."""
-    wait_for(sim, sim.now + 2_500, lambda: stable_leader(sim) is not None,
-             "no leader within 2500 ms after every fault was repaired")
+    wait_for(
+        sim,
+        sim.now + 2_500,
+        lambda: stable_leader(sim) is not None,
+        "no leader within 2500 ms after every fault was repaired",
+    )
     leader = stable_leader(sim)
     assert leader is not None
     before = len(proposals)
@@ -59,7 +63,9 @@ def _logs_agree(sim: Sim, upto: int) -> None:
     for index in range(1, upto + 1):
         terms = {n: log[index - 1] for n, log in logs.items() if log[index - 1] is not None}
         if len(set(terms.values())) > 1:
-            raise Violation(f"after healing, the nodes' logs still differ at index {index}: {terms}")
+            raise Violation(
+                f"after healing, the nodes' logs still differ at index {index}: {terms}"
+            )
 
 
 def test_raft_safety_under_faults(runs: Runs) -> None:
@@ -93,10 +99,16 @@ def test_leader_accepts_and_commits_proposals(runs: Runs) -> None:
             propose_on_leaders(sim, proposals)
         indices = [p[2][0] for p in proposals]
         if indices != list(range(indices[0], indices[0] + 40)):
-            raise Violation(f"40 proposals on one leader got the indices {indices}, not consecutive ones")
-        wait_for(sim, sim.now + 1_000, lambda: _committed_everywhere(sim, indices[-1]),
-                 "40 commands on a healthy cluster were not applied everywhere within 1000 ms "
-                 "(the leader sends at most a batch per message: does it keep sending?)")
+            raise Violation(
+                f"40 proposals on one leader got the indices {indices}, not consecutive ones"
+            )
+        wait_for(
+            sim,
+            sim.now + 1_000,
+            lambda: _committed_everywhere(sim, indices[-1]),
+            "40 commands on a healthy cluster were not applied everywhere within 1000 ms "
+            "(the leader sends at most a batch per message: does it keep sending?)",
+        )
 
     runs.over([111, 112], scenario)
 
@@ -118,12 +130,16 @@ def test_minority_leader_commits_nothing(runs: Runs) -> None:
         commit_before = sim.status(old)["commit_index"]  # type: ignore[index]
         for _ in range(5):
             sim.nodes[old].propose({"op": "test", "id": "doomed"})
-        every(sim, sim.now + 10, sim.now + 1_500, 50, "", lambda: propose_on_leaders(sim, proposals))
+        every(
+            sim, sim.now + 10, sim.now + 1_500, 50, "", lambda: propose_on_leaders(sim, proposals)
+        )
         sim.run_until(sim.now + 1_500)
         status = sim.status(old)
         assert status is not None
         if status["commit_index"] > commit_before:
-            raise Violation(f"{old}, cut off with a minority, committed up to {status['commit_index']}")
+            raise Violation(
+                f"{old}, cut off with a minority, committed up to {status['commit_index']}"
+            )
         sim.heal()
         index = _final_flush(sim, proposals, "after the partition healed")
         _logs_agree(sim, index)
@@ -134,7 +150,7 @@ def test_minority_leader_commits_nothing(runs: Runs) -> None:
 def test_committed_entries_survive_a_full_restart(runs: Runs) -> None:
     def scenario(seed: int) -> None:
         rng = random.Random(seed)
-        sim, checker = raft_sim(runs, seed, nodes=3, net=NetConfig(delay_max_ms=10))
+        sim, _ = raft_sim(runs, seed, nodes=3, net=NetConfig(delay_max_ms=10))
         proposals: list[Any] = []
         every(sim, 300, 1_500, 40, "", lambda: propose_on_leaders(sim, proposals))
         sim.run_until(1_800)
@@ -171,7 +187,9 @@ def test_lagging_follower_catches_up_over_conflicts(runs: Runs) -> None:
         for _ in range(12):
             sim.nodes[old].propose({"op": "test", "id": "stale"})
         proposals: list[Any] = []
-        every(sim, sim.now + 10, sim.now + 2_000, 25, "", lambda: propose_on_leaders(sim, proposals))
+        every(
+            sim, sim.now + 10, sim.now + 2_000, 25, "", lambda: propose_on_leaders(sim, proposals)
+        )
         sim.run_until(sim.now + 2_000)
         sim.heal()
         index = _final_flush(sim, proposals, f"after {old} rejoined with a conflicting log")

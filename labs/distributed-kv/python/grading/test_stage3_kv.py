@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 from typing import Any
 
 from dkvsim.clients import Clerk
@@ -59,17 +60,30 @@ def test_exactly_once_under_duplicates_and_retries(runs: Runs) -> None:
             sim, rng, clients=3, keys=["x", "y"], ops_per_client=15, kinds=("append",)
         )
         workload.start(100)
-        leader_kills = iter(range(600, 3_000, 700))
-        for when in leader_kills:
-            sim.at(when, "", lambda: [sim.crash(n) for n in sim.leaders()[:1]])
-            sim.at(when + 150, "", lambda: [sim.restart(n) for n in sim.node_ids])
+
+        def restart_all() -> None:
+            for node in sim.node_ids:
+                sim.restart(node)
+
+        def crash_a_leader() -> None:
+            for node in sim.leaders()[:1]:
+                sim.crash(node)
+
+        for when in range(600, 3_000, 700):
+            sim.at(when, "", crash_a_leader)
+            sim.at(when + 150, "", restart_all)
         sim.run_until(3_000)
         _finish(sim, workload, "with duplicated and lost messages")
         reader = Clerk(sim, "reader", workload.history)
         final: dict[str, Any] = {}
         for key, expected in sorted(_appended_tokens(workload.history).items()):
-            reader.submit({"op": "get", "key": key}, lambda reply, k=key: final.__setitem__(k, reply))
-            wait_for(sim, sim.now + 3_000, lambda k=key: k in final, f"get({key!r}) never completed")
+            reader.submit({"op": "get", "key": key}, partial(final.__setitem__, key))
+            wait_for(
+                sim,
+                sim.now + 3_000,
+                partial(final.__contains__, key),
+                f"get({key!r}) never completed",
+            )
             value = final[key].get("value") or ""
             for token in expected:
                 count = value.count(token)
@@ -104,8 +118,12 @@ def test_deposed_leader_serves_no_stale_reads(runs: Runs) -> None:
         sim.partition([old, others[0]], others[1:])
         writer.servers = others[1:]
         writer.submit({"op": "put", "key": "k", "value": "v2"}, done.append)
-        wait_for(sim, sim.now + 4_000, lambda: len(done) == 2,
-                 "put('k', 'v2') on the majority side never completed")
+        wait_for(
+            sim,
+            sim.now + 4_000,
+            lambda: len(done) == 2,
+            "put('k', 'v2') on the majority side never completed",
+        )
         # The reader still believes in the old leader.
         reader.servers = [old]
         reader.retry_ms = 400
@@ -113,7 +131,9 @@ def test_deposed_leader_serves_no_stale_reads(runs: Runs) -> None:
         sim.run_until(sim.now + 1_000)
         sim.heal()
         reader.servers = list(sim.node_ids)
-        wait_for(sim, sim.now + 4_000, lambda: len(done) == 3, "the get never completed after healing")
+        wait_for(
+            sim, sim.now + 4_000, lambda: len(done) == 3, "the get never completed after healing"
+        )
         bad = check_history(history)
         if bad is not None:
             raise Violation(
@@ -152,10 +172,14 @@ def test_minority_leader_acknowledges_no_write(runs: Runs) -> None:
         writer = Clerk(sim, "writer", history)
         writer.servers = others[1:]
         writer.submit({"op": "put", "key": "k", "value": "new;"}, done.append)
-        wait_for(sim, sim.now + 4_000, lambda: len(done) == 1, "put on the majority side never completed")
+        wait_for(
+            sim, sim.now + 4_000, lambda: len(done) == 1, "put on the majority side never completed"
+        )
         sim.heal()
         late.servers = list(sim.node_ids)
-        wait_for(sim, sim.now + 6_000, lambda: len(done) == 2, "the append never completed after healing")
+        wait_for(
+            sim, sim.now + 6_000, lambda: len(done) == 2, "the append never completed after healing"
+        )
         reader = Clerk(sim, "reader", history)
         reader.submit({"op": "get", "key": "k"}, done.append)
         wait_for(sim, sim.now + 3_000, lambda: len(done) == 3, "the final get never completed")
@@ -178,12 +202,20 @@ def test_not_leader_replies_carry_a_hint(runs: Runs) -> None:
         request = {"type": "client_request", "client": "probe", "seq": 1, "op": "get", "key": "k"}
         sim.send("probe", follower, request)
         sim.run_until(sim.now + 100)
-        if not replies or replies[0].get("ok") is not False or replies[0].get("error") != "not_leader":
-            raise Violation(f"follower {follower} answered a client request with {replies}, not "
-                            "an ok=false, error='not_leader' reply")
+        if (
+            not replies
+            or replies[0].get("ok") is not False
+            or replies[0].get("error") != "not_leader"
+        ):
+            raise Violation(
+                f"follower {follower} answered a client request with {replies}, not "
+                "an ok=false, error='not_leader' reply"
+            )
         if replies[0].get("leader") != leader:
-            raise Violation(f"follower {follower}'s not_leader reply names {replies[0].get('leader')!r} "
-                            f"as the leader, but {leader} has led the term for 200 ms")
+            raise Violation(
+                f"follower {follower}'s not_leader reply names {replies[0].get('leader')!r} "
+                f"as the leader, but {leader} has led the term for 200 ms"
+            )
 
     runs.over([231], scenario)
 
@@ -192,14 +224,20 @@ def test_not_leader_replies_carry_a_hint(runs: Runs) -> None:
 # what it must, on any implementation (they pass on the starter too).
 
 
-def _op(kind: str, value: str | None, output: str | None, call: int, ret: int | None) -> dict[str, Any]:
+def _op(
+    kind: str, value: str | None, output: str | None, call: int, ret: int | None
+) -> dict[str, Any]:
     return {"op": kind, "key": "k", "value": value, "output": output, "call": call, "ret": ret}
 
 
 def test_checker_rejects_known_violations() -> None:
     stale = [_op("put", "1", None, 0, 1), _op("put", "2", None, 2, 3), _op("get", None, "1", 4, 5)]
     assert not check_key(stale), "a get after a completed put must see it"
-    lost = [_op("append", "a", None, 0, 1), _op("append", "b", None, 2, 3), _op("get", None, "b", 4, 5)]
+    lost = [
+        _op("append", "a", None, 0, 1),
+        _op("append", "b", None, 2, 3),
+        _op("get", None, "b", 4, 5),
+    ]
     assert not check_key(lost), "a lost append must be rejected"
     twice = [_op("append", "a", None, 0, 1), _op("get", None, "aa", 2, 3)]
     assert not check_key(twice), "an append applied twice must be rejected"
@@ -226,7 +264,11 @@ def test_checker_accepts_valid_histories() -> None:
         _op("get", None, "1", 12, 13),
     ]
     assert check_key(concurrent), "concurrent puts may take effect in either order"
-    pending = [_op("append", "a", None, 0, None), _op("get", None, "a", 5, 6), _op("get", None, "a", 7, 8)]
+    pending = [
+        _op("append", "a", None, 0, None),
+        _op("get", None, "a", 5, 6),
+        _op("get", None, "a", 7, 8),
+    ]
     assert check_key(pending), "an append that never returned may still have taken effect"
     never = [_op("put", "1", None, 0, None), _op("get", None, None, 5, 6)]
     assert check_key(never), "a put that never returned may never have taken effect"
@@ -251,4 +293,6 @@ def test_checker_accepts_valid_histories() -> None:
     try:
         assert check_key(history, budget=50_000), "a serial history of appends and gets is valid"
     except CheckerBudget as exc:
-        raise AssertionError(f"the checker exhausted its budget on a small valid history: {exc}") from None
+        raise AssertionError(
+            f"the checker exhausted its budget on a small valid history: {exc}"
+        ) from None

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -43,7 +44,12 @@ def test_ring_is_the_same_in_every_process(load: Callable[[str], ModuleType]) ->
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env["PYTHONHASHSEED"] = hash_seed
         out = subprocess.run(  # noqa: S603 (our own interpreter, our own code)
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, check=False
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
         assert out.returncode == 0, f"the ring failed in a fresh process: {out.stderr[-2000:]}"
         there = json.loads(out.stdout)
@@ -141,7 +147,9 @@ class Deployment:
     wrong_group.
     """
 
-    def __init__(self, runs: Runs, seed: int, ring_class: Any, groups: int, *, net: NetConfig) -> None:
+    def __init__(
+        self, runs: Runs, seed: int, ring_class: Any, groups: int, *, net: NetConfig
+    ) -> None:
         layout = {f"g{g}": [f"g{g}n{i}" for i in range(1, 4)] for g in range(1, groups + 1)}
         self.sim, _ = raft_sim(runs, seed, groups=layout, net=net)
         self.ring_class = ring_class
@@ -153,6 +161,9 @@ class Deployment:
         self.moving = False
         self.moves_done = 0
         self._ring_cache: tuple[int, Any] | None = None
+
+    def has_moved(self, count: int) -> bool:
+        return self.moves_done == count
 
     def ring(self) -> Any:
         if not self.client_view["groups"]:
@@ -178,7 +189,7 @@ class Deployment:
         exports: dict[str, Any] = {}
         self.sim.log(f"CONTROLLER: configuration {new['num']} = {new['groups']}")
 
-        def imported(group: str, waiting: set[str]) -> None:
+        def imported(group: str, waiting: set[str], _reply: dict[str, Any]) -> None:
             waiting.discard(group)
             if not waiting:
                 self.published = new
@@ -198,13 +209,15 @@ class Deployment:
             for group in new["groups"]:
                 mine = {k: v for k, v in data.items() if new_ring.owner(k) == group}
                 op = {"op": "import", "config": new, "data": mine, "sessions": sessions}
-                self.ctrl[group].submit(op, lambda _r, g=group: imported(g, waiting))
+                self.ctrl[group].submit(op, partial(imported, group, waiting))
 
         def exported(group: str, reply: dict[str, Any]) -> None:
             value = reply.get("value")
             if not isinstance(value, dict) or "data" not in value or "sessions" not in value:
-                raise Violation(f"group {group} answered export with {reply}, not "
-                                "{'data': ..., 'sessions': ...}")
+                raise Violation(
+                    f"group {group} answered export with {reply}, not "
+                    "{'data': ..., 'sessions': ...}"
+                )
             exports[group] = value
             if len(exports) == len(old["groups"]):
                 import_all()
@@ -212,49 +225,90 @@ class Deployment:
         if not old["groups"]:
             import_all()
         for group in old["groups"]:
-            self.ctrl[group].submit(
-                {"op": "export", "config": new}, lambda reply, g=group: exported(g, reply)
-            )
+            self.ctrl[group].submit({"op": "export", "config": new}, partial(exported, group))
 
 
-def _read_all(sim: Sim, dep: Deployment, keys: list[str], history: list[dict[str, Any]]) -> dict[str, Any]:
+def _store_value(values: dict[str, Any], key: str, reply: dict[str, Any]) -> None:
+    values[key] = reply.get("value")
+
+
+def _has_leader(sim: Sim, group: str) -> bool:
+    return stable_leader(sim, group) is not None
+
+
+def _read_all(
+    sim: Sim, dep: Deployment, keys: list[str], history: list[dict[str, Any]]
+) -> dict[str, Any]:
     reader = Clerk(sim, "reader", history, route=dep.route, refresh=dep.refresh)
     values: dict[str, Any] = {}
     for key in keys:
-        reader.submit({"op": "get", "key": key}, lambda reply, k=key: values.__setitem__(k, reply.get("value")))
-        wait_for(sim, sim.now + 4_000, lambda k=key: k in values, f"get({key!r}) never completed")
+        reader.submit(
+            {"op": "get", "key": key},
+            partial(_store_value, values, key),
+        )
+        wait_for(
+            sim, sim.now + 4_000, partial(values.__contains__, key), f"get({key!r}) never completed"
+        )
     return values
 
 
-def test_shards_move_without_loss_or_duplication(runs: Runs, load: Callable[[str], ModuleType]) -> None:
+def test_shards_move_without_loss_or_duplication(
+    runs: Runs, load: Callable[[str], ModuleType]
+) -> None:
     """Groups join and leave while clients read, write and append: the history stays
     linearizable and every completed append is in its key exactly once."""
     ring_class = load("sharding").HashRing
 
     def scenario(seed: int) -> None:
         rng = random.Random(seed)
-        dep = Deployment(runs, seed, ring_class, 3, net=NetConfig(delay_max_ms=12, loss=0.03, duplicate=0.1))
+        dep = Deployment(
+            runs, seed, ring_class, 3, net=NetConfig(delay_max_ms=12, loss=0.03, duplicate=0.1)
+        )
         sim = dep.sim
         for group in sim.groups:
-            wait_for(sim, 3_000, lambda g=group: stable_leader(sim, g) is not None,
-                     f"group {group} elected no leader within 3000 ms")
+            wait_for(
+                sim,
+                3_000,
+                partial(_has_leader, sim, group),
+                f"group {group} elected no leader within 3000 ms",
+            )
         dep.move(["g1", "g2"])
-        wait_for(sim, sim.now + 3_000, lambda: dep.moves_done == 1,
-                 "the first configuration was not installed within 3000 ms (do export and import "
-                 "go through the log and answer ok?)")
+        wait_for(
+            sim,
+            sim.now + 3_000,
+            lambda: dep.moves_done == 1,
+            "the first configuration was not installed within 3000 ms (do export and import "
+            "go through the log and answer ok?)",
+        )
         keys = [f"k{i}" for i in range(12)]
-        workload = Workload(sim, rng, clients=4, keys=keys, ops_per_client=25,
-                            route=dep.route, refresh=dep.refresh, kinds=("get", "append"))
+        workload = Workload(
+            sim,
+            rng,
+            clients=4,
+            keys=keys,
+            ops_per_client=25,
+            route=dep.route,
+            refresh=dep.refresh,
+            kinds=("get", "append"),
+        )
         workload.start(sim.now + 10)
         plan = [["g1", "g2", "g3"], ["g2", "g3"], ["g1", "g3"]]
         for step, groups in enumerate(plan, start=2):
             sim.run_until(sim.now + rng.randint(100, 300))
             dep.move(groups)
-            wait_for(sim, sim.now + 4_000, lambda s=step: dep.moves_done == s,
-                     f"configuration {step} ({groups}) was not installed within 4000 ms")
-        wait_for(sim, sim.now + 8_000, workload.finished,
-                 "the clients' requests did not all complete within 8000 ms of the last move "
-                 "(does a group answer wrong_group for keys it no longer owns?)")
+            wait_for(
+                sim,
+                sim.now + 4_000,
+                partial(dep.has_moved, step),
+                f"configuration {step} ({groups}) was not installed within 4000 ms",
+            )
+        wait_for(
+            sim,
+            sim.now + 8_000,
+            workload.finished,
+            "the clients' requests did not all complete within 8000 ms of the last move "
+            "(does a group answer wrong_group for keys it no longer owns?)",
+        )
         final = _read_all(sim, dep, keys, workload.history)
         for op in workload.history:
             if op["op"] == "append" and op["ret"] is not None and op["client"] != "reader":
@@ -270,7 +324,9 @@ def test_shards_move_without_loss_or_duplication(runs: Runs, load: Callable[[str
     runs.over([301, 302, 303, 304], scenario)
 
 
-def test_retry_after_a_move_is_not_applied_twice(runs: Runs, load: Callable[[str], ModuleType]) -> None:
+def test_retry_after_a_move_is_not_applied_twice(
+    runs: Runs, load: Callable[[str], ModuleType]
+) -> None:
     """An append takes effect in the old group, its reply is lost, the key moves; the retry
     reaches the new group, which must know the request from the migrated sessions."""
     ring_class = load("sharding").HashRing
@@ -279,8 +335,12 @@ def test_retry_after_a_move_is_not_applied_twice(runs: Runs, load: Callable[[str
         dep = Deployment(runs, seed, ring_class, 2, net=NetConfig(delay_max_ms=8))
         sim = dep.sim
         for group in sim.groups:
-            wait_for(sim, 3_000, lambda g=group: stable_leader(sim, g) is not None,
-                     f"group {group} elected no leader within 3000 ms")
+            wait_for(
+                sim,
+                3_000,
+                partial(_has_leader, sim, group),
+                f"group {group} elected no leader within 3000 ms",
+            )
         dep.move(["g1"])
         wait_for(sim, sim.now + 3_000, lambda: dep.moves_done == 1, "configuration 1 not installed")
         later = ring_class(["g1", "g2"], vnodes=64)
@@ -306,11 +366,16 @@ def test_retry_after_a_move_is_not_applied_twice(runs: Runs, load: Callable[[str
         sim.add_endpoint("probe", lambda src, message: probe.append(message))
         leader = stable_leader(sim, "g1")
         assert leader is not None
-        sim.send("probe", leader, {"type": "client_request", "client": "probe", "seq": 1,
-                                   "op": "get", "key": key})
+        sim.send(
+            "probe",
+            leader,
+            {"type": "client_request", "client": "probe", "seq": 1, "op": "get", "key": key},
+        )
         sim.run_until(sim.now + 600)
         if not probe or probe[-1].get("error") != "wrong_group":
-            raise Violation(f"g1's leader answered a get of {key!r}, which moved to g2, with "
-                            f"{probe[-1] if probe else 'nothing'}: it must answer wrong_group")
+            raise Violation(
+                f"g1's leader answered a get of {key!r}, which moved to g2, with "
+                f"{probe[-1] if probe else 'nothing'}: it must answer wrong_group"
+            )
 
     runs.over([311, 312], scenario)

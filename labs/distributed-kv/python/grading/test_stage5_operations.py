@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 from typing import Any
 
 from dkvsim.clients import Clerk
@@ -33,8 +34,14 @@ def _storage_watch(sim: Sim, peak: dict[str, int]) -> None:
 
 def _writes(sim: Sim, rng: random.Random, count: int, clients: int = 3) -> Workload:
     keys = [f"key{i}" for i in range(20)]
-    workload = Workload(sim, rng, clients=clients, keys=keys, ops_per_client=count // clients,
-                        kinds=("put", "append", "get", "put"))
+    workload = Workload(
+        sim,
+        rng,
+        clients=clients,
+        keys=keys,
+        ops_per_client=count // clients,
+        kinds=("put", "append", "get", "put"),
+    )
     workload.start(sim.now + 10)
     return workload
 
@@ -68,7 +75,9 @@ def test_restart_from_snapshot_keeps_state_and_sessions(runs: Runs) -> None:
         lonely.submit({"op": "append", "key": "lonely-key", "value": "only-once;"}, done.append)
         sim.run_until(sim.now + 200)
         workload = _writes(sim, rng, 360)
-        wait_for(sim, sim.now + 30_000, workload.finished, "360 requests did not complete within 30 s")
+        wait_for(
+            sim, sim.now + 30_000, workload.finished, "360 requests did not complete within 30 s"
+        )
         compacted = {n: sim.status(n)["snapshot_index"] for n in sim.node_ids}  # type: ignore[index]
         if min(compacted.values()) == 0:
             raise Violation(f"after 360 commands some nodes never took a snapshot: {compacted}")
@@ -81,8 +90,15 @@ def test_restart_from_snapshot_keeps_state_and_sessions(runs: Runs) -> None:
         lonely.retry_ms = 150
         lonely._timeout(lonely.attempt)
         wait_for(sim, sim.now + 5_000, lambda: len(done) == 1, "the retried append never completed")
-        check = Workload(sim, rng, clients=2, keys=[f"key{i}" for i in range(20)], ops_per_client=10,
-                         kinds=("get",), prefix="r")
+        check = Workload(
+            sim,
+            rng,
+            clients=2,
+            keys=[f"key{i}" for i in range(20)],
+            ops_per_client=10,
+            kinds=("get",),
+            prefix="r",
+        )
         check.history = workload.history + history
         for clerk in check.clerks.values():
             clerk.history = check.history
@@ -95,8 +111,8 @@ def test_restart_from_snapshot_keeps_state_and_sessions(runs: Runs) -> None:
         value = got[0].get("value") or ""
         if value.count("only-once;") > 1:
             raise Violation(
-                f"lonely-key holds {value!r}: an append retried after a restart from a snapshot was "
-                "applied twice (the snapshot must hold the client sessions too)"
+                f"lonely-key holds {value!r}: an append retried after a restart from a snapshot "
+                "was applied twice (the snapshot must hold the client sessions too)"
             )
         check.check()
 
@@ -115,7 +131,9 @@ def test_lagging_follower_installs_a_snapshot(runs: Runs) -> None:
         laggard = next(n for n in sim.node_ids if n != leader)
         sim.crash(laggard)
         workload = _writes(sim, rng, 300)
-        wait_for(sim, sim.now + 30_000, workload.finished, "300 requests did not complete within 30 s")
+        wait_for(
+            sim, sim.now + 30_000, workload.finished, "300 requests did not complete within 30 s"
+        )
         leader = stable_leader(sim)
         assert leader is not None
         lead = sim.status(leader)
@@ -139,7 +157,7 @@ def test_lagging_follower_installs_a_snapshot(runs: Runs) -> None:
                 break
             if current is not None:
                 sim.crash(current)
-                sim.at(sim.now + 400, "", lambda c=current: sim.restart(c))
+                sim.at(sim.now + 400, "", partial(sim.restart, current))
             sim.run_until(sim.now + 500)
         if stable_leader(sim) != laggard:
             return  # the schedule never let it lead; the catch-up above was still checked
@@ -148,8 +166,13 @@ def test_lagging_follower_installs_a_snapshot(runs: Runs) -> None:
         reader.servers = [laggard]
         got: dict[str, Any] = {}
         for key in sorted({op["key"] for op in history}):
-            reader.submit({"op": "get", "key": key}, lambda r, k=key: got.__setitem__(k, r))
-            wait_for(sim, sim.now + 3_000, lambda k=key: k in got, f"get({key!r}) on {laggard} never completed")
+            reader.submit({"op": "get", "key": key}, partial(got.__setitem__, key))
+            wait_for(
+                sim,
+                sim.now + 3_000,
+                partial(got.__contains__, key),
+                f"get({key!r}) on {laggard} never completed",
+            )
         workload.check()
 
     runs.over([421, 422, 423], scenario)

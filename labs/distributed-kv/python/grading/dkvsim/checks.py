@@ -55,7 +55,9 @@ class RaftChecker:
         self.max_committed: dict[str, int] = {}
         self.entries: dict[tuple[str, int, int], tuple[str, int]] = {}
         self.seen: dict[str, tuple[int, tuple[Any, ...]]] = {}  # node -> (incarnation, signature)
-        self.last: dict[str, tuple[int, str, int, int]] = {}  # node -> (incarnation, role, term, commit)
+        self.last: dict[
+            str, tuple[int, str, int, int]
+        ] = {}  # node -> (incarnation, role, term, commit)
         self.leader_changes = 0
 
     def __call__(self, sim: Sim, node: str) -> None:
@@ -89,18 +91,24 @@ class RaftChecker:
         if role == "leader":
             holder = self.leader_of_term.setdefault((group, term), node)
             if holder != node:
-                raise Violation(f"election safety: {holder} and {node} are both leader of term {term}")
+                raise Violation(
+                    f"election safety: {holder} and {node} are both leader of term {term}"
+                )
 
         snap_index, snap_term = status["snapshot_index"], status["snapshot_term"]
         log = status["log"]
         last_index = snap_index + len(log)
         commit, applied = status["commit_index"], status["last_applied"]
         if commit > last_index:
-            raise Violation(f"{node}'s commit_index {commit} is past the end of its log ({last_index})")
+            raise Violation(
+                f"{node}'s commit_index {commit} is past the end of its log ({last_index})"
+            )
         if applied > commit:
             raise Violation(f"{node} applied entry {applied} but has committed only up to {commit}")
         if commit < snap_index:
-            raise Violation(f"{node}'s commit_index {commit} is below its snapshot index {snap_index}")
+            raise Violation(
+                f"{node}'s commit_index {commit} is below its snapshot index {snap_index}"
+            )
 
         def term_at(index: int) -> int:
             return snap_term if index == snap_index else int(log[index - snap_index - 1][0])
@@ -140,7 +148,9 @@ class RaftChecker:
             index = snap_index + 1 + offset
             entry_term = int(entry[0])
             if entry_term < prev_term:
-                raise Violation(f"{node}'s log has term {entry_term} at index {index} after term {prev_term}")
+                raise Violation(
+                    f"{node}'s log has term {entry_term} at index {index} after term {prev_term}"
+                )
             identity = (json.dumps(entry[1], sort_keys=True), prev_term)
             known = self.entries.setdefault((group, index, entry_term), identity)
             if known != identity:

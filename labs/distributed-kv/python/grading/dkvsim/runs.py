@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .checks import RaftChecker
@@ -123,15 +124,15 @@ def chaos(
             rng.shuffle(shuffled)
             cut = rng.randint(1, len(members) // 2)
             sides = [shuffled[:cut], shuffled[cut:]]
-            sim.at(when, "", lambda sides=sides: sim.partition(*sides))
+            sim.at(when, "", partial(sim.partition, *sides))
         elif partitions and roll < 0.55:
             sim.at(when, "", sim.heal)
         elif crashes and roll < 0.8:
             victim = rng.choice(members)
-            sim.at(when, "", lambda v=victim: sim.crash(v))
+            sim.at(when, "", partial(sim.crash, victim))
         elif crashes:
             victim = rng.choice(members)
-            sim.at(when, "", lambda v=victim: sim.restart(v))
+            sim.at(when, "", partial(sim.restart, victim))
 
     def recover() -> None:
         sim.heal()
@@ -157,12 +158,20 @@ def propose_on_leaders(sim: Sim, proposals: list[Any], prefix: str = "cmd") -> N
         command = {"op": "test", "id": f"{prefix}{len(proposals)}"}
         obj = sim.nodes[node]
         sim.log(f"harness: {node}.propose({command})")
-        result: list[Any] = []
-        sim._call(node, lambda obj=obj, command=command: result.append(obj.propose(command)))
-        proposals.append((node, command, result[0]))
+        placed: list[Any] = []
+
+        def call(
+            obj: Any = obj, command: dict[str, Any] = command, placed: list[Any] = placed
+        ) -> None:
+            placed.append(obj.propose(command))
+
+        sim._call(node, call)
+        proposals.append((node, command, placed[0]))
 
 
-def every(sim: Sim, start: int, end: int, period: int, label: str, action: Callable[[], None]) -> None:
+def every(
+    sim: Sim, start: int, end: int, period: int, label: str, action: Callable[[], None]
+) -> None:
     for when in range(start, end, period):
         sim.at(when, label, action)
 
@@ -196,7 +205,7 @@ class Workload:
 
     def start(self, at: int) -> None:
         for name in self.clerks:
-            self.sim.at(at + self.rng.randint(0, 30), f"{name} starts", lambda n=name: self._next(n))
+            self.sim.at(at + self.rng.randint(0, 30), f"{name} starts", partial(self._next, name))
 
     def _next(self, name: str) -> None:
         if self.left[name] <= 0:
@@ -211,8 +220,11 @@ class Workload:
         think = self.rng.randint(0, 40)
         self.clerks[name].submit(
             op,
-            lambda _reply, n=name: self.sim.at(self.sim.now + think, "", lambda: self._next(n)),
+            partial(self._after, name, think),
         )
+
+    def _after(self, name: str, think: int, _reply: dict[str, Any]) -> None:
+        self.sim.at(self.sim.now + think, "", partial(self._next, name))
 
     def finished(self) -> bool:
         return all(v == 0 for v in self.left.values()) and not any(
@@ -231,7 +243,8 @@ class Workload:
             ops = [op for op in self.history if op["key"] == bad]
             shown = "\n".join(
                 f"  {o['client']} {o['op']}({o['value'] if o['value'] is not None else ''})"
-                f" -> {o['output']!r} [{o['call']}..{o['ret'] if o['ret'] is not None else 'never'}]"
+                f" -> {o['output']!r} "
+                f"[{o['call']}..{o['ret'] if o['ret'] is not None else 'never'}]"
                 for o in ops[-12:]
             )
             raise Violation(

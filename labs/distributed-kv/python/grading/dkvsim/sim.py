@@ -124,7 +124,9 @@ class NodeRuntime:
 
     def set_timer(self, delay_ms: int, name: str) -> int:
         if not isinstance(delay_ms, int) or delay_ms < 1:
-            raise ValueError(f"set_timer needs a whole number of milliseconds >= 1, got {delay_ms!r}")
+            raise ValueError(
+                f"set_timer needs a whole number of milliseconds >= 1, got {delay_ms!r}"
+            )
         return self._sim.set_timer(self._id, self._incarnation, delay_ms, name)
 
     def cancel_timer(self, timer_id: int) -> None:
@@ -250,7 +252,12 @@ class Sim:
         self.incarnation[node] = incarnation
         self.up[node] = True
         self.log(f"{node} starts (incarnation {incarnation})")
-        self._call(node, lambda: self.nodes.__setitem__(node, self.factory(NodeRuntime(self, node, incarnation))))
+        self._call(
+            node,
+            lambda: self.nodes.__setitem__(
+                node, self.factory(NodeRuntime(self, node, incarnation))
+            ),
+        )
 
     # ----- what runtimes call ------------------------------------------------------------------
 
@@ -348,7 +355,7 @@ class Sim:
                 self.log(f"{src} -> {dst} {payload}")
                 self.endpoints[dst](src, json.loads(payload))
                 return
-            node = self.nodes.get(dst)
+            node: Any = self.nodes.get(dst)
             if node is None:
                 self.log(f"{src} -> {dst} LOST (down) {payload}")
                 return

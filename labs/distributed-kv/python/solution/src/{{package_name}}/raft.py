@@ -332,9 +332,7 @@ class RaftNode:
     def _take_snapshot(self) -> None:
         index = self.last_applied
         term = self._term_at(index)
-        self.rt.storage.put(
-            "snapshot", {"index": index, "term": term, "state": self.kv.snapshot()}
-        )
+        self.rt.storage.put("snapshot", {"index": index, "term": term, "state": self.kv.snapshot()})
         self.log = self.log[index - self.snapshot_index :]
         self.snapshot_index = index
         self.snapshot_term = term
@@ -354,7 +352,8 @@ class RaftNode:
             else:
                 self.log = []
             self.rt.storage.put(
-                "snapshot", {"index": index, "term": message["last_term"], "state": message["state"]}
+                "snapshot",
+                {"index": index, "term": message["last_term"], "state": message["state"]},
             )
             self._save_log()
             self.snapshot_index = index
