@@ -58,7 +58,15 @@ class Runs:
                 raise AssertionError(self.report(seed, exc)) from None
 
     def report(self, seed: int, exc: BaseException) -> str:
-        lines = [f"seed {seed}: {exc}"]
+        headline, _, details = str(exc).partition("\n")
+        lines = [
+            f"seed {seed}: {headline}",
+            f"rerun it alone: DKV_SEED={seed} lab check --stage {self.stage} -v",
+            f"  or: DKV_SEED={seed} DKV_TRACE=1 .venv/bin/python -m pytest tests/grading "
+            f"-k {self.test} (DKV_TRACE=1 prints the whole trace)",
+        ]
+        if details:
+            lines.append(details)
         if self.sim is not None:
             full = os.environ.get("DKV_TRACE") == "1"
             shown = len(self.sim.trace) if full else 25
@@ -68,10 +76,7 @@ class Runs:
             )
             lines.append(self.sim.tail(shown))
         lines.append(
-            f"rerun this seed alone: DKV_SEED={seed} lab check --stage {self.stage}\n"
-            f"  or: DKV_SEED={seed} .venv/bin/python -m pytest tests/grading -k {self.test}\n"
-            f"  (add DKV_TRACE=1 to print the whole trace)\n"
-            f"(extra seeds drawn from base seed {base_seed()}; DKV_SEEDS=N runs N of them)"
+            f"(the extra seeds are drawn from base seed {base_seed()}; DKV_SEEDS=N runs N of them)"
         )
         return "\n".join(lines)
 
