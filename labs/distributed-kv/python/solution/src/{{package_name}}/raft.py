@@ -278,7 +278,8 @@ class RaftNode:
             self.next_index[src] = max(self.next_index[src], message["match"] + 1)
             if self.next_index[src] <= self._last_index():
                 self._send_append(src)
-        else:
+        elif "hint" in message:
+            # A refusal without a hint answered a message of an older term: nothing to learn.
             self.next_index[src] = max(1, min(self.next_index[src] - 1, message["hint"]))
             self._send_append(src)
 
