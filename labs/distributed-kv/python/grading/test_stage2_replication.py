@@ -43,12 +43,22 @@ def _final_flush(sim: Sim, proposals: list[Any], what: str) -> int:
     if not placed:
         raise Violation(f"leader {leader}.propose() returned None: a leader must accept a command")
     index = int(placed[0][2][0])
+    # The network may still lose messages, so leadership can move before that command
+    # commits: keep proposing (to whoever leads) until the log has grown past it everywhere.
+    every(
+        sim,
+        sim.now + 200,
+        sim.now + CATCH_UP_BOUND_MS,
+        200,
+        "",
+        lambda: propose_on_leaders(sim, proposals, prefix="final"),
+    )
     wait_for(
         sim,
         sim.now + CATCH_UP_BOUND_MS,
         lambda: _committed_everywhere(sim, index),
-        f"{what}: the command proposed at index {index} on leader {leader} was not committed and "
-        f"applied on every node within {CATCH_UP_BOUND_MS} ms",
+        f"{what}: proposed on leader {leader} at index {index}, commands were not committed "
+        f"and applied up to that index on every node within {CATCH_UP_BOUND_MS} ms",
     )
     return index
 
