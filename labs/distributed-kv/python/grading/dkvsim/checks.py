@@ -177,8 +177,8 @@ class RaftChecker:
                 )
             for index in range(snap_index + 1, highest + 1):
                 # An index committed only inside snapshots was never seen in a log.
-                known_term = self.committed.get((group, index))
-                if known_term is not None and term_at(index) != known_term:
+                seen_term = self.committed.get((group, index))
+                if seen_term is not None and term_at(index) != seen_term:
                     raise Violation(
                         f"leader completeness: {node} became leader of term {term} without the "
                         f"committed entry at index {index}"
