@@ -1,0 +1,1 @@
+"""A replicated, sharded key-value store: Raft nodes driven by a deterministic simulator."""
