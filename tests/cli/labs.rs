@@ -1,14 +1,14 @@
 //! `lab validate` on every lab built into the binary, one test per lab: the starter fails every
-//! stage and the reference solution passes every test, on every track. Python tracks share the
-//! one test venv under target/ (each lab's dependencies installed into it on first use), cargo
-//! tracks one target folder there too; Redis-backed labs use REDIS_URL when it is set, else an
-//! in-process fake, as their grading suites say. Docs tracks parse their diagrams with the one
+//! stage and the reference solution passes every test, on every track. Each lab's Python tracks
+//! use a venv of the lab's own under target/tmp, cargo tracks one shared target folder there;
+//! Redis-backed labs use REDIS_URL when it is set, else an in-process fake, as their grading
+//! suites say; event-pipeline uses DATABASE_URL and AMQP_URL, else private servers. Docs tracks parse their diagrams with the one
 //! test Mermaid parser (LAB_MERMAID) where it can be installed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::harness::{mermaid, repo, venv, Workspace};
+use crate::harness::{mermaid, repo, Workspace};
 
 macro_rules! every_lab_is_valid {
     ($($test:ident => $id:literal),* $(,)?) => {
@@ -36,6 +36,7 @@ macro_rules! every_lab_is_valid {
 every_lab_is_valid! {
     capstone => "capstone",
     design_doc => "design-doc",
+    distributed_kv => "distributed-kv",
     event_pipeline => "event-pipeline",
     microservices => "microservices",
     oauth2_server => "oauth2-server",
@@ -63,13 +64,10 @@ fn every_embedded_lab_has_a_test_here() {
 fn lab_is_valid(id: &str) {
     let def: toml::Table = toml::from_str(&fs::read_to_string(labs_dir().join(id).join("lab.toml")).unwrap()).unwrap();
     let tracks = def["tracks"].as_table().expect("lab.toml has tracks");
-    let uses_pytest = tracks.values().any(|t| t.get("runner").and_then(|r| r.as_str()) == Some("pytest"));
-    // `lab validate` installs a Python lab's dependencies into the shared venv: nothing else may
-    // use the venv meanwhile.
-    let _lock = uses_pytest.then(|| {
-        venv::pytest_python();
-        venv::exclusive_lock()
-    });
+    // Each lab installs its dependencies into a venv of its own, kept under target/tmp between
+    // runs: two labs' validations can then run side by side, and neither waits for the venv the
+    // other CLI tests share.
+    let lab_venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lab-validate-venv-{id}"));
     // Cargo tracks share one target folder, so their dependencies build once across runs.
     let cargo_target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lab-cargo-target");
     // A machine without a lab's tools (promtool, say) cannot prove the checks that need them.
@@ -87,7 +85,7 @@ fn lab_is_valid(id: &str) {
     {
         validate = validate.env("LAB_MERMAID", parser);
     }
-    let stdout = validate.env("LAB_VENV", venv::dir()).env("LAB_CARGO_TARGET_DIR", cargo_target).succeeds().stdout();
+    let stdout = validate.env("LAB_VENV", &lab_venv).env("LAB_CARGO_TARGET_DIR", cargo_target).succeeds().stdout();
     for track in tracks.keys() {
         for row in ["solution passes every test", "grading strength: mutants caught"] {
             let ok = format!("ok   {id:<16} {track:<8} {row}");
