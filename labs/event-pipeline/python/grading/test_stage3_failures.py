@@ -203,3 +203,58 @@ def test_replay_from_dead_letter_queue(broker: Any, load: Any) -> None:
         "a replayed message starts again at attempt 1: it was dead-lettered again after one "
         "failure, so the replay kept its old attempt count"
     )
+
+
+def test_retries_and_dead_letters_survive_a_broker_restart(
+    restartable_rabbit: Any, load: Any
+) -> None:
+    """Messages waiting out a backoff, and dead letters, are still there after a restart."""
+    import pika.exceptions
+    from conftest import Broker
+
+    retry = load("retry")
+    broker = Broker(restartable_rabbit.url)
+    try:
+        queue, _ = _setup(broker, load)
+        failing = [_event_body(load, i) for i in range(2)]
+        poison = b'{"event_id": "not-a-uuid"'
+        _publish(broker, queue, [b for _, b in failing] + [poison])
+
+        def handle(event: Any) -> None:
+            raise RuntimeError("card processor down")
+
+        # A long backoff: both failures wait in the retry queue while the broker restarts.
+        policy = retry.RetryPolicy(max_attempts=5, base_delay=120.0, max_delay=120.0)
+        _consume_until(
+            broker,
+            load,
+            queue,
+            handle,
+            policy,
+            lambda: broker.depth(f"{queue}.retry") == 2 and broker.depth(f"{queue}.dlq") == 1,
+            UpperRng(),
+        )
+        restartable_rabbit.restart()
+
+        def depth(name: str) -> int:
+            try:
+                return broker.depth(name)
+            except pika.exceptions.ChannelClosedByBroker:
+                raise AssertionError(
+                    f"queue {name} is gone after a broker restart: declare it durable=True"
+                ) from None
+
+        waiting, dead = depth(f"{queue}.retry"), depth(f"{queue}.dlq")
+        assert (waiting, dead) == (2, 1), (
+            f"after a broker restart the retry queue holds {waiting} of 2 messages waiting out "
+            f"their backoff and the DLQ {dead} of 1 dead letter: republish retries and dead "
+            "letters persistent (delivery_mode=2) to durable queues"
+        )
+        [(props, body)] = broker.drain(f"{queue}.dlq")
+        assert body == poison and "poison" in str((props.headers or {}).get("x-death-reason")), (
+            f"the dead letter lost its body or reason in the restart: {props.headers}"
+        )
+        retried = sorted(body for _, body in broker.drain(f"{queue}.retry"))
+        assert retried == sorted(b for _, b in failing), "retried messages must keep their body"
+    finally:
+        broker.cleanup()
