@@ -382,9 +382,7 @@ fn install_interrupt_handler() {
 
 /// Whether a program is on PATH.
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
+    find_program(program, &[]).is_some()
 }
 
 /// Where `program` is: on PATH, else in the first of `also_in` that holds it. A folder there may
